@@ -1,0 +1,78 @@
+//! rfaas: a drop-in replacement for OpenFaaS's faas-cli.
+//!
+//! Data flows one way: [`cli`] parses flags, [`commands`] adapt them into calls on the domain
+//! modules ([`stack`], [`config`], [`kubernetes`], [`openfaas`]), and [`output`] is the only
+//! place that writes to the terminal. [`run`] is the whole program, callable from tests.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod env_vars;
+pub mod error;
+pub mod go_yaml;
+pub mod kubernetes;
+pub mod openfaas;
+pub mod output;
+pub mod stack;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use commands::Context;
+use error::Exit;
+use output::Printer;
+
+/// The User-Agent rfaas sends.
+pub const USER_AGENT: &str = concat!("rfaas/", env!("CARGO_PKG_VERSION"));
+
+/// Parses `args`, runs the command and returns the process exit code.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { Exit::Usage.into() } else { Exit::Success.into() };
+        }
+    };
+    let printer = Printer::new(false);
+    let cwd = match std::env::current_dir() {
+        Ok(cwd) => cwd,
+        Err(e) => {
+            printer.error(&format!("error: cannot read the current directory: {e}"));
+            return Exit::Failure.into();
+        }
+    };
+    let ctx = Context { printer, cwd, global: cli.global.clone() };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            ctx.printer.error(&format!("error: cannot start the async runtime: {e}"));
+            return Exit::Failure.into();
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, &ctx)) {
+        Ok(()) => Exit::Success.into(),
+        Err(e) => {
+            ctx.printer.error(&error::render(&e));
+            Exit::Failure.into()
+        }
+    }
+}
+
+async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
+    match command {
+        Command::Generate(args) => commands::generate::run(args, ctx).await,
+        Command::Completion(args) => commands::completion::run(args, ctx),
+        Command::Version(args) => commands::version::run(args, ctx),
+        Command::Login(args) => commands::login::run(args, ctx).await,
+        Command::Logout(args) => commands::logout::run(args, ctx),
+    }
+}

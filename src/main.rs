@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    rfaas::run(std::env::args_os())
+}

@@ -1,0 +1,181 @@
+//! The HTTP client for any OpenFaaS gateway (rfaas's own, faasd, or OpenFaaS on Kubernetes).
+//!
+//! One [`Client`] per command: it carries the normalised gateway URL, the credentials found for it
+//! in config.yml, TLS and timeout settings, and turns HTTP outcomes into [`ClientError`]s that say
+//! what to do (401 → log in; connection refused → check the gateway URL).
+
+use std::time::Duration;
+
+use base64::Engine;
+
+use crate::config::ConfigFile;
+
+/// How requests authenticate.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Auth {
+    None,
+    Basic { user: String, password: String },
+    Bearer(String),
+}
+
+impl std::fmt::Debug for Auth {
+    /// Never prints the secret part.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::None => write!(f, "None"),
+            Auth::Basic { user, .. } => write!(f, "Basic({user}, REDACTED)"),
+            Auth::Bearer(_) => write!(f, "Bearer(REDACTED)"),
+        }
+    }
+}
+
+impl Auth {
+    /// The credentials config.yml holds for `gateway`: basic, or oauth2 as a bearer token.
+    pub fn from_config(config: &ConfigFile, gateway: &str) -> Auth {
+        match config.lookup(gateway) {
+            Some(entry) if entry.auth == "basic" => entry
+                .basic_credentials()
+                .map(|(user, password)| Auth::Basic { user, password })
+                .unwrap_or(Auth::None),
+            Some(entry) if entry.auth == "oauth2" && !entry.token.is_empty() => Auth::Bearer(entry.token.clone()),
+            _ => Auth::None,
+        }
+    }
+
+    fn header(&self) -> Option<String> {
+        match self {
+            Auth::None => None,
+            Auth::Basic { user, password } => Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+            )),
+            Auth::Bearer(token) => Some(format!("Bearer {token}")),
+        }
+    }
+}
+
+/// Transport settings.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientOptions {
+    pub tls_no_verify: bool,
+    pub timeout: Option<Duration>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions { tls_no_verify: false, timeout: Some(Duration::from_secs(60)) }
+    }
+}
+
+/// What went wrong talking to the gateway.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("unauthorized access to {gateway}")]
+    Unauthorized { gateway: String },
+    #[error("{gateway} answered HTTP {status}: {body}")]
+    Status { gateway: String, status: u16, body: String },
+    #[error("cannot reach the gateway at {gateway}: {reason}")]
+    Unreachable { gateway: String, reason: String },
+    #[error("cannot set up the HTTP client: {0}")]
+    Setup(String),
+}
+
+impl ClientError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ClientError::Unauthorized { gateway } => {
+                Some(format!("run `rfaas login --gateway {gateway}` (or `rfaas login --local` for rfaas's own gateway)"))
+            }
+            ClientError::Unreachable { .. } => {
+                Some("is the gateway running? Check --gateway, the stack's provider.gateway and $OPENFAAS_URL".into())
+            }
+            _ => None,
+        }
+    }
+
+    /// The error with its hint attached, for commands to return.
+    pub fn into_anyhow(self) -> anyhow::Error {
+        match self.hint() {
+            Some(h) => crate::error::with_hint(self, h),
+            None => self.into(),
+        }
+    }
+}
+
+/// A client bound to one gateway.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    gateway: String,
+    auth: Auth,
+}
+
+impl Client {
+    pub fn new(gateway: &str, auth: Auth, opts: ClientOptions) -> Result<Client, ClientError> {
+        let mut builder = reqwest::Client::builder()
+            .user_agent(crate::USER_AGENT)
+            .danger_accept_invalid_certs(opts.tls_no_verify)
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(t) = opts.timeout {
+            builder = builder.timeout(t);
+        }
+        let http = builder.build().map_err(|e| ClientError::Setup(e.to_string()))?;
+        Ok(Client { http, gateway: gateway.to_string(), auth })
+    }
+
+    pub fn gateway(&self) -> &str {
+        &self.gateway
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let url = format!("{}{}", self.gateway, path);
+        let mut req = self.http.request(method, url);
+        if let Some(h) = self.auth.header() {
+            req = req.header(reqwest::header::AUTHORIZATION, h);
+        }
+        req
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
+        req.send().await.map_err(|e| ClientError::Unreachable {
+            gateway: self.gateway.clone(),
+            reason: crate::error::describe_reqwest(&e),
+        })
+    }
+
+    async fn status_error(&self, response: reqwest::Response) -> ClientError {
+        let status = response.status().as_u16();
+        if status == 401 {
+            return ClientError::Unauthorized { gateway: self.gateway.clone() };
+        }
+        let body = response.text().await.unwrap_or_default();
+        ClientError::Status { gateway: self.gateway.clone(), status, body: body.trim().to_string() }
+    }
+
+    /// `GET /system/functions`, the call faas-cli's `login` uses to check credentials.
+    pub async fn check_credentials(&self) -> Result<(), ClientError> {
+        let response = self.send(self.request(reqwest::Method::GET, "/system/functions")).await?;
+        if response.status() == reqwest::StatusCode::OK {
+            return Ok(());
+        }
+        Err(self.status_error(response).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AuthConfig;
+
+    #[test]
+    fn auth_from_config_and_redacted_debug() {
+        let mut config = ConfigFile::default();
+        config.upsert(AuthConfig::basic("http://gw", "admin", "pw"));
+        let auth = Auth::from_config(&config, "http://gw");
+        assert_eq!(auth, Auth::Basic { user: "admin".into(), password: "pw".into() });
+        assert_eq!(format!("{auth:?}"), "Basic(admin, REDACTED)");
+        assert_eq!(auth.header().unwrap(), "Basic YWRtaW46cHc=");
+        assert_eq!(Auth::from_config(&config, "http://other"), Auth::None);
+    }
+}
