@@ -120,9 +120,8 @@ impl ConfigFile {
     }
 
     pub fn parse(text: &str, path: &Path) -> anyhow::Result<ConfigFile> {
-        let root = yaml_tree::parse(text).map_err(|e| {
-            anyhow::anyhow!("{}:{}:{}: {}", path.display(), e.mark.line, e.mark.col, e.message)
-        })?;
+        let root = yaml_tree::parse(text)
+            .map_err(|e| anyhow::anyhow!("{}:{}:{}: {}", path.display(), e.mark.line, e.mark.col, e.message))?;
         let mut config = ConfigFile::default();
         let Some(Value::Sequence(items)) = root.as_ref().and_then(|r| r.get("auths")).map(|n| &n.value) else {
             return Ok(config);
@@ -133,13 +132,19 @@ impl ConfigFile {
                 Some(Value::Sequence(opts)) => opts
                     .iter()
                     .map(|o| {
-                        let f = |k: &str| o.get(k).and_then(Node::as_scalar).map(|s| s.text.clone()).unwrap_or_default();
+                        let f =
+                            |k: &str| o.get(k).and_then(Node::as_scalar).map(|s| s.text.clone()).unwrap_or_default();
                         (f("name"), f("value"))
                     })
                     .collect(),
                 _ => Vec::new(),
             };
-            config.auths.push(AuthConfig { gateway: text("gateway"), auth: text("auth"), token: text("token"), options });
+            config.auths.push(AuthConfig {
+                gateway: text("gateway"),
+                auth: text("auth"),
+                token: text("token"),
+                options,
+            });
         }
         Ok(config)
     }
@@ -160,7 +165,9 @@ impl ConfigFile {
                     let opts = a
                         .options
                         .iter()
-                        .map(|(n, v)| Doc::Map(vec![("name".into(), Doc::str(n.clone())), ("value".into(), Doc::str(v.clone()))]))
+                        .map(|(n, v)| {
+                            Doc::Map(vec![("name".into(), Doc::str(n.clone())), ("value".into(), Doc::str(v.clone()))])
+                        })
                         .collect();
                     fields.push(("options".into(), Doc::Seq(opts)));
                 }
@@ -244,7 +251,8 @@ mod tests {
     #[test]
     fn gateway_precedence_table() {
         use GatewaySource::*;
-        let cases: [(Option<&str>, Option<&str>, Option<&str>, &str, GatewaySource); 8] = [
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, Option<&'a str>, &'a str, GatewaySource);
+        let cases: [Case; 8] = [
             (Some("http://flag:1"), Some("http://stack:2"), Some("http://env:3"), "http://flag:1", Flag),
             (None, Some("http://stack:2"), Some("http://env:3"), "http://stack:2", Stack),
             (None, None, Some("http://env:3"), "http://env:3", Env),
@@ -255,7 +263,11 @@ mod tests {
             (Some("HTTP://LocalHost:18080/Prefix/"), None, None, "http://localhost:18080/prefix", Flag),
         ];
         for (flag, stack, env, url, source) in cases {
-            assert_eq!(resolve_gateway(flag, stack, env), Gateway { url: url.into(), source }, "{flag:?} {stack:?} {env:?}");
+            assert_eq!(
+                resolve_gateway(flag, stack, env),
+                Gateway { url: url.into(), source },
+                "{flag:?} {stack:?} {env:?}"
+            );
         }
     }
 

@@ -26,7 +26,8 @@ impl Doc {
 
     /// A mapping from sorted string pairs (Go sorts map keys when encoding).
     pub fn string_map<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> Doc {
-        let mut entries: Vec<(String, Doc)> = pairs.into_iter().map(|(k, v)| (k.clone(), Doc::str(v.clone()))).collect();
+        let mut entries: Vec<(String, Doc)> =
+            pairs.into_iter().map(|(k, v)| (k.clone(), Doc::str(v.clone()))).collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         Doc::Map(entries)
     }
@@ -273,7 +274,10 @@ mod tests {
             ("a".into(), Doc::str("x")),
             ("list".into(), Doc::Seq(vec![Doc::str("one"), Doc::str("2")])),
             ("nested".into(), Doc::Map(vec![("k".into(), Doc::str("v")), ("empty".into(), Doc::Map(vec![]))])),
-            ("maps".into(), Doc::Seq(vec![Doc::Map(vec![("name".into(), Doc::str("nm")), ("b".into(), Doc::Bool(true))])])),
+            (
+                "maps".into(),
+                Doc::Seq(vec![Doc::Map(vec![("name".into(), Doc::str("nm")), ("b".into(), Doc::Bool(true))])]),
+            ),
             ("none".into(), Doc::Seq(vec![])),
         ]);
         let want = "a: x\nlist:\n  - one\n  - \"2\"\nnested:\n  k: v\n  empty: {}\nmaps:\n  - name: nm\n    b: true\nnone: []\n";

@@ -147,9 +147,6 @@ fn knative_service(stack: &Stack, f: &Function, image: &str, opts: &GenerateOpti
         ("apiVersion".into(), Doc::str(opts.api)),
         ("kind".into(), Doc::str("Service")),
         ("metadata".into(), metadata(&f.name, opts.namespace, annotations)),
-        (
-            "spec".into(),
-            Doc::Map(vec![("template".into(), Doc::Map(vec![("spec".into(), Doc::Map(template_spec))]))]),
-        ),
+        ("spec".into(), Doc::Map(vec![("template".into(), Doc::Map(vec![("spec".into(), Doc::Map(template_spec))]))])),
     ])
 }

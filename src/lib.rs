@@ -37,6 +37,11 @@ where
 {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // Like faas-cli: no arguments prints the help on stdout and succeeds.
+            let _ = <Cli as clap::CommandFactory>::command().print_help();
+            return Exit::Success.into();
+        }
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() { Exit::Usage.into() } else { Exit::Success.into() };

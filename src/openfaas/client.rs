@@ -33,10 +33,9 @@ impl Auth {
     /// The credentials config.yml holds for `gateway`: basic, or oauth2 as a bearer token.
     pub fn from_config(config: &ConfigFile, gateway: &str) -> Auth {
         match config.lookup(gateway) {
-            Some(entry) if entry.auth == "basic" => entry
-                .basic_credentials()
-                .map(|(user, password)| Auth::Basic { user, password })
-                .unwrap_or(Auth::None),
+            Some(entry) if entry.auth == "basic" => {
+                entry.basic_credentials().map(|(user, password)| Auth::Basic { user, password }).unwrap_or(Auth::None)
+            }
             Some(entry) if entry.auth == "oauth2" && !entry.token.is_empty() => Auth::Bearer(entry.token.clone()),
             _ => Auth::None,
         }
@@ -84,9 +83,9 @@ impl ClientError {
     /// What the user can do about it.
     pub fn hint(&self) -> Option<String> {
         match self {
-            ClientError::Unauthorized { gateway } => {
-                Some(format!("run `rfaas login --gateway {gateway}` (or `rfaas login --local` for rfaas's own gateway)"))
-            }
+            ClientError::Unauthorized { gateway } => Some(format!(
+                "run `rfaas login --gateway {gateway}` (or `rfaas login --local` for rfaas's own gateway)"
+            )),
             ClientError::Unreachable { .. } => {
                 Some("is the gateway running? Check --gateway, the stack's provider.gateway and $OPENFAAS_URL".into())
             }

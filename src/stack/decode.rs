@@ -72,7 +72,8 @@ impl Decoder {
                         Some(s) => format!(" (did you mean \"{s}\"?)"),
                         None => format!(" (known keys: {})", known.join(", ")),
                     };
-                    let location = if path.is_empty() { "at the top level".to_string() } else { format!("in `{path}`") };
+                    let location =
+                        if path.is_empty() { "at the top level".to_string() } else { format!("in `{path}`") };
                     self.warn(k.mark, format!("unknown key \"{key}\" {location} is ignored{hint}"));
                 }
                 continue;
@@ -114,11 +115,9 @@ impl Decoder {
 
     fn list(&mut self, node: &Node, path: &str) -> Vec<String> {
         match &node.value {
-            Value::Sequence(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| self.string(item, &format!("{path}[{i}]")))
-                .collect(),
+            Value::Sequence(items) => {
+                items.iter().enumerate().map(|(i, item)| self.string(item, &format!("{path}[{i}]"))).collect()
+            }
             _ if node.is_null() => Vec::new(),
             _ => {
                 self.wrong_type(node, path, "a list of strings");
@@ -129,10 +128,7 @@ impl Decoder {
 
     fn map(&mut self, node: &Node, path: &str) -> BTreeMap<String, String> {
         let entries = self.entries(node, path, &[]);
-        entries
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), self.string(v, &format!("{path}.{k}"))))
-            .collect()
+        entries.into_iter().map(|(k, v)| (k.to_string(), self.string(v, &format!("{path}.{k}")))).collect()
     }
 
     fn stack(&mut self, root: Option<&Node>) -> StackFile {
@@ -406,7 +402,9 @@ mod tests {
 
     #[test]
     fn all_errors_are_reported_together() {
-        let errs = errors(&format!("{HEAD}  Bad_Name:\n    image: x\n  ok:\n    limits: {{memory: 128MB}}\n    secrets: [\"../etc\"]\n"));
+        let errs = errors(&format!(
+            "{HEAD}  Bad_Name:\n    image: x\n  ok:\n    limits: {{memory: 128MB}}\n    secrets: [\"../etc\"]\n"
+        ));
         assert_eq!(errs.len(), 3, "{errs:?}");
         assert!(errs[0].2.starts_with("function name \"Bad_Name\""));
         assert!(errs[1].2.contains("128MB"));

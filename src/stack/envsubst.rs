@@ -129,9 +129,27 @@ fn evaluate(
             }
             value
         }
-        _ if op.starts_with(":-") || op.starts_with(":=") => if set_nonempty { value } else { word(&op[2..])? },
-        _ if op.starts_with('=') => if set_nonempty { value } else { word(&op[1..])? },
-        _ if op.starts_with('-') => if raw.is_some() { value } else { word(&op[1..])? },
+        _ if op.starts_with(":-") || op.starts_with(":=") => {
+            if set_nonempty {
+                value
+            } else {
+                word(&op[2..])?
+            }
+        }
+        _ if op.starts_with('=') => {
+            if set_nonempty {
+                value
+            } else {
+                word(&op[1..])?
+            }
+        }
+        _ if op.starts_with('-') => {
+            if raw.is_some() {
+                value
+            } else {
+                word(&op[1..])?
+            }
+        }
         _ if op.starts_with(":?") || op.starts_with('?') => {
             let colon = op.starts_with(':');
             let missing = if colon { !set_nonempty } else { raw.is_none() };
@@ -142,13 +160,27 @@ fn evaluate(
             }
             value
         }
-        _ if op.starts_with(":+") => if set_nonempty { word(&op[2..])? } else { String::new() },
-        _ if op.starts_with('+') => if raw.is_some() { word(&op[1..])? } else { String::new() },
+        _ if op.starts_with(":+") => {
+            if set_nonempty {
+                word(&op[2..])?
+            } else {
+                String::new()
+            }
+        }
+        _ if op.starts_with('+') => {
+            if raw.is_some() {
+                word(&op[1..])?
+            } else {
+                String::new()
+            }
+        }
         "^" => upper_first(&value),
         "^^" => value.to_uppercase(),
         "," => lower_first(&value),
         ",," => value.to_lowercase(),
-        _ if op.starts_with(':') => substring(&value, &op[1..]).ok_or_else(|| err(format!("bad substring expression '${{{body}}}'")))?,
+        _ if op.starts_with(':') => {
+            substring(&value, &op[1..]).ok_or_else(|| err(format!("bad substring expression '${{{body}}}'")))?
+        }
         _ if op.starts_with("##") => trim_prefix(&value, &word(&op[2..])?, true),
         _ if op.starts_with('#') => trim_prefix(&value, &word(&op[1..])?, false),
         _ if op.starts_with("%%") => trim_suffix(&value, &word(&op[2..])?, true),

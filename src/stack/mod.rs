@@ -119,9 +119,9 @@ pub async fn load(opts: &LoadOptions, cwd: &Path) -> Result<Stack, StackError> {
 async fn read_source(source: &Source, given: Option<&str>) -> Result<(String, String), StackError> {
     match source {
         Source::File(path) => {
-            let name = given.map(str::to_string).unwrap_or_else(|| {
-                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-            });
+            let name = given
+                .map(str::to_string)
+                .unwrap_or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
             let text = tokio::fs::read_to_string(path)
                 .await
                 .map_err(|source| StackError::Read { path: name.clone(), source })?;
@@ -156,7 +156,8 @@ pub fn parse(
 ) -> Result<Stack, StackError> {
     let mut warnings = Vec::new();
     let text = if opts.envsubst {
-        let out = envsubst::substitute(text, lookup).map_err(|e| invalid(name, &[error_at(text, e.offset, e.message)]))?;
+        let out =
+            envsubst::substitute(text, lookup).map_err(|e| invalid(name, &[error_at(text, e.offset, e.message)]))?;
         for var in dedup(out.unset) {
             warnings.push(format!("{name}: ${{{var}}} is not set; an empty string was used"));
         }
@@ -165,7 +166,10 @@ pub fn parse(
         text.to_string()
     };
     let root = yaml_tree::parse(&text).map_err(|e| {
-        invalid(name, &[Diagnostic { severity: Severity::Error, mark: e.mark, message: format!("YAML: {}", e.message) }])
+        invalid(
+            name,
+            &[Diagnostic { severity: Severity::Error, mark: e.mark, message: format!("YAML: {}", e.message) }],
+        )
     })?;
     let (mut file, mut diagnostics) = decode::decode(root.as_ref());
     let selector = Selector::new(opts.filter.as_deref(), opts.regex.as_deref())?;
@@ -238,7 +242,8 @@ fn read_environment_files(
 }
 
 fn entry_marks(root: Option<&Node>, function: &str) -> Vec<Mark> {
-    let node = root.and_then(|r| r.get("functions")).and_then(|f| f.get(function)).and_then(|f| f.get("environment_file"));
+    let node =
+        root.and_then(|r| r.get("functions")).and_then(|f| f.get(function)).and_then(|f| f.get("environment_file"));
     match node.map(|n| &n.value) {
         Some(Value::Sequence(items)) => items.iter().map(|i| i.mark).collect(),
         _ => Vec::new(),
@@ -248,7 +253,8 @@ fn entry_marks(root: Option<&Node>, function: &str) -> Vec<Mark> {
 /// One environment file: YAML with a single `environment:` mapping.
 pub fn read_environment_file(path: &Path) -> Result<BTreeMap<String, String>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let root = yaml_tree::parse(&text).map_err(|e| format!("{}:{}:{}: {}", path.display(), e.mark.line, e.mark.col, e.message))?;
+    let root = yaml_tree::parse(&text)
+        .map_err(|e| format!("{}:{}:{}: {}", path.display(), e.mark.line, e.mark.col, e.message))?;
     let Some(env) = root.as_ref().and_then(|r| r.get("environment")) else {
         return Ok(BTreeMap::new());
     };
@@ -262,7 +268,12 @@ pub fn read_environment_file(path: &Path) -> Result<BTreeMap<String, String>, St
             match v.as_scalar() {
                 Some(s) if s.is_null() => Ok((key, String::new())),
                 Some(s) => Ok((key, s.text.clone())),
-                None => Err(format!("{}:{}:{}: `environment.{key}` must be a string", path.display(), v.mark.line, v.mark.col)),
+                None => Err(format!(
+                    "{}:{}:{}: `environment.{key}` must be a string",
+                    path.display(),
+                    v.mark.line,
+                    v.mark.col
+                )),
             }
         })
         .collect()

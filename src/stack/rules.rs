@@ -40,8 +40,7 @@ pub fn dns_subdomain_problem(name: &str) -> Option<String> {
     }
     if !DNS_SUBDOMAIN.is_match(name) {
         return Some(
-            "must consist of lower-case letters, digits, '-' and '.', and start and end with a letter or digit"
-                .into(),
+            "must consist of lower-case letters, digits, '-' and '.', and start and end with a letter or digit".into(),
         );
     }
     None

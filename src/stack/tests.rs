@@ -105,7 +105,8 @@ fn filter_and_regex_select_functions() {
 fn selecting_nothing_is_an_error() {
     let err = load_text(THREE, &LoadOptions { filter: Some("nope".into()), ..opts() }).unwrap_err();
     assert_eq!(err.to_string(), "no functions matching --filter were found in stack.yml");
-    let err = load_text(THREE, &LoadOptions { filter: Some("a".into()), regex: Some("b".into()), ..opts() }).unwrap_err();
+    let err =
+        load_text(THREE, &LoadOptions { filter: Some("a".into()), regex: Some("b".into()), ..opts() }).unwrap_err();
     assert_eq!(err.to_string(), "pass in a regex or a filter, not both");
 }
 
@@ -139,7 +140,8 @@ fn environment_files_merge_in_order_relative_to_cwd() {
 #[test]
 fn missing_environment_file_is_an_error_at_its_entry() {
     let dir = tempfile::tempdir().unwrap();
-    let text = "provider: {name: openfaas}\nfunctions:\n  fn1:\n    image: x\n    environment_file:\n      - missing.yml\n";
+    let text =
+        "provider: {name: openfaas}\nfunctions:\n  fn1:\n    image: x\n    environment_file:\n      - missing.yml\n";
     let err = parse("stack.yml", text, &opts(), dir.path(), &env).unwrap_err();
     let problems = invalid_problems(err);
     assert!(problems.contains("stack.yml:6:9: environment_file \"missing.yml\": cannot read"), "{problems}");

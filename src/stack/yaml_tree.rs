@@ -20,10 +20,7 @@ pub struct Mark {
 
 impl From<Marker> for Mark {
     fn from(m: Marker) -> Self {
-        Mark {
-            line: m.line(),
-            col: m.col() + 1,
-        }
+        Mark { line: m.line(), col: m.col() + 1 }
     }
 }
 
@@ -61,10 +58,9 @@ impl Node {
     /// The mapping value stored under `key`, if this node is a mapping that has it.
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.value {
-            Value::Mapping(entries) => entries
-                .iter()
-                .find(|(k, _)| k.as_scalar().is_some_and(|s| s.text == key))
-                .map(|(_, v)| v),
+            Value::Mapping(entries) => {
+                entries.iter().find(|(k, _)| k.as_scalar().is_some_and(|s| s.text == key)).map(|(_, v)| v)
+            }
             _ => None,
         }
     }
@@ -103,10 +99,9 @@ pub struct TreeError {
 pub fn parse(text: &str) -> Result<Option<Node>, TreeError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    parser.load(&mut builder, false).map_err(|e| TreeError {
-        message: e.info().to_string(),
-        mark: (*e.marker()).into(),
-    })?;
+    parser
+        .load(&mut builder, false)
+        .map_err(|e| TreeError { message: e.info().to_string(), mark: (*e.marker()).into() })?;
     if let Some(err) = builder.error {
         return Err(err);
     }
@@ -154,15 +149,10 @@ impl MarkedEventReceiver for Builder {
                 }
                 None => self.fail(mark, "unknown anchor".to_string()),
             },
-            Event::SequenceStart(anchor, _) => {
-                self.stack.push(Open::Sequence { mark, anchor, items: Vec::new() })
+            Event::SequenceStart(anchor, _) => self.stack.push(Open::Sequence { mark, anchor, items: Vec::new() }),
+            Event::MappingStart(anchor, _) => {
+                self.stack.push(Open::Mapping { mark, anchor, entries: Vec::new(), pending_key: None })
             }
-            Event::MappingStart(anchor, _) => self.stack.push(Open::Mapping {
-                mark,
-                anchor,
-                entries: Vec::new(),
-                pending_key: None,
-            }),
             Event::SequenceEnd | Event::MappingEnd => self.close(),
             Event::DocumentEnd => self.done = true,
             _ => {}
@@ -260,8 +250,8 @@ fn finish_mapping(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, TreeE
             };
             for (key, value) in merged {
                 let text = key_text(&key).unwrap_or_default().to_string();
-                if !seen.contains_key(&text) {
-                    seen.insert(text, key.mark);
+                if let std::collections::hash_map::Entry::Vacant(slot) = seen.entry(text) {
+                    slot.insert(key.mark);
                     own.push((key, value));
                 }
             }

@@ -1,0 +1,53 @@
+//! The command-line surface: help with examples, version, completion, bad flags and exit codes.
+
+use crate::support::Rfaas;
+
+#[test]
+fn no_arguments_prints_help_and_succeeds() {
+    let run = Rfaas::new().run(&[]);
+    run.success().stdout_has("Usage: rfaas").stdout_has("generate");
+}
+
+#[test]
+fn every_command_help_shows_examples() {
+    let rfaas = Rfaas::new();
+    for cmd in ["generate", "completion", "version", "login", "logout"] {
+        rfaas.run(&[cmd, "--help"]).success().stdout_has("Examples:").stdout_has(&format!("rfaas {cmd}"));
+    }
+}
+
+#[test]
+fn unknown_flag_is_a_usage_error_with_exit_2() {
+    Rfaas::new().run(&["generate", "--nope"]).failure(2).stderr_has("unexpected argument '--nope'");
+}
+
+#[test]
+fn unknown_command_is_a_usage_error() {
+    Rfaas::new().run(&["frobnicate"]).failure(2).stderr_has("unrecognized subcommand 'frobnicate'");
+}
+
+#[test]
+fn bad_flag_value_names_the_value() {
+    Rfaas::new().run(&["generate", "--tag", "bad"]).failure(2).stderr_has("unknown image tag format: 'bad'");
+}
+
+#[test]
+fn version_prints_client_version() {
+    let rfaas = Rfaas::new();
+    rfaas.run(&["version"]).success().stdout_has(&format!("version: {}", env!("CARGO_PKG_VERSION")));
+    let run = rfaas.run(&["version", "--short-version"]);
+    assert_eq!(run.success().stdout.trim(), env!("CARGO_PKG_VERSION"));
+    let run = rfaas.run(&["version", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&run.success().stdout).expect("json");
+    assert_eq!(v["cli"]["version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn completion_scripts_for_each_shell() {
+    let rfaas = Rfaas::new();
+    rfaas.run(&["completion", "bash"]).success().stdout_has("_rfaas()");
+    rfaas.run(&["completion", "zsh"]).success().stdout_has("#compdef rfaas");
+    rfaas.run(&["completion", "--shell", "fish"]).success().stdout_has("complete -c rfaas");
+    rfaas.run(&["completion", "powershell"]).failure(2);
+    rfaas.run(&["completion"]).failure(2);
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real `rfaas` binary in temporary directories, and the real services the
+//! environment script starts (tests/env/setup.sh).
+
+mod support;
+
+mod cli;
+mod config_file;
+mod environment;
+mod generate;
+mod stack_errors;
