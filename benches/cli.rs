@@ -11,7 +11,9 @@ use rfaas::stack::{LoadOptions, parse};
 
 /// A stack with `n` functions using every common key, like a large real project.
 fn big_stack(n: usize) -> String {
-    let mut text = String::from("version: 1.0\nprovider:\n  name: openfaas\n  gateway: ${GW:-http://127.0.0.1:8080}\nfunctions:\n");
+    let mut text = String::from(
+        "version: 1.0\nprovider:\n  name: openfaas\n  gateway: ${GW:-http://127.0.0.1:8080}\nfunctions:\n",
+    );
     for i in 0..n {
         text.push_str(&format!(
             "  fn-{i:04}:\n    lang: python3-http\n    handler: ./fn-{i:04}\n    image: ${{REGISTRY:-localhost:5000}}/fn-{i:04}:${{TAG:-latest}}\n    environment:\n      write_timeout: 10s\n      LOG_LEVEL: info\n      RETRIES: 3\n    secrets: [api-key]\n    labels:\n      com.openfaas.scale.min: 1\n    annotations:\n      topic: cron-function\n      schedule: \"*/5 * * * *\"\n    limits:\n      memory: 128Mi\n      cpu: 200m\n"

@@ -1,5 +1,6 @@
-//! Talking to OpenFaaS gateways: the HTTP client (wire types join it as the API grows).
+//! Talking to OpenFaaS gateways: the wire types (shared with rfaas's own gateway) and the client.
 
 pub mod client;
+pub mod types;
 
 pub use client::{Auth, Client, ClientError, ClientOptions};

@@ -1,0 +1,347 @@
+//! The OpenFaaS REST API's JSON types, written once and used by both the client and the gateway.
+//!
+//! Field names are exactly faas-provider's (`service`, `envProcess`, `serviceName`, `functionName`,
+//! `rawValue`, `availableReplicas`, ...). Go's `omitempty` is mirrored with `skip_serializing_if`,
+//! and every field defaults when absent, as Go's decoder does, so any OpenFaaS client or gateway
+//! interoperates with these.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The namespace functions live in when none is given.
+pub const DEFAULT_NAMESPACE: &str = "openfaas-fn";
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_f64(n: &f64) -> bool {
+    *n == 0.0
+}
+
+/// `limits` / `requests`: Kubernetes quantities as strings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FunctionResources {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub memory: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub cpu: String,
+}
+
+impl FunctionResources {
+    pub fn is_empty(&self) -> bool {
+        self.memory.is_empty() && self.cpu.is_empty()
+    }
+}
+
+/// Body of `POST`/`PUT /system/functions`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct FunctionDeployment {
+    pub service: String,
+    pub image: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub env_process: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env_vars: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    /// faas-cli always sends `labels` and `annotations`, `{}` when empty.
+    pub labels: Option<BTreeMap<String, String>>,
+    pub annotations: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<FunctionResources>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<FunctionResources>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub read_only_root_filesystem: bool,
+}
+
+/// Resource usage reported for a function.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct FunctionUsage {
+    pub cpu: f64,
+    pub total_memory_bytes: f64,
+}
+
+/// An item of `GET /system/functions` and the body of `GET /system/function/{name}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct FunctionStatus {
+    pub name: String,
+    pub image: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub env_process: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub env_vars: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub constraints: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub labels: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<FunctionResources>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<FunctionResources>,
+    #[serde(skip_serializing_if = "is_false")]
+    pub read_only_root_filesystem: bool,
+    #[serde(skip_serializing_if = "is_zero_f64")]
+    pub invocation_count: f64,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub replicas: u64,
+    #[serde(skip_serializing_if = "is_zero_u64")]
+    pub available_replicas: u64,
+    /// Go writes the zero time as `0001-01-01T00:00:00Z`; it is always present.
+    pub created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<FunctionUsage>,
+}
+
+impl Default for FunctionStatus {
+    fn default() -> Self {
+        FunctionStatus {
+            name: String::new(),
+            image: String::new(),
+            namespace: String::new(),
+            env_process: String::new(),
+            env_vars: BTreeMap::new(),
+            constraints: Vec::new(),
+            secrets: Vec::new(),
+            labels: None,
+            annotations: None,
+            limits: None,
+            requests: None,
+            read_only_root_filesystem: false,
+            invocation_count: 0.0,
+            replicas: 0,
+            available_replicas: 0,
+            created_at: go_zero_time(),
+            usage: None,
+        }
+    }
+}
+
+/// Go's zero `time.Time`, which Go encodes as `0001-01-01T00:00:00Z`.
+pub fn go_zero_time() -> DateTime<Utc> {
+    use chrono::TimeZone;
+    Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).single().expect("valid date")
+}
+
+/// Body of `DELETE /system/functions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DeleteFunctionRequest {
+    pub function_name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+}
+
+/// Body of `POST /system/scale-function/{name}`; note `serviceName`, not `service`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ScaleServiceRequest {
+    pub service_name: String,
+    pub replicas: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+}
+
+/// A secret: `value` as text, or `rawValue` as base64 bytes when `value` is empty.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Secret {
+    pub name: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub namespace: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub value: String,
+    #[serde(skip_serializing_if = "Option::is_none", with = "base64_bytes")]
+    pub raw_value: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Secret {
+    /// Never prints the value.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secret").field("name", &self.name).field("namespace", &self.namespace).finish_non_exhaustive()
+    }
+}
+
+impl Secret {
+    /// The secret's bytes: `rawValue` when set, else `value`.
+    pub fn bytes(&self) -> Vec<u8> {
+        match &self.raw_value {
+            Some(raw) if self.value.is_empty() => raw.clone(),
+            _ => self.value.as_bytes().to_vec(),
+        }
+    }
+}
+
+mod base64_bytes {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(bytes) => s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        match text {
+            None => Ok(None),
+            Some(t) if t.is_empty() => Ok(None),
+            Some(t) => base64::engine::general_purpose::STANDARD.decode(t).map(Some).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// `version` inside `/system/info`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VersionInfo {
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub commit_message: String,
+    pub sha: String,
+    pub release: String,
+}
+
+/// `provider` inside `/system/info`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProviderInfo {
+    pub provider: String,
+    pub orchestration: String,
+    pub version: VersionInfo,
+}
+
+/// Body of `GET /system/info`; `version` and `provider.version` are never null.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GatewayInfo {
+    pub provider: ProviderInfo,
+    pub version: VersionInfo,
+    pub arch: String,
+}
+
+/// `/system/namespace/{name}` bodies.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FunctionNamespace {
+    pub name: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// One NDJSON line of `GET /system/logs`; all five keys are always present.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogMessage {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub instance: String,
+    #[serde(with = "rfc3339_nanos")]
+    pub timestamp: DateTime<Utc>,
+    #[serde(default)]
+    pub text: String,
+}
+
+mod rfc3339_nanos {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
+        let text = String::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text).map(|t| t.with_timezone(&Utc)).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn deployment_matches_faas_cli_body() {
+        let body = json!({"service":"fn1","image":"ttl.sh/fn1:0.1","namespace":"dev","envProcess":"python index.py",
+            "envVars":{"FROM_FILE":"1"},"constraints":["node.platform.os == linux"],"secrets":["api-key"],
+            "labels":{"com.openfaas.scale.min":"2"},"annotations":{"topic":"cron"},
+            "limits":{"memory":"128Mi","cpu":"200m"},"requests":{"memory":"64Mi"},"readOnlyRootFilesystem":true});
+        let d: FunctionDeployment = serde_json::from_value(body.clone()).unwrap();
+        assert_eq!(d.requests.as_ref().unwrap().cpu, "");
+        assert_eq!(serde_json::to_value(&d).unwrap(), body);
+    }
+
+    #[test]
+    fn empty_labels_are_sent_as_objects() {
+        let d = FunctionDeployment {
+            service: "a".into(),
+            image: "b".into(),
+            labels: Some(BTreeMap::new()),
+            annotations: Some(BTreeMap::new()),
+            ..Default::default()
+        };
+        assert_eq!(serde_json::to_value(&d).unwrap(), json!({"service":"a","image":"b","labels":{},"annotations":{}}));
+    }
+
+    #[test]
+    fn status_omits_zero_counts_but_keeps_created_at() {
+        let s = FunctionStatus { name: "a".into(), image: "b".into(), ..Default::default() };
+        assert_eq!(
+            serde_json::to_value(&s).unwrap(),
+            json!({"name":"a","image":"b","createdAt":"0001-01-01T00:00:00Z"})
+        );
+        let back: FunctionStatus =
+            serde_json::from_value(json!({"name":"a","image":"b","replicas":1,"invocationCount":12})).unwrap();
+        assert_eq!(back.replicas, 1);
+        assert_eq!(back.invocation_count, 12.0);
+    }
+
+    #[test]
+    fn secret_raw_value_is_base64_and_debug_hides_values() {
+        let s: Secret = serde_json::from_value(json!({"name":"k","rawValue":"aGk="})).unwrap();
+        assert_eq!(s.bytes(), b"hi");
+        assert!(!format!("{s:?}").contains("hi"));
+        let v = Secret { name: "k".into(), value: "v".into(), ..Default::default() };
+        assert_eq!(serde_json::to_value(&v).unwrap(), json!({"name":"k","value":"v"}));
+    }
+
+    #[test]
+    fn log_message_round_trips_with_nanoseconds() {
+        let line = r#"{"name":"fn","namespace":"openfaas-fn","instance":"fn-1","timestamp":"2024-01-02T03:04:05.123456789Z","text":"hi"}"#;
+        let m: LogMessage = serde_json::from_str(line).unwrap();
+        assert_eq!(serde_json::to_string(&m).unwrap(), line);
+    }
+
+    #[test]
+    fn scale_request_uses_service_name() {
+        let r = ScaleServiceRequest { service_name: "fn".into(), replicas: 3, namespace: String::new() };
+        assert_eq!(serde_json::to_value(&r).unwrap(), json!({"serviceName":"fn","replicas":3}));
+    }
+}
