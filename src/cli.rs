@@ -73,6 +73,21 @@ pub enum Command {
     /// Remove the saved credentials for a gateway
     #[command(after_help = LOGOUT_EXAMPLES)]
     Logout(LogoutArgs),
+    /// Build the functions' container images (skips images already built from the same files)
+    #[command(after_help = BUILD_EXAMPLES)]
+    Build(BuildArgs),
+    /// Push the functions' images to their registries
+    #[command(after_help = PUSH_EXAMPLES)]
+    Push(PushArgs),
+    /// Create a new function from a template and add it to a stack file
+    #[command(after_help = NEW_EXAMPLES)]
+    New(NewArgs),
+    /// Pull templates and browse the template store
+    #[command(after_help = TEMPLATE_EXAMPLES)]
+    Template(TemplateArgs),
+    /// Save registry credentials in a Docker config.json (default ./credentials)
+    #[command(after_help = REGISTRY_LOGIN_EXAMPLES)]
+    RegistryLogin(RegistryLoginArgs),
 }
 
 const GENERATE_EXAMPLES: &str = "Examples:
@@ -216,4 +231,325 @@ mod tests {
         assert_eq!(cli.global.yaml.as_deref(), Some("x.yml"));
         assert_eq!(cli.global.filter.as_deref(), Some("a*"));
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Build, push, scaffolding, templates and registry login.
+
+/// `KEY=VALUE` for `--build-arg` / `--build-label`.
+pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("\"{s}\" is not in KEY=VALUE form")),
+    }
+}
+
+/// `--parallel N`, N > 0.
+pub fn parse_parallel(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("the --parallel flag must be greater than 0".to_string()),
+    }
+}
+
+/// `--overwrite[=false]`: replace templates that already exist (default true).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct OverwriteArg {
+    /// Overwrite existing templates in ./template when pulling
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", require_equals = true, value_name = "BOOL")]
+    pub overwrite: bool,
+}
+
+/// Flags that shape how images are built.
+#[derive(Debug, Clone, Args)]
+pub struct BuildFlags {
+    /// Add a Docker build-arg (repeatable; ADDITIONAL_PACKAGE values are merged)
+    #[arg(short = 'b', long = "build-arg", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub build_args: Vec<(String, String)>,
+    /// Select a build option from the template's template.yml, e.g. dev (repeatable)
+    #[arg(short = 'o', long = "build-option", value_name = "NAME")]
+    pub build_options: Vec<String>,
+    /// Add a label to the image (repeatable)
+    #[arg(long = "build-label", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub build_labels: Vec<(String, String)>,
+    /// Extra path (inside the project) copied into every function's build context (repeatable)
+    #[arg(long = "copy-extra", value_name = "PATH")]
+    pub copy_extra: Vec<String>,
+    /// Do not use Docker's build cache (always rebuilds)
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Pull newer base images during the build (always rebuilds)
+    #[arg(long)]
+    pub pull: bool,
+    /// Squash the image layers (needs an engine with experimental features)
+    #[arg(long)]
+    pub squash: bool,
+    /// Ignore the stack's configuration.templates when looking for templates
+    #[arg(long)]
+    pub disable_stack_pull: bool,
+    #[command(flatten)]
+    pub overwrite: OverwriteArg,
+    /// Accepted for faas-cli compatibility
+    #[arg(long, hide = true)]
+    pub debug: bool,
+}
+
+const BUILD_EXAMPLES: &str = "Examples:
+  rfaas build
+  rfaas build -f stack.yaml --parallel 4 --filter 'api-*'
+  rfaas build --build-option dev --build-arg ADDITIONAL_PACKAGE=jq
+  rfaas build --shrinkwrap            # only write ./build/<fn>/
+  rfaas build --force --tag sha       # rebuild even when nothing changed";
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub flags: BuildFlags,
+    /// Only assemble ./build/<fn>/ (the Docker build context) and stop
+    #[arg(long)]
+    pub shrinkwrap: bool,
+    /// Build even when the image is already built from the same files and arguments
+    #[arg(long)]
+    pub force: bool,
+    /// Build this many functions at the same time
+    #[arg(long, default_value_t = 1, value_parser = parse_parallel, value_name = "N")]
+    pub parallel: usize,
+    /// Hide Docker's build output (failures still show the last lines)
+    #[arg(long)]
+    pub quiet: bool,
+    /// Image tag: latest, sha, branch, describe or digest
+    #[arg(long, default_value = "latest", value_parser = parse_tag)]
+    pub tag: TagFormat,
+    #[command(flatten)]
+    pub envsubst: EnvsubstArg,
+    /// Without a stack file: image to build
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Without a stack file: handler directory
+    #[arg(long)]
+    pub handler: Option<String>,
+    /// Without a stack file: function name
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Without a stack file: language template
+    #[arg(long)]
+    pub lang: Option<String>,
+}
+
+const PUSH_EXAMPLES: &str = "Examples:
+  rfaas push
+  rfaas push -f stack.yaml --parallel 4 --filter 'api-*'
+  DOCKER_CONFIG=./credentials rfaas push    # use credentials from `rfaas registry-login`";
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Push this many images at the same time
+    #[arg(long, default_value_t = 1, value_parser = parse_parallel, value_name = "N")]
+    pub parallel: usize,
+    /// Hide the per-layer output
+    #[arg(long)]
+    pub quiet: bool,
+    /// Image tag: latest, sha, branch, describe or digest
+    #[arg(long, default_value = "latest", value_parser = parse_tag)]
+    pub tag: TagFormat,
+    #[command(flatten)]
+    pub envsubst: EnvsubstArg,
+}
+
+const NEW_EXAMPLES: &str = "Examples:
+  rfaas new hello --lang python3-http --prefix 127.0.0.1:5000/team
+  rfaas new api --lang node18 --append stack.yaml
+  rfaas new --list";
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Name of the new function (a-z, 0-9 and dashes)
+    pub name: Option<String>,
+    /// Language template to use (asked for on a terminal when missing)
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// Append the function to this existing stack file instead of writing stack.yaml
+    #[arg(short = 'a', long, value_name = "FILE")]
+    pub append: Option<String>,
+    /// Image prefix, e.g. a registry and user
+    #[arg(short = 'p', long, env = crate::env_vars::OPENFAAS_PREFIX, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Directory the handler is written to [default: ./NAME]
+    #[arg(long, value_name = "DIR")]
+    pub handler: Option<String>,
+    /// Gateway URL written into a new stack file
+    #[arg(short = 'g', long, env = crate::env_vars::OPENFAAS_URL, default_value = "http://127.0.0.1:8080")]
+    pub gateway: String,
+    /// CPU limit, e.g. 500m
+    #[arg(long)]
+    pub cpu_limit: Option<String>,
+    /// CPU request, e.g. 100m
+    #[arg(long)]
+    pub cpu_request: Option<String>,
+    /// Memory limit, e.g. 128Mi
+    #[arg(long)]
+    pub memory_limit: Option<String>,
+    /// Memory request, e.g. 64Mi
+    #[arg(long)]
+    pub memory_request: Option<String>,
+    /// Do not print the template's notes
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+    /// List the available languages
+    #[arg(long)]
+    pub list: bool,
+}
+
+const TEMPLATE_EXAMPLES: &str = "Examples:
+  rfaas template pull https://github.com/openfaas/templates#1.0
+  rfaas template pull stack
+  rfaas template store list --recommended
+  rfaas template store pull golang-middleware";
+
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    #[command(subcommand)]
+    pub command: TemplateCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Download templates from a git repository (or directory) into ./template/; `stack` pulls
+    /// the stack's configuration.templates
+    #[command(after_help = TEMPLATE_PULL_EXAMPLES)]
+    Pull(TemplatePullArgs),
+    /// Browse and pull templates from the template store
+    #[command(after_help = TEMPLATE_EXAMPLES)]
+    Store(TemplateStoreArgs),
+}
+
+const TEMPLATE_PULL_EXAMPLES: &str = "Examples:
+  rfaas template pull                                          # $OPENFAAS_TEMPLATE_URL or openfaas/templates
+  rfaas template pull https://github.com/openfaas/templates#1.0   # written as template/<lang>@1.0
+  rfaas template pull git@github.com:me/templates.git#sha-90ff40b
+  rfaas template pull ../my-templates --overwrite=false
+  rfaas template pull stack";
+
+#[derive(Debug, Args)]
+pub struct TemplatePullArgs {
+    /// Git URL (optionally #ref or #sha-<hex>), local directory, or `stack`
+    #[arg(value_name = "REPOSITORY[#REF]|stack")]
+    pub repository: Option<String>,
+    #[command(flatten)]
+    pub overwrite: OverwriteArg,
+    /// Keep the temporary clone and print where it is
+    #[arg(long)]
+    pub debug: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateStoreArgs {
+    #[command(subcommand)]
+    pub command: TemplateStoreCommand,
+}
+
+/// `--url`: the template store, a URL or a local JSON file.
+#[derive(Debug, Clone, Args)]
+pub struct StoreUrlArg {
+    /// Template store JSON (http(s) URL or file)
+    #[arg(short = 'u', long, env = crate::env_vars::OPENFAAS_TEMPLATE_STORE_URL,
+          default_value = crate::template::store::DEFAULT_STORE_URL, value_name = "URL|FILE")]
+    pub url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateStoreCommand {
+    /// List the store's templates for a platform
+    #[command(
+        visible_alias = "ls",
+        after_help = "Examples:\n  rfaas template store list --verbose\n  rfaas template store ls --official --json"
+    )]
+    List(TemplateStoreListArgs),
+    /// Show one store template
+    #[command(visible_alias = "inspect", after_help = "Examples:\n  rfaas template store describe golang-http")]
+    Describe(TemplateStoreDescribeArgs),
+    /// Pull the repository that holds a store template (NAME, NAME@REF or SOURCE/NAME)
+    #[command(
+        after_help = "Examples:\n  rfaas template store pull golang-http\n  rfaas template store pull node22@1.0"
+    )]
+    Pull(TemplateStorePullArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateStoreListArgs {
+    #[command(flatten)]
+    pub url: StoreUrlArg,
+    /// Also show the language and platform columns
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Platform to list templates for
+    #[arg(short = 'p', long, default_value = "x86_64")]
+    pub platform: String,
+    /// Only recommended templates
+    #[arg(short = 'r', long)]
+    pub recommended: bool,
+    /// Only official templates
+    #[arg(short = 'o', long)]
+    pub official: bool,
+    /// Print JSON
+    #[arg(short = 'j', long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateStoreDescribeArgs {
+    /// Template name
+    pub name: String,
+    #[command(flatten)]
+    pub url: StoreUrlArg,
+    /// Print JSON
+    #[arg(short = 'j', long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateStorePullArgs {
+    /// Template name, NAME@REF or SOURCE/NAME
+    pub name: String,
+    #[command(flatten)]
+    pub url: StoreUrlArg,
+    #[command(flatten)]
+    pub overwrite: OverwriteArg,
+    /// Keep the temporary clone and print where it is
+    #[arg(long)]
+    pub debug: bool,
+}
+
+const REGISTRY_LOGIN_EXAMPLES: &str = "Examples:
+  rfaas registry-login --server 127.0.0.1:5000 -u me --password-stdin < password.txt
+  DOCKER_CONFIG=./credentials rfaas push    # push with the credentials just written
+  rfaas registry-login --ecr --account-id 123456789012 --region eu-west-1";
+
+#[derive(Debug, Args)]
+pub struct RegistryLoginArgs {
+    /// Registry username
+    #[arg(short = 'u', long)]
+    pub username: Option<String>,
+    /// Registry password (prefer --password-stdin)
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub password: Option<String>,
+    /// Read the password from stdin
+    #[arg(short = 's', long)]
+    pub password_stdin: bool,
+    /// Registry server
+    #[arg(long, default_value = crate::docker::auth::DOCKER_HUB)]
+    pub server: String,
+    /// Directory config.json is written to (use it with DOCKER_CONFIG=<dir>)
+    #[arg(long, default_value = "./credentials", value_name = "DIR")]
+    pub config_dir: String,
+    /// Write an Amazon ECR credential-helper config instead (needs --account-id and --region)
+    #[arg(long, requires_all = ["account_id", "region"])]
+    pub ecr: bool,
+    /// AWS account id (with --ecr)
+    #[arg(long)]
+    pub account_id: Option<String>,
+    /// AWS region (with --ecr)
+    #[arg(long)]
+    pub region: Option<String>,
 }

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod docker;
 pub mod env_vars;
 pub mod error;
 pub mod go_yaml;
@@ -15,6 +16,7 @@ pub mod kubernetes;
 pub mod openfaas;
 pub mod output;
 pub mod stack;
+pub mod template;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -79,5 +81,10 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Version(args) => commands::version::run(args, ctx),
         Command::Login(args) => commands::login::run(args, ctx).await,
         Command::Logout(args) => commands::logout::run(args, ctx),
+        Command::Build(args) => commands::build::run(args, ctx).await,
+        Command::Push(args) => commands::push::run(args, ctx).await,
+        Command::New(args) => commands::new::run(args, ctx).await,
+        Command::Template(args) => commands::template::run(args, ctx).await,
+        Command::RegistryLogin(args) => commands::registry_login::run(args, ctx),
     }
 }

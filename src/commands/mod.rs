@@ -1,9 +1,14 @@
 //! One module per command: each turns its flags into a call on the domain modules.
 
+pub mod build;
 pub mod completion;
 pub mod generate;
 pub mod login;
 pub mod logout;
+pub mod new;
+pub mod push;
+pub mod registry_login;
+pub mod template;
 pub mod version;
 
 use std::path::PathBuf;

@@ -1,0 +1,81 @@
+//! `rfaas registry-login`: write registry credentials as a Docker `config.json` (faas-cli writes
+//! `./credentials/config.json` for the OpenFaaS Pro builder). rfaas writes it with mode 0600 and
+//! merges into an existing file, so `DOCKER_CONFIG=./credentials rfaas push` can use it too.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::Context as _;
+use base64::Engine;
+
+use crate::cli::RegistryLoginArgs;
+use crate::commands::Context;
+use crate::error::with_hint;
+
+pub fn run(args: RegistryLoginArgs, ctx: &Context) -> anyhow::Result<()> {
+    let dir = ctx.cwd.join(&args.config_dir);
+    let path = dir.join("config.json");
+    let mut config = read(&path)?;
+    if args.ecr {
+        let (account, region) = (args.account_id.as_deref().unwrap_or(""), args.region.as_deref().unwrap_or(""));
+        config["credsStore"] = "ecr-login".into();
+        config["credHelpers"][format!("{account}.dkr.ecr.{region}.amazonaws.com")] = "ecr-login".into();
+    } else {
+        let username = args
+            .username
+            .as_deref()
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| with_hint(anyhow::anyhow!("a username is required"), "give it with -u/--username"))?;
+        let password = password(&args, ctx)?;
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+        config["auths"][args.server.as_str()] = serde_json::json!({ "auth": auth });
+    }
+    write(&dir, &path, &config)?;
+    ctx.printer.status(&format!("Wrote {} (mode 0600)", path.display()));
+    ctx.printer.status(&format!("Push with these credentials: DOCKER_CONFIG={} rfaas push", args.config_dir));
+    Ok(())
+}
+
+fn password(args: &RegistryLoginArgs, ctx: &Context) -> anyhow::Result<String> {
+    let password = if let Some(p) = &args.password {
+        ctx.printer.warn("--password is visible to other users of this machine; prefer --password-stdin");
+        p.trim().to_string()
+    } else if args.password_stdin {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).context("cannot read the password from stdin")?;
+        text.trim().to_string()
+    } else {
+        String::new()
+    };
+    if password.is_empty() {
+        return Err(with_hint(
+            anyhow::anyhow!("must provide a non-empty password via --password or --password-stdin"),
+            "pipe it in: `rfaas registry-login -u USER --password-stdin < password.txt`",
+        ));
+    }
+    Ok(password)
+}
+
+fn read(path: &Path) -> anyhow::Result<serde_json::Value> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(serde_json::json!({})),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn write(dir: &Path, path: &Path, config: &serde_json::Value) -> anyhow::Result<()> {
+    fs_err::create_dir_all(dir)?;
+    crate::template::copy::set_mode(dir, 0o700)?;
+    let text = serde_json::to_string_pretty(config)? + "\n";
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    // An existing file keeps its old mode on open: tighten it too.
+    crate::template::copy::set_mode(path, 0o600)?;
+    Ok(())
+}
