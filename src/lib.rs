@@ -76,8 +76,17 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
     match command {
         Command::Generate(args) => commands::generate::run(args, ctx).await,
         Command::Completion(args) => commands::completion::run(args, ctx),
-        Command::Version(args) => commands::version::run(args, ctx),
+        Command::Version(args) => commands::version::run(args, ctx).await,
         Command::Login(args) => commands::login::run(args, ctx).await,
         Command::Logout(args) => commands::logout::run(args, ctx),
+        Command::Deploy(args) => commands::deploy::run(*args, ctx).await,
+        Command::List(args) => commands::list::run(args, ctx).await,
+        Command::Describe(args) => commands::describe::run(args, ctx).await,
+        Command::Remove(args) => commands::remove::run(args, ctx).await,
+        Command::Invoke(args) => commands::invoke::run(args, ctx).await,
+        Command::Logs(args) => commands::logs::run(args, ctx).await,
+        Command::Secret(args) => commands::secret::run(args, ctx).await,
+        Command::Namespace(args) => commands::namespace::run(args, ctx).await,
+        Command::Ready(args) => commands::ready::run(args, ctx).await,
     }
 }
