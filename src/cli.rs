@@ -7,6 +7,9 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::stack::image::TagFormat;
 
+mod api;
+pub use api::*;
+
 const ROOT_EXAMPLES: &str = "Examples:
   rfaas generate -f stack.yaml | kubectl apply -f -
   rfaas login --gateway http://127.0.0.1:8080 --password-stdin < password.txt
@@ -73,6 +76,33 @@ pub enum Command {
     /// Remove the saved credentials for a gateway
     #[command(after_help = LOGOUT_EXAMPLES)]
     Logout(LogoutArgs),
+    /// Deploy the stack's functions (or one image given by flags) to a gateway
+    #[command(after_help = DEPLOY_EXAMPLES)]
+    Deploy(Box<DeployArgs>),
+    /// List the functions deployed on a gateway
+    #[command(alias = "ls", after_help = LIST_EXAMPLES)]
+    List(ListArgs),
+    /// Show one function's details
+    #[command(after_help = DESCRIBE_EXAMPLES)]
+    Describe(DescribeArgs),
+    /// Remove a function, or every function in the stack file
+    #[command(aliases = ["rm", "delete"], after_help = REMOVE_EXAMPLES)]
+    Remove(RemoveArgs),
+    /// Call a function with stdin as the request body
+    #[command(after_help = INVOKE_EXAMPLES)]
+    Invoke(InvokeArgs),
+    /// Show or stream a function's logs
+    #[command(after_help = LOGS_EXAMPLES)]
+    Logs(LogsArgs),
+    /// Manage secrets on a gateway
+    #[command(after_help = SECRET_EXAMPLES)]
+    Secret(SecretArgs),
+    /// Manage namespaces on a gateway
+    #[command(alias = "ns", after_help = NAMESPACE_EXAMPLES)]
+    Namespace(NamespaceArgs),
+    /// Wait until the gateway, or a function, is ready
+    #[command(after_help = READY_EXAMPLES)]
+    Ready(ReadyArgs),
     /// Build the functions' container images (skips images already built from the same files)
     #[command(after_help = BUILD_EXAMPLES)]
     Build(BuildArgs),
@@ -143,6 +173,10 @@ const VERSION_EXAMPLES: &str = "Examples:
 
 #[derive(Debug, Args)]
 pub struct VersionArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub envsubst: EnvsubstArg,
     /// Print only the version number
     #[arg(long)]
     pub short_version: bool,

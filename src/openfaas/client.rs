@@ -75,6 +75,12 @@ pub enum ClientError {
     Status { gateway: String, status: u16, body: String },
     #[error("cannot reach the gateway at {gateway}: {reason}")]
     Unreachable { gateway: String, reason: String },
+    #[error("{what} not found on {gateway}")]
+    NotFound { gateway: String, what: String },
+    #[error("{what} already exists on {gateway}")]
+    Conflict { gateway: String, what: String },
+    #[error("unexpected response from {gateway}: {reason}")]
+    Decode { gateway: String, reason: String },
     #[error("cannot set up the HTTP client: {0}")]
     Setup(String),
 }
@@ -127,23 +133,38 @@ impl Client {
         &self.gateway
     }
 
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    /// A request to `path` on the gateway, with the saved credentials.
+    pub(crate) fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.request_with_auth(method, path, true)
+    }
+
+    /// A request without credentials (function invocations, `/healthz`).
+    pub(crate) fn request_open(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.request_with_auth(method, path, false)
+    }
+
+    fn request_with_auth(&self, method: reqwest::Method, path: &str, auth: bool) -> reqwest::RequestBuilder {
         let url = format!("{}{}", self.gateway, path);
         let mut req = self.http.request(method, url);
-        if let Some(h) = self.auth.header() {
+        if auth && let Some(h) = self.auth.header() {
             req = req.header(reqwest::header::AUTHORIZATION, h);
         }
         req
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
-        req.send().await.map_err(|e| ClientError::Unreachable {
+    /// Sends `req`; with `FAAS_DEBUG=1` the request line and headers (credentials redacted) go to stderr.
+    pub(crate) async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
+        let req = req.build().map_err(|e| ClientError::Setup(e.to_string()))?;
+        if std::env::var(crate::env_vars::FAAS_DEBUG).is_ok_and(|v| v == "1" || v == "true") {
+            crate::output::Printer::new(false).error(&debug_line(&req));
+        }
+        self.http.execute(req).await.map_err(|e| ClientError::Unreachable {
             gateway: self.gateway.clone(),
             reason: crate::error::describe_reqwest(&e),
         })
     }
 
-    async fn status_error(&self, response: reqwest::Response) -> ClientError {
+    pub(crate) async fn status_error(&self, response: reqwest::Response) -> ClientError {
         let status = response.status().as_u16();
         if status == 401 {
             return ClientError::Unauthorized { gateway: self.gateway.clone() };
@@ -160,6 +181,20 @@ impl Client {
         }
         Err(self.status_error(response).await)
     }
+}
+
+fn debug_line(req: &reqwest::Request) -> String {
+    let mut line = format!("{} {}", req.method(), req.url());
+    for (name, value) in req.headers() {
+        let value = if name == reqwest::header::AUTHORIZATION {
+            let scheme = value.to_str().unwrap_or("").split(' ').next().unwrap_or("").to_string();
+            format!("{scheme} REDACTED")
+        } else {
+            value.to_str().unwrap_or("<binary>").to_string()
+        };
+        line.push_str(&format!("\n{name}: {value}"));
+    }
+    line
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@ set -euo pipefail
 STATE="${RFAAS_TEST_STATE:-/var/lib/rfaas-test}"
 CACHE="${RFAAS_TEST_CACHE:-/var/cache/rfaas-test}"
 BASE_IMAGE="debian:bookworm-slim"
-BASE_TAR="$CACHE/bookworm-slim.tar"
+# Bump BASE_VERSION when the rootfs recipe changes: the image and the cached tarball are rebuilt.
+BASE_VERSION=2
+BASE_TAR="$CACHE/bookworm-slim-v$BASE_VERSION.tar"
 # Ports may be overridden (e.g. to run a second instance); hosts stay loopback.
 REGISTRY_PORT="${RFAAS_TEST_REGISTRY_PORT:-5000}"
 REGISTRY_ADDR="127.0.0.1:$REGISTRY_PORT"
@@ -138,6 +140,10 @@ build_rootfs_tar() {
         || { tail -n 30 "$STATE/logs/debootstrap.log" >&2; die "debootstrap failed"; }
     mkdir -p "$dir/etc/ssl/certs"
     cp /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/certs/ca-certificates.crt"
+    # Also as a local CA, so that installing Debian's ca-certificates package in a build (which
+    # regenerates the bundle) keeps trusting the host's CAs, including any proxy CA.
+    mkdir -p "$dir/usr/local/share/ca-certificates"
+    cp /etc/ssl/certs/ca-certificates.crt "$dir/usr/local/share/ca-certificates/host-ca-bundle.crt"
     cat >"$dir/etc/apt/sources.list" <<EOF
 deb $MIRROR bookworm main
 deb $MIRROR bookworm-updates main
@@ -156,7 +162,10 @@ EOF
     rm -rf --one-file-system "$dir"
 }
 
-if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then
+base_version() {
+    docker image inspect -f '{{index .Config.Labels "org.rfaas.base-version"}}' "$BASE_IMAGE" 2>/dev/null || true
+}
+if [ "$(base_version)" = "$BASE_VERSION" ]; then
     log "image $BASE_IMAGE already present"
 else
     if [ -s "$BASE_TAR" ]; then
@@ -167,6 +176,7 @@ else
     log "importing $BASE_IMAGE"
     docker import \
         --change 'CMD ["bash"]' \
+        --change "LABEL org.rfaas.base-version=$BASE_VERSION" \
         --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
         "$BASE_TAR" "$BASE_IMAGE" >/dev/null
 fi

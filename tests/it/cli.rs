@@ -11,7 +11,23 @@ fn no_arguments_prints_help_and_succeeds() {
 #[test]
 fn every_command_help_shows_examples() {
     let rfaas = Rfaas::new();
-    for cmd in ["generate", "completion", "version", "login", "logout"] {
+    let commands = [
+        "generate",
+        "completion",
+        "version",
+        "login",
+        "logout",
+        "deploy",
+        "list",
+        "describe",
+        "remove",
+        "invoke",
+        "logs",
+        "secret",
+        "namespace",
+        "ready",
+    ];
+    for cmd in commands {
         rfaas.run(&[cmd, "--help"]).success().stdout_has("Examples:").stdout_has(&format!("rfaas {cmd}"));
     }
 }
@@ -50,4 +66,24 @@ fn completion_scripts_for_each_shell() {
     rfaas.run(&["completion", "--shell", "fish"]).success().stdout_has("complete -c rfaas");
     rfaas.run(&["completion", "powershell"]).failure(2);
     rfaas.run(&["completion"]).failure(2);
+}
+
+#[test]
+fn aliases_work_like_faas_cli() {
+    let rfaas = Rfaas::new();
+    for alias in [["ls", "--help"], ["rm", "--help"], ["delete", "--help"], ["ns", "--help"]] {
+        rfaas.run(&alias).success();
+    }
+    rfaas.run(&["secret", "ls", "--help"]).success();
+    rfaas.run(&["namespace", "rm", "--help"]).success();
+}
+
+#[test]
+fn invoke_rejects_an_invalid_method_instead_of_exiting_0() {
+    Rfaas::new().run(&["invoke", "fn", "-m", "BREW"]).failure(2).stderr_has("invalid value 'BREW'");
+}
+
+#[test]
+fn sign_needs_a_key() {
+    Rfaas::new().run(&["invoke", "fn", "--sign", "X-Sig"]).failure(2).stderr_has("--key");
 }

@@ -1,0 +1,121 @@
+//! `rfaas describe`: one function's status, configuration and URLs.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::cli::DescribeArgs;
+use crate::commands::{Context, namespace_for};
+use crate::openfaas::ClientError;
+use crate::openfaas::types::{FunctionResources, FunctionStatus};
+
+pub async fn run(args: DescribeArgs, ctx: &Context) -> anyhow::Result<()> {
+    let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
+    let client = ctx.client(&args.api, stack.as_ref(), Some(std::time::Duration::from_secs(60)))?;
+    let namespace = namespace_for(&args.namespace.namespace, stack.as_ref(), &args.name);
+    let Some(mut status) = client.get_function(&args.name, &namespace).await.map_err(ClientError::into_anyhow)? else {
+        anyhow::bail!("no such function: {}", args.name);
+    };
+    // Like faas-cli, the invocation count comes from the list endpoint.
+    if let Ok(all) = client.list_functions(&namespace).await
+        && let Some(listed) = all.iter().find(|f| f.name == args.name)
+    {
+        status.invocation_count = listed.invocation_count;
+    }
+    let suffix = if status.namespace.is_empty() { String::new() } else { format!(".{}", status.namespace) };
+    let url = format!("{}/function/{}{suffix}", client.gateway(), args.name);
+    let async_url = format!("{}/async-function/{}{suffix}", client.gateway(), args.name);
+    if args.json {
+        let mut value = serde_json::to_value(&status)?;
+        value["Status"] = json!(ready_text(&status));
+        value["InvocationCount"] = json!(status.invocation_count as u64);
+        value["URL"] = json!(url);
+        value["AsyncURL"] = json!(async_url);
+        return ctx.printer.json(&value);
+    }
+    ctx.printer.data(&render(&status, &url, &async_url, args.verbose));
+    Ok(())
+}
+
+fn ready_text(status: &FunctionStatus) -> &'static str {
+    if status.available_replicas > 0 { "Ready" } else { "Not Ready" }
+}
+
+/// faas-cli's describe layout; empty sections are hidden unless `verbose`.
+pub fn render(status: &FunctionStatus, url: &str, async_url: &str, verbose: bool) -> String {
+    let mut lines = vec![
+        ("Name", status.name.clone()),
+        ("Status", ready_text(status).to_string()),
+        ("Replicas", status.replicas.to_string()),
+        ("Available Replicas", status.available_replicas.to_string()),
+        ("Invocations", (status.invocation_count as u64).to_string()),
+        ("Image", status.image.clone()),
+        (
+            "Function Process",
+            if status.env_process.is_empty() { "<default>".into() } else { status.env_process.clone() },
+        ),
+        ("URL", url.to_string()),
+        ("Async URL", async_url.to_string()),
+    ];
+    let none = || if verbose { Some("<none>".to_string()) } else { None };
+    let map = |m: Option<&BTreeMap<String, String>>| match m.filter(|m| !m.is_empty()) {
+        Some(m) => Some(m.iter().map(|(k, v)| format!("\n {k}: {v}")).collect::<String>()),
+        None => none(),
+    };
+    let list = |v: &[String]| if v.is_empty() { none() } else { Some(v.iter().map(|s| format!("\n - {s}")).collect()) };
+    let resources = |r: Option<&FunctionResources>| match r.filter(|r| !r.is_empty()) {
+        Some(r) => Some(format!("\n CPU: {}\n Memory: {}", r.cpu, r.memory)),
+        None => none(),
+    };
+    let optional = [
+        ("Labels", map(status.labels.as_ref())),
+        ("Annotations", map(status.annotations.as_ref())),
+        ("Constraints", list(&status.constraints)),
+        ("Environment", map(Some(&status.env_vars))),
+        ("Secrets", list(&status.secrets)),
+        ("Requests", resources(status.requests.as_ref())),
+        ("Limits", resources(status.limits.as_ref())),
+    ];
+    for (key, value) in optional {
+        if let Some(v) = value {
+            lines.push((key, v));
+        }
+    }
+    if let Some(usage) = &status.usage {
+        lines.push((
+            "Usage",
+            format!("\n RAM: {:.2} MB\n CPU: {:.0} Mi", usage.total_memory_bytes / 1024.0 / 1024.0, usage.cpu),
+        ));
+    }
+    lines
+        .into_iter()
+        .map(|(k, v)| if v.starts_with('\n') { format!("{k}:{v}") } else { format!("{k:<20}{v}") })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shows_ready_and_hides_empty_sections() {
+        let status = FunctionStatus {
+            name: "fn".into(),
+            image: "img".into(),
+            replicas: 2,
+            available_replicas: 1,
+            annotations: Some([("topic".to_string(), "cron-function".to_string())].into()),
+            ..Default::default()
+        };
+        let text = render(&status, "http://gw/function/fn", "http://gw/async-function/fn", false);
+        assert!(text.contains("Status              Ready"), "{text}");
+        assert!(text.contains("Function Process    <default>"));
+        assert!(text.contains("Annotations:\n topic: cron-function"));
+        assert!(!text.contains("Labels"));
+        assert!(
+            render(&status, "u", "a", true).contains("Labels:<none>")
+                || render(&status, "u", "a", true).contains("Labels              <none>")
+        );
+    }
+}

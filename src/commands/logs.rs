@@ -1,0 +1,72 @@
+//! `rfaas logs`: stream a function's logs from `/system/logs` (NDJSON) and print them.
+
+use anyhow::Context as _;
+use futures_util::StreamExt;
+
+use crate::cli::{LogFormat, LogsArgs};
+use crate::commands::{Context, namespace_for};
+use crate::openfaas::ClientError;
+use crate::openfaas::log_format::{self, Columns};
+use crate::openfaas::types::LogMessage;
+
+pub async fn run(args: LogsArgs, ctx: &Context) -> anyhow::Result<()> {
+    let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
+    // Streams have no overall timeout.
+    let client = ctx.client(&args.api, stack.as_ref(), None)?;
+    let namespace = namespace_for(&args.namespace.namespace, stack.as_ref(), &args.name);
+    let query = query(&args, &namespace)?;
+    let response = client.logs(&query).await.map_err(ClientError::into_anyhow)?;
+    let format = if args.json { LogFormat::Json } else { args.output };
+    let layout = log_format::layout(&args.time_format).to_string();
+    let columns = Columns { name: args.show_name, instance: args.show_instance };
+    let mut stream = response.bytes_stream();
+    let mut pending: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        pending.extend_from_slice(&chunk.context("the log stream was cut off")?);
+        while let Some(pos) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=pos).collect();
+            print_line(&line, format, &layout, columns, ctx)?;
+        }
+    }
+    if !pending.is_empty() {
+        print_line(&pending, format, &layout, columns, ctx)?;
+    }
+    Ok(())
+}
+
+fn query(args: &LogsArgs, namespace: &str) -> anyhow::Result<Vec<(&'static str, String)>> {
+    let mut q = vec![("follow", args.tail.to_string()), ("name", args.name.clone())];
+    if !namespace.is_empty() {
+        q.push(("namespace", namespace.to_string()));
+    }
+    let since = match (&args.since_time, args.since) {
+        (Some(t), _) => Some(
+            chrono::DateTime::parse_from_rfc3339(t)
+                .with_context(|| format!("--since-time \"{t}\" is not an RFC3339 time"))?
+                .with_timezone(&chrono::Utc),
+        ),
+        (None, Some(d)) => Some(chrono::Utc::now() - chrono::Duration::from_std(d)?),
+        (None, None) => None,
+    };
+    if let Some(s) = since {
+        q.push(("since", s.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+    }
+    if args.lines != 0 {
+        q.push(("tail", args.lines.to_string()));
+    }
+    Ok(q)
+}
+
+fn print_line(line: &[u8], format: LogFormat, layout: &str, columns: Columns, ctx: &Context) -> anyhow::Result<()> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let message: LogMessage = serde_json::from_slice(line).context("cannot parse log results")?;
+    let text = match format {
+        LogFormat::Plain => log_format::plain(&message, layout, columns),
+        LogFormat::Keyvalue => log_format::keyvalue(&message, layout),
+        LogFormat::Json => serde_json::to_string(&message)?,
+    };
+    ctx.printer.data(&text);
+    Ok(())
+}

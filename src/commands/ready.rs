@@ -1,0 +1,34 @@
+//! `rfaas ready [NAME]`: wait until the gateway (`/healthz`) or a function has a ready replica.
+
+use crate::cli::ReadyArgs;
+use crate::commands::{Context, namespace_for};
+
+pub async fn run(args: ReadyArgs, ctx: &Context) -> anyhow::Result<()> {
+    let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
+    let client = ctx.client(&args.api, stack.as_ref(), Some(std::time::Duration::from_secs(5)))?;
+    let namespace = args.name.as_ref().map(|n| namespace_for(&args.namespace.namespace, stack.as_ref(), n));
+    let started = std::time::Instant::now();
+    for attempt in 1..=args.attempts.max(1) {
+        let ready = match (&args.name, &namespace) {
+            (Some(name), Some(ns)) => {
+                matches!(client.get_function(name, ns).await, Ok(Some(s)) if s.available_replicas > 0)
+            }
+            _ => matches!(client.healthz().await, Ok(true)),
+        };
+        if ready {
+            let what = args.name.clone().unwrap_or_else(|| format!("gateway {}", client.gateway()));
+            ctx.printer.status(&format!("{what} is ready"));
+            return Ok(());
+        }
+        if attempt < args.attempts {
+            tokio::time::sleep(args.interval).await;
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    match &args.name {
+        Some(name) => anyhow::bail!("function {name} not ready after {elapsed:.1}s ({} attempts)", args.attempts),
+        None => {
+            anyhow::bail!("gateway {} not ready after {elapsed:.1}s ({} attempts)", client.gateway(), args.attempts)
+        }
+    }
+}

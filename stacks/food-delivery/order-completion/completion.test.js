@@ -1,0 +1,150 @@
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { completeOrder, findReceipt } = require('./lib/completion');
+const { parseCompletion } = require('./lib/validate');
+const SQL = require('./lib/sql');
+const { FakeDb, dbError } = require('./test-support/fake-db');
+
+let counter = 0;
+const opts = { newReceiptId: () => `rcpt-${++counter}`, now: () => new Date('2024-05-01T12:00:00Z') };
+
+const input = (fields = {}) => parseCompletion({
+  orderId: 'ord-1',
+  customerId: 'cust-1',
+  customerEmail: 'alice@example.com',
+  items: [{ name: 'Pizza', quantity: 2, unitPrice: 12.75 }],
+  ...fields,
+});
+
+function setup(order = {}) {
+  const db = new FakeDb();
+  db.addOrder('ord-1', { customer_id: 'cust-1', ...order });
+  return db;
+}
+
+test('completes the order, awards points and writes the receipt in one transaction', async () => {
+  const db = setup();
+  const outcome = await completeOrder(db.pool(), input(), opts);
+  assert.equal(outcome.kind, 'completed');
+  assert.equal(outcome.receipt.total, 25.5);
+  assert.equal(outcome.receipt.pointsAwarded, 250);
+  assert.equal(outcome.loyaltyBalance, 250);
+  assert.equal(db.orders.get('ord-1').status, 'COMPLETED');
+  assert.equal(db.orders.get('ord-1').closed_by, 'completion');
+  assert.equal(db.loyaltyTx.get('ord-1').points, 250);
+  assert.deepEqual(db.statements.slice(0, 2), [SQL.lockOrder, SQL.lockReceiptByOrder]);
+  assert.equal(db.locks.size, 0);
+  assert.equal(db.connections.released, 1);
+});
+
+test('a second completion returns the same receipt and awards nothing', async () => {
+  const db = setup();
+  const first = await completeOrder(db.pool(), input(), opts);
+  const second = await completeOrder(db.pool(), input(), opts);
+  assert.equal(second.kind, 'already');
+  assert.deepEqual(second.receipt, first.receipt);
+  assert.equal(db.accounts.get('cust-1'), 250);
+});
+
+test('20 concurrent completions of one order award points exactly once', async () => {
+  const db = setup();
+  const pool = db.pool();
+  const outcomes = await Promise.all(Array.from({ length: 20 }, () => completeOrder(pool, input(), opts)));
+  const completed = outcomes.filter((o) => o.kind === 'completed');
+  const already = outcomes.filter((o) => o.kind === 'already');
+  assert.equal(completed.length, 1);
+  assert.equal(already.length, 19);
+  for (const o of already) assert.equal(o.receipt.receiptId, completed[0].receipt.receiptId);
+  assert.equal(db.accounts.get('cust-1'), 250);
+  assert.equal(db.receipts.size, 1);
+  assert.equal(db.loyaltyTx.size, 1);
+});
+
+test('points accumulate across different orders of one customer', async () => {
+  const db = setup();
+  db.addOrder('ord-2', { customer_id: 'cust-1' });
+  await completeOrder(db.pool(), input(), opts);
+  const second = await completeOrder(db.pool(), input({ orderId: 'ord-2', items: [{ name: 'x', quantity: 1, unitPrice: 5.99 }] }), opts);
+  assert.equal(second.loyaltyBalance, 300);
+});
+
+test('unknown, cancelled and foreign orders change nothing', async () => {
+  const db = setup();
+  db.addOrder('ord-c', { status: 'CANCELLED' });
+  assert.equal((await completeOrder(db.pool(), input({ orderId: 'nope' }), opts)).kind, 'not_found');
+  const cancelled = await completeOrder(db.pool(), input({ orderId: 'ord-c' }), opts);
+  assert.equal(cancelled.kind, 'conflict');
+  assert.equal(cancelled.status, 'CANCELLED');
+  const foreign = await completeOrder(db.pool(), input({ customerId: 'cust-2' }), opts);
+  assert.equal(foreign.kind, 'conflict');
+  assert.equal(db.receipts.size, 0);
+  assert.equal(db.accounts.size, 0);
+  assert.equal(db.locks.size, 0);
+});
+
+test('an auto-closed order (COMPLETED without receipt) still gets its receipt and points', async () => {
+  const db = setup({ status: 'COMPLETED', closed_by: 'auto-close', completed_at: new Date(0) });
+  const outcome = await completeOrder(db.pool(), input(), opts);
+  assert.equal(outcome.kind, 'completed');
+  assert.equal(db.orders.get('ord-1').closed_by, 'auto-close');
+  assert.equal(db.accounts.get('cust-1'), 250);
+});
+
+test('a failure inside the transaction rolls everything back', async () => {
+  const db = setup();
+  db.failOnce(SQL.insertReceipt, new Error('disk full'));
+  await assert.rejects(completeOrder(db.pool(), input(), opts), /disk full/);
+  assert.equal(db.orders.get('ord-1').status, 'DELIVERED');
+  assert.equal(db.loyaltyTx.size, 0);
+  assert.equal(db.accounts.size, 0);
+  assert.equal(db.locks.size, 0);
+});
+
+test('a deadlock is retried once in a fresh transaction', async () => {
+  const db = setup();
+  db.failOnce(SQL.addPoints, dbError('ER_LOCK_DEADLOCK', 1213, 'Deadlock found'));
+  const outcome = await completeOrder(db.pool(), input(), opts);
+  assert.equal(outcome.kind, 'completed');
+  assert.equal(db.accounts.get('cust-1'), 250);
+  assert.equal(db.loyaltyTx.size, 1);
+});
+
+test('a duplicate key from a concurrent winner returns the existing receipt', async () => {
+  const db = setup();
+  db.failOnce(SQL.insertLoyaltyTransaction, () => {
+    // another process completed the order meanwhile (e.g. lock bypassed)
+    db.receipts.set('rcpt-other', {
+      id: 'rcpt-other', order_id: 'ord-1', customer_id: 'cust-1', lines: '[]',
+      subtotal: 25.5, total: 25.5, points: 250, created_at: new Date(0),
+    });
+    return dbError('ER_DUP_ENTRY', 1062, 'Duplicate entry');
+  });
+  const outcome = await completeOrder(db.pool(), input(), opts);
+  assert.equal(outcome.kind, 'already');
+  assert.equal(outcome.receipt.receiptId, 'rcpt-other');
+  assert.deepEqual(outcome.receipt.lines, []);
+});
+
+test('a second deadlock is not retried again', async () => {
+  const db = setup();
+  db.failOnce(SQL.addPoints, dbError('ER_LOCK_DEADLOCK', 1213, 'Deadlock found'));
+  db.failOnce(SQL.addPoints, dbError('ER_LOCK_DEADLOCK', 1213, 'Deadlock found'));
+  await assert.rejects(completeOrder(db.pool(), input(), opts), { code: 'ER_LOCK_DEADLOCK' });
+});
+
+test('a connection lost mid-transaction is destroyed, then retried', async () => {
+  const db = setup();
+  db.failOnce(SQL.markCompleted, dbError('PROTOCOL_CONNECTION_LOST', undefined, 'lost', true));
+  const outcome = await completeOrder(db.pool(), input(), opts);
+  assert.equal(outcome.kind, 'completed');
+  assert.equal(db.connections.destroyed, 1);
+});
+
+test('findReceipt looks up by receipt id or order id', async () => {
+  const db = setup();
+  const { receipt } = await completeOrder(db.pool(), input(), opts);
+  assert.deepEqual(await findReceipt(db.pool(), receipt.receiptId), receipt);
+  assert.deepEqual(await findReceipt(db.pool(), 'ord-1'), receipt);
+  assert.equal(await findReceipt(db.pool(), 'missing'), null);
+});

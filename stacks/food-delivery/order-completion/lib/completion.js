@@ -1,0 +1,115 @@
+'use strict';
+// Order completion in one transaction. The row lock on the order (SELECT ...
+// FOR UPDATE) serialises concurrent completions of the same order: the first
+// one writes the receipt, every later one sees it and returns it unchanged.
+// UNIQUE keys on loyalty_transactions.order_id and receipts.order_id make a
+// double award impossible even if the lock were bypassed.
+
+const crypto = require('crypto');
+const SQL = require('./sql');
+const { isRetryable } = require('./db');
+
+function receiptFromRow(row) {
+  const lines = typeof row.lines === 'string' ? JSON.parse(row.lines)
+    : Buffer.isBuffer(row.lines) ? JSON.parse(row.lines.toString('utf8')) : row.lines;
+  const created = row.created_at instanceof Date ? row.created_at.toISOString() : row.created_at;
+  return {
+    receiptId: row.id,
+    orderId: row.order_id,
+    customerId: row.customer_id,
+    lines,
+    subtotal: Number(row.subtotal),
+    total: Number(row.total),
+    pointsAwarded: Number(row.points),
+    createdAt: created,
+  };
+}
+
+// Runs inside an open transaction; returns an outcome, never commits.
+async function completeLocked(conn, input, newReceiptId, now) {
+  const [orders] = await conn.query(SQL.lockOrder, [input.orderId]);
+  if (orders.length === 0) return { kind: 'not_found' };
+  const order = orders[0];
+  if (order.status === 'CANCELLED') {
+    return { kind: 'conflict', status: order.status, message: `order ${input.orderId} is CANCELLED` };
+  }
+  if (order.customer_id && order.customer_id !== input.customerId) {
+    return { kind: 'conflict', status: order.status, message: 'customerId does not match the order' };
+  }
+  const [existing] = await conn.query(SQL.lockReceiptByOrder, [input.orderId]);
+  if (existing.length > 0) return { kind: 'already', receipt: receiptFromRow(existing[0]) };
+
+  await conn.query(SQL.markCompleted, [input.customerId, input.customerEmail, input.total, input.orderId]);
+  await conn.query(SQL.insertLoyaltyTransaction, [input.orderId, input.customerId, input.points]);
+  await conn.query(SQL.addPoints, [input.customerId, input.points]);
+  const createdAt = now();
+  const receiptId = newReceiptId();
+  await conn.query(SQL.insertReceipt, [
+    receiptId, input.orderId, input.customerId, JSON.stringify(input.lines),
+    input.subtotal, input.total, input.points, createdAt,
+  ]);
+  const [balance] = await conn.query(SQL.loyaltyBalance, [input.customerId]);
+  return {
+    kind: 'completed',
+    loyaltyBalance: balance.length ? Number(balance[0].points) : input.points,
+    receipt: {
+      receiptId,
+      orderId: input.orderId,
+      customerId: input.customerId,
+      lines: input.lines,
+      subtotal: input.subtotal,
+      total: input.total,
+      pointsAwarded: input.points,
+      createdAt: createdAt.toISOString(),
+    },
+  };
+}
+
+async function rollbackQuietly(conn) {
+  try {
+    await conn.rollback();
+  } catch (_) { /* the connection is broken; it gets destroyed */ }
+}
+
+// Completes the order; retries once on a deadlock, a duplicate key (a
+// concurrent completion won the race: the retry returns its receipt) or a
+// connection dropped from the pool.
+async function completeOrder(pool, input, {
+  newReceiptId = () => crypto.randomUUID(),
+  now = () => new Date(),
+} = {}) {
+  for (let attempt = 0; ; attempt += 1) {
+    let conn = null;
+    let broken = false;
+    try {
+      conn = await pool.getConnection();
+      await conn.beginTransaction();
+      let outcome;
+      try {
+        outcome = await completeLocked(conn, input, newReceiptId, now);
+      } catch (err) {
+        await rollbackQuietly(conn);
+        throw err;
+      }
+      if (outcome.kind === 'completed') await conn.commit();
+      else await conn.rollback();
+      return outcome;
+    } catch (err) {
+      broken = Boolean(err && err.fatal);
+      if (attempt === 0 && isRetryable(err)) continue;
+      throw err;
+    } finally {
+      if (conn) {
+        if (broken) conn.destroy();
+        else conn.release();
+      }
+    }
+  }
+}
+
+async function findReceipt(pool, id) {
+  const [rows] = await pool.query(SQL.findReceipt, [id, id]);
+  return rows.length ? receiptFromRow(rows[0]) : null;
+}
+
+module.exports = { completeOrder, findReceipt, receiptFromRow };
