@@ -31,7 +31,8 @@ pub fn run(args: RegistryLoginArgs, ctx: &Context) -> anyhow::Result<()> {
         config["auths"][args.server.as_str()] = serde_json::json!({ "auth": auth });
     }
     write(&dir, &path, &config)?;
-    ctx.printer.status(&format!("Wrote {} (mode 0600)", path.display()));
+    let shown = Path::new(&args.config_dir).join("config.json");
+    ctx.printer.status(&format!("Wrote {} (mode 0600)", shown.display()));
     ctx.printer.status(&format!("Push with these credentials: DOCKER_CONFIG={} rfaas push", args.config_dir));
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! Integration tests: the real `rfaas` binary in temporary directories, and the real services the
 //! environment script starts (tests/env/setup.sh).
 
+mod engine;
 mod support;
 
+mod build_run;
 mod cli;
 mod config_file;
 mod environment;

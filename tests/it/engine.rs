@@ -1,0 +1,96 @@
+//! Helpers for tests that need the Docker engine and the registry from tests/env/setup.sh. A test
+//! that needs them fails (never passes silently) when they are down.
+
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions, RemoveImageOptions};
+
+/// Image names used by tests start with this, so leftovers are easy to find and remove.
+pub const PREFIX: &str = "rfaas-it";
+
+/// A connected engine, or a panic telling how to start it.
+pub async fn docker() -> Docker {
+    let docker = Docker::connect_with_local_defaults()
+        .unwrap_or_else(|e| panic!("no Docker client ({e}): run `sudo bash tests/env/setup.sh`"));
+    docker
+        .negotiate_version()
+        .await
+        .unwrap_or_else(|e| panic!("Docker engine not answering ({e}): run `sudo bash tests/env/setup.sh`"))
+}
+
+/// A name unique to this test run, for image tags and function names.
+pub fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Removes an image's tag without pruning its parent layers (they are the build cache).
+pub async fn remove_image(docker: &Docker, image: &str) {
+    let opts = RemoveImageOptions { force: true, noprune: true, ..Default::default() };
+    let _ = docker.remove_image(image, Some(opts), None).await;
+}
+
+/// A running container on the host network; removed by [`Container::remove`] or on drop.
+pub struct Container {
+    pub id: String,
+    pub port: u16,
+}
+
+impl Container {
+    /// Starts `image` with `port=<free port>` and `env`, and waits for `/_/health`.
+    pub async fn start(docker: &Docker, image: &str, env: &[(&str, &str)]) -> Container {
+        let port = free_port();
+        let mut vars = vec![format!("port={port}")];
+        vars.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            env: Some(vars),
+            host_config: Some(HostConfig { network_mode: Some("host".into()), ..Default::default() }),
+            ..Default::default()
+        };
+        let name = unique("rfaas-it");
+        let opts = CreateContainerOptions { name: Some(name), ..Default::default() };
+        let created = docker.create_container(Some(opts), body).await.expect("create container");
+        let container = Container { id: created.id, port };
+        docker.start_container(&container.id, None).await.expect("start container");
+        container.wait_healthy().await;
+        container
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    async fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let client = reqwest::Client::new();
+        while Instant::now() < deadline {
+            if let Ok(r) = client.get(self.url("/_/health")).send().await
+                && r.status() == 200
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("container {} never answered /_/health on port {}", self.id, self.port);
+    }
+
+    pub async fn remove(self, docker: &Docker) {
+        let opts = RemoveContainerOptions { force: true, ..Default::default() };
+        let _ = docker.remove_container(&self.id, Some(opts)).await;
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker").args(["rm", "-f", &self.id]).output();
+    }
+}
