@@ -45,6 +45,12 @@ pub fn build_dir(cwd: &Path, function: &str) -> PathBuf {
 /// Resolves a `configuration.copy` / `--copy-extra` entry: it must exist inside `cwd` and must not
 /// be `cwd` itself. Returns the path relative to `cwd`.
 pub fn check_copy_path(cwd: &Path, path: &str) -> Result<PathBuf, CopyPathError> {
+    // First without touching the disk, so a path that is outside is called that even if it is missing.
+    match lexical_relative(path) {
+        None => return Err(CopyPathError::Outside(path.to_string())),
+        Some(rel) if rel.as_os_str().is_empty() => return Err(CopyPathError::WholeProject(path.to_string())),
+        Some(_) => {}
+    }
     let root = cwd.canonicalize().map_err(|_| CopyPathError::Missing(path.to_string()))?;
     let resolved = cwd.join(path).canonicalize().map_err(|_| CopyPathError::Missing(path.to_string()))?;
     if resolved == root {
@@ -54,6 +60,26 @@ pub fn check_copy_path(cwd: &Path, path: &str) -> Result<PathBuf, CopyPathError>
         Ok(rel) => Ok(rel.to_path_buf()),
         Err(_) => Err(CopyPathError::Outside(path.to_string())),
     }
+}
+
+/// `path` relative to the project with `.` and `..` resolved by name; `None` when it leaves the
+/// project (or is absolute, which is judged after resolving links instead).
+fn lexical_relative(path: &str) -> Option<PathBuf> {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in Path::new(path).components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    return None;
+                }
+            }
+            Component::Normal(p) => out.push(p),
+            Component::RootDir | Component::Prefix(_) => return Some(PathBuf::from(path)),
+        }
+    }
+    Some(out)
 }
 
 /// Writes `./build/<fn>/` from scratch and returns its path.
@@ -90,5 +116,6 @@ mod tests {
         assert_eq!(check_copy_path(dir.path(), "common/.."), Err(CopyPathError::WholeProject("common/..".into())));
         assert_eq!(check_copy_path(dir.path(), ".."), Err(CopyPathError::Outside("..".into())));
         assert_eq!(check_copy_path(dir.path(), "nope"), Err(CopyPathError::Missing("nope".into())));
+        assert_eq!(check_copy_path(dir.path(), "../gone"), Err(CopyPathError::Outside("../gone".into())));
     }
 }

@@ -5,8 +5,10 @@ mod engine;
 mod support;
 
 mod build_run;
+mod build_validation;
 mod cli;
 mod config_file;
 mod environment;
 mod generate;
+mod shrinkwrap;
 mod stack_errors;
