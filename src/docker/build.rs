@@ -128,12 +128,20 @@ pub async fn build_one(
             }
             Err(e) => {
                 task.output("\n");
-                let message = super::engine_reason(&e).trim().to_string();
+                let message = compact(super::engine_reason(&e).trim());
                 return Err(BuildError::Failed { message, step: task.step().map(str::to_string), tail: task.tail() });
             }
         }
     }
     Ok(Outcome::Built { seconds: started.elapsed().as_secs_f64() })
+}
+
+/// The legacy builder repeats the whole RUN command in its error; the step line already shows it.
+fn compact(message: &str) -> String {
+    match (message.starts_with("The command '"), message.rfind("' returned ")) {
+        (true, Some(i)) => format!("the command{}", &message[i + 1..]),
+        _ => message.to_string(),
+    }
 }
 
 async fn pack(job: &BuildJob) -> Result<Packed, BuildError> {
@@ -151,4 +159,16 @@ async fn pack(job: &BuildJob) -> Result<Packed, BuildError> {
 async fn is_current(docker: &Docker, image: &str, hash: &str) -> bool {
     let Ok(inspect) = docker.inspect_image(image).await else { return false };
     inspect.config.and_then(|c| c.labels).and_then(|labels| labels.get(HASH_LABEL).cloned()).is_some_and(|h| h == hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_errors_do_not_repeat_the_command() {
+        let m = "The command '/bin/sh -c exit 3' returned a non-zero code: 3";
+        assert_eq!(compact(m), "the command returned a non-zero code: 3");
+        assert_eq!(compact("pull access denied"), "pull access denied");
+    }
 }

@@ -80,6 +80,7 @@ impl Task {
     }
 
     fn line(&mut self, line: String) {
+        let line = strip_ansi(&line);
         if line.trim().is_empty() {
             return;
         }
@@ -133,5 +134,47 @@ impl Task {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+}
+
+/// Removes terminal escape sequences (the engine colours a RUN step's stderr red).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_are_removed() {
+        assert_eq!(strip_ansi("\u{1b}[91moops\u{1b}[0m done"), "oops done");
+        assert_eq!(strip_ansi("plain"), "plain");
+    }
+
+    #[test]
+    fn steps_and_tail_are_tracked_across_partial_chunks() {
+        let board = Board::new(&Printer::new(true), false);
+        let mut task = board.task("fn");
+        task.output("Step 1/2 : FROM x\n ---> ab");
+        task.output("c\nStep 2/2 : RUN y\n");
+        assert_eq!(task.step(), Some("Step 2/2 : RUN y"));
+        assert_eq!(task.tail(), ["Step 1/2 : FROM x", " ---> abc", "Step 2/2 : RUN y"]);
     }
 }

@@ -4,6 +4,7 @@
 mod engine;
 mod support;
 
+mod build_engine;
 mod build_run;
 mod build_validation;
 mod cli;
