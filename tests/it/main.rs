@@ -11,5 +11,6 @@ mod cli;
 mod config_file;
 mod environment;
 mod generate;
+mod push;
 mod shrinkwrap;
 mod stack_errors;
