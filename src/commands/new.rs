@@ -36,12 +36,12 @@ pub async fn run(args: NewArgs, ctx: &Context) -> anyhow::Result<()> {
         .map_err(|e| with_hint(e, "see the languages with `rfaas new --list` or `rfaas template store list`"))?;
     let handler = args.handler.clone().unwrap_or_else(|| format!("./{name}"));
     let file = args.append.clone().or_else(|| ctx.global.yaml.clone()).unwrap_or_else(|| "stack.yaml".to_string());
-    let block = function_block(&name, &lang, &handler, &image(&args, &name), &args);
-    let stack_text = stack_text(&args, &file, &name, &block, ctx)?;
     let handler_dir = ctx.cwd.join(&handler);
     if handler_dir.exists() {
         anyhow::bail!("Folder: {handler} already exists");
     }
+    let block = function_block(&name, &lang, &handler, &image(&args, &name), &args);
+    let stack_text = stack_text(&args, &file, &name, &block, ctx)?;
     let sub = template.spec.handler_folder().to_string();
     if template.has_dir(&sub) {
         template.copy_into(&sub, &handler_dir).with_context(|| format!("cannot create {handler}"))?;

@@ -11,6 +11,8 @@ mod cli;
 mod config_file;
 mod environment;
 mod generate;
+mod new_cmd;
 mod push;
 mod shrinkwrap;
 mod stack_errors;
+mod template_cmd;
