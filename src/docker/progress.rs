@@ -113,13 +113,12 @@ impl Task {
             let rest = std::mem::take(&mut self.partial);
             self.line(rest);
         }
-        match &self.bar {
-            Some(bar) => {
-                bar.set_style(ProgressStyle::with_template("{prefix:.bold} {wide_msg}").expect("valid template"));
-                bar.finish_with_message(text.to_string());
-            }
-            None => self.board.printer.status(text),
+        // The final message becomes a permanent line above the remaining bars, so the terminal
+        // ends with plain lines once every bar is gone.
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
         }
+        self.board.println(text);
     }
 
     /// The last `Step N/M : ...` line seen.
