@@ -83,7 +83,7 @@ async fn python3_http_function_handles_requests_timeouts_and_concurrency() {
     let docker = engine::docker().await;
     let (rfaas, image) = scaffold("python3-http");
     rfaas.file("fn/handler.py", HANDLER).file("fn/handler_test.py", HANDLER_TEST);
-    rfaas.run(&["build"]).success().stderr_has("1 passed");
+    rfaas.run(&["build"]).success().stderr_has("fn built");
     let env = [("exec_timeout", "1s"), ("max_inflight", "1")];
     let container = Container::start(&docker, &image, &env).await;
     let client = reqwest::Client::new();
