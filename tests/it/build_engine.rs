@@ -32,6 +32,7 @@ async fn an_unchanged_stack_is_not_rebuilt() {
     let rfaas = dockerfile_stack(&names, &tag);
     rfaas.run(&["build", "--parallel", "3"]).success().stderr_has("Built 3, unchanged 0, failed 0");
     let image = |n: &str| format!("{}/{n}:{tag}", engine::PREFIX);
+    let _cleanup = engine::Images(names.iter().map(|n| image(n)).collect());
     let before = image_id(&docker, &image("two")).await;
 
     let again = rfaas.run(&["build"]);
@@ -44,16 +45,14 @@ async fn an_unchanged_stack_is_not_rebuilt() {
     assert_ne!(image_id(&docker, &image("two")).await, before);
     rfaas.run(&["build", "--build-arg", "X=1"]).success().stderr_has("Built 3, unchanged 0");
     rfaas.run(&["build", "--build-arg", "X=1", "--force"]).success().stderr_has("Built 3, unchanged 0");
-    for n in names {
-        engine::remove_image(&docker, &image(n)).await;
-    }
 }
 
 #[tokio::test]
 async fn a_broken_dockerfile_shows_the_failing_step_and_other_functions_finish() {
-    let docker = engine::docker().await;
+    engine::docker().await;
     let tag = engine::unique("t");
     let rfaas = dockerfile_stack(&["broken", "fine"], &tag);
+    let _cleanup = engine::Images(vec![format!("{}/fine:{tag}", engine::PREFIX)]);
     rfaas.file("broken/Dockerfile", "FROM debian:bookworm-slim\nRUN echo about to fail\nRUN echo oops >&2 && exit 3\n");
     let run = rfaas.run(&["build", "--parallel", "2"]);
     run.failure(1)
@@ -64,7 +63,6 @@ async fn a_broken_dockerfile_shows_the_failing_step_and_other_functions_finish()
         .stderr_has("fine built")
         .stderr_has("error: failed to build 1 of 2 functions: broken")
         .stderr_has("hint: ");
-    engine::remove_image(&docker, &format!("{}/fine:{tag}", engine::PREFIX)).await;
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ fn scaffold(lang: &str) -> (Rfaas, String) {
 async fn build_and_call(lang: &str, expect: &str) {
     let docker = engine::docker().await;
     let (rfaas, image) = scaffold(lang);
+    let _cleanup = engine::Images(vec![image.clone()]);
     rfaas.run(&["build"]).success().stderr_has(&format!("fn built {image}"));
     let container = Container::start(&docker, &image, &[]).await;
     let reply = reqwest::Client::new().post(container.url("/")).body("ping").send().await.unwrap();
@@ -28,7 +29,6 @@ async fn build_and_call(lang: &str, expect: &str) {
     let text = reply.text().await.unwrap();
     assert!(text.contains(expect), "{lang} answered {text:?}");
     container.remove(&docker).await;
-    engine::remove_image(&docker, &image).await;
 }
 
 #[tokio::test]
@@ -82,6 +82,7 @@ def test_teapot():
 async fn python3_http_function_handles_requests_timeouts_and_concurrency() {
     let docker = engine::docker().await;
     let (rfaas, image) = scaffold("python3-http");
+    let _cleanup = engine::Images(vec![image.clone()]);
     rfaas.file("fn/handler.py", HANDLER).file("fn/handler_test.py", HANDLER_TEST);
     rfaas.run(&["build"]).success().stderr_has("fn built");
     let env = [("exec_timeout", "1s"), ("max_inflight", "1")];
@@ -112,5 +113,4 @@ async fn python3_http_function_handles_requests_timeouts_and_concurrency() {
     assert_eq!(busy.await.unwrap().unwrap().status(), 200);
 
     container.remove(&docker).await;
-    engine::remove_image(&docker, &image).await;
 }

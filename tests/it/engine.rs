@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig};
-use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions, RemoveImageOptions};
+use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
 
 /// Image names used by tests start with this, so leftovers are easy to find and remove.
 pub const PREFIX: &str = "rfaas-it";
@@ -31,10 +31,16 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Removes an image's tag without pruning its parent layers (they are the build cache).
-pub async fn remove_image(docker: &Docker, image: &str) {
-    let opts = RemoveImageOptions { force: true, noprune: true, ..Default::default() };
-    let _ = docker.remove_image(image, Some(opts), None).await;
+/// Removes the named images (tag only, keeping the layer cache) when dropped, so a failing test
+/// leaves nothing behind either.
+pub struct Images(pub Vec<String>);
+
+impl Drop for Images {
+    fn drop(&mut self) {
+        for image in &self.0 {
+            let _ = std::process::Command::new("docker").args(["image", "rm", "--no-prune", image]).output();
+        }
+    }
 }
 
 /// A running container on the host network; removed by [`Container::remove`] or on drop.

@@ -35,11 +35,12 @@ fn login(rfaas: &mut Rfaas, server: &str, password: &str) {
 #[tokio::test]
 async fn push_uses_registry_login_credentials_and_the_manifest_is_served() {
     let env = test_env();
-    let docker = engine::docker().await;
+    engine::docker().await;
     let (registry, user, password) =
         (&env["RFAAS_TEST_REGISTRY"], &env["RFAAS_TEST_REGISTRY_USER"], &env["RFAAS_TEST_REGISTRY_PASSWORD"]);
     let tag = engine::unique("t");
     let image = format!("{registry}/{}/pushed:{tag}", engine::PREFIX);
+    let _cleanup = engine::Images(vec![image.clone()]);
     let mut rfaas = project(&image);
     rfaas.run(&["build"]).success();
     login(&mut rfaas, registry, password);
@@ -60,15 +61,15 @@ async fn push_uses_registry_login_credentials_and_the_manifest_is_served() {
     let manifest: serde_json::Value = reply.json().await.unwrap();
     assert_eq!(manifest["schemaVersion"], 2);
     assert!(!manifest["layers"].as_array().unwrap().is_empty());
-    engine::remove_image(&docker, &image).await;
 }
 
 #[tokio::test]
 async fn a_wrong_password_is_a_clear_error() {
     let env = test_env();
-    let docker = engine::docker().await;
+    engine::docker().await;
     let registry = &env["RFAAS_TEST_REGISTRY"];
     let image = format!("{registry}/{}/denied:{}", engine::PREFIX, engine::unique("t"));
+    let _cleanup = engine::Images(vec![image.clone()]);
     let mut rfaas = project(&image);
     rfaas.run(&["build"]).success();
     login(&mut rfaas, registry, "not-the-password");
@@ -78,7 +79,6 @@ async fn a_wrong_password_is_a_clear_error() {
         .stderr_has(&format!("{registry} refused the push of {image}"))
         .stderr_has("error: failed to push 1 of 1 images: pushed")
         .stderr_has("hint: log in to");
-    engine::remove_image(&docker, &image).await;
 }
 
 /// A second registry on a free port, started by this test only (the shared one is never stopped).
@@ -104,9 +104,10 @@ fn start_registry(dir: &std::path::Path, port: u16) -> Child {
 
 #[tokio::test]
 async fn a_stopped_registry_is_a_clear_error() {
-    let docker = engine::docker().await;
+    engine::docker().await;
     let port = engine::free_port();
     let image = format!("127.0.0.1:{port}/{}/gone:{}", engine::PREFIX, engine::unique("t"));
+    let _cleanup = engine::Images(vec![image.clone()]);
     let rfaas = project(&image);
     rfaas.run(&["build"]).success();
     let dir = tempfile::tempdir().unwrap();
@@ -118,7 +119,6 @@ async fn a_stopped_registry_is_a_clear_error() {
         .failure(1)
         .stderr_has(&format!("cannot reach the registry 127.0.0.1:{port}"))
         .stderr_has("hint: is the registry at");
-    engine::remove_image(&docker, &image).await;
 }
 
 #[test]
