@@ -58,9 +58,13 @@ async fn push_uses_registry_login_credentials_and_the_manifest_is_served() {
         .await
         .unwrap();
     assert_eq!(reply.status(), 200, "{url}");
+    let digest = reply.headers()["docker-content-digest"].to_str().unwrap().to_string();
     let manifest: serde_json::Value = reply.json().await.unwrap();
     assert_eq!(manifest["schemaVersion"], 2);
     assert!(!manifest["layers"].as_array().unwrap().is_empty());
+    // Leave the shared registry as it was (its storage allows deletes).
+    let delete = format!("http://{registry}/v2/{}/pushed/manifests/{digest}", engine::PREFIX);
+    let _ = reqwest::Client::new().delete(&delete).basic_auth(user, Some(password)).send().await;
 }
 
 #[tokio::test]
