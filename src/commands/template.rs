@@ -34,7 +34,11 @@ fn pull_repo(args: TemplatePullArgs, ctx: &Context) -> anyhow::Result<()> {
 fn pull_and_report(repo: &str, opts: &PullOptions, ctx: &Context) -> anyhow::Result<()> {
     ctx.printer.status(&format!("Fetching templates from {repo}"));
     match pull::pull(repo, &ctx.cwd, opts) {
-        Ok(written) => {
+        Ok(pulled) => {
+            if let Some(dir) = pulled.kept {
+                ctx.printer.status(&format!("Kept the clone in {} (--debug)", dir.display()));
+            }
+            let written = pulled.written;
             ctx.printer.status(&format!("Wrote {} template(s) : [{}]", written.len(), written.join(" ")));
             Ok(())
         }

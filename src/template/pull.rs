@@ -53,18 +53,31 @@ impl PullError {
     }
 }
 
+/// What a pull wrote.
+#[derive(Debug, Default)]
+pub struct Pulled {
+    /// Template names written under `./template/`.
+    pub written: Vec<String>,
+    /// With `debug`: the clone that was kept for inspection.
+    pub kept: Option<PathBuf>,
+}
+
 /// A fetched repository: where its files are and what to record in `meta.json`.
 struct Checkout {
     root: PathBuf,
     repository: String,
     reference: String,
     sha: String,
+    /// The clone's temporary directory, removed on drop.
     _temp: Option<tempfile::TempDir>,
+    /// The clone's directory when `--debug` keeps it.
+    kept: Option<PathBuf>,
 }
 
 /// Pulls `source` (`URL[#ref]` or a directory) into `cwd/template/`; returns the names written.
-pub fn pull(source: &str, cwd: &Path, opts: &PullOptions) -> Result<Vec<String>, PullError> {
+pub fn pull(source: &str, cwd: &Path, opts: &PullOptions) -> Result<Pulled, PullError> {
     let checkout = fetch(source, cwd, opts.debug)?;
+    let kept = checkout.kept.clone();
     let available = list_templates(&checkout.root.join(LOCAL_DIR))?;
     if available.is_empty() {
         return Err(PullError::NoTemplates(checkout.repository.clone()));
@@ -86,7 +99,8 @@ pub fn pull(source: &str, cwd: &Path, opts: &PullOptions) -> Result<Vec<String>,
             })
             .collect(),
     };
-    write_templates(&checkout, &wanted, cwd, opts.overwrite)
+    let written = write_templates(&checkout, &wanted, cwd, opts.overwrite)?;
+    Ok(Pulled { written, kept })
 }
 
 fn write_templates(
@@ -154,7 +168,7 @@ fn fetch(source: &str, cwd: &Path, debug: bool) -> Result<Checkout, PullError> {
             return Err(PullError::RefOnLocalPath { path: repo.to_string(), reference });
         }
         let sha = git(&local, &["rev-parse", "HEAD"]).unwrap_or_default();
-        return Ok(Checkout { root: local, repository: repo.to_string(), reference, sha, _temp: None });
+        return Ok(Checkout { root: local, repository: repo.to_string(), reference, sha, _temp: None, kept: None });
     }
     if !is_git_url(repo) {
         return Err(PullError::BadSource(source.to_string()));
@@ -171,13 +185,8 @@ fn fetch(source: &str, cwd: &Path, debug: bool) -> Result<Checkout, PullError> {
         git(cwd, &["clone", "-q", "--depth=1", "-b", &reference, "--", repo, &dir_arg])?;
     }
     let sha = git(&dir, &["rev-parse", "HEAD"])?;
-    let temp = if debug {
-        let _ = temp.keep();
-        None
-    } else {
-        Some(temp)
-    };
-    Ok(Checkout { root: dir, repository: repo.to_string(), reference, sha, _temp: temp })
+    let (temp, kept) = if debug { (None, Some(temp.keep())) } else { (Some(temp), None) };
+    Ok(Checkout { root: dir, repository: repo.to_string(), reference, sha, _temp: temp, kept })
 }
 
 fn git(dir: &Path, args: &[&str]) -> Result<String, PullError> {
@@ -213,13 +222,13 @@ mod tests {
         let cwd = tempfile::tempdir().unwrap();
         let src = repo.path().display().to_string();
         let opts = PullOptions { overwrite: true, ..Default::default() };
-        assert_eq!(pull(&src, cwd.path(), &opts).unwrap(), vec!["a", "b"]);
+        assert_eq!(pull(&src, cwd.path(), &opts).unwrap().written, vec!["a", "b"]);
         assert!(cwd.path().join("template/a/meta.json").is_file());
         let keep = PullOptions { overwrite: false, ..Default::default() };
         let err = pull(&src, cwd.path(), &keep).unwrap_err();
         assert_eq!(err.to_string(), "unable to overwrite the following: [a b]");
         let only = PullOptions { overwrite: true, only: Some("b@1.0".into()), ..Default::default() };
-        assert_eq!(pull(&src, cwd.path(), &only).unwrap(), vec!["b@1.0"]);
+        assert_eq!(pull(&src, cwd.path(), &only).unwrap().written, vec!["b@1.0"]);
     }
 
     #[test]
