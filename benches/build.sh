@@ -32,13 +32,13 @@ noop=$(for _ in $(seq "$RUNS"); do timed "$RFAAS" build --regex '^(py|js|go)$'; 
 echo "no-op rebuild, 3 functions:                  ${noop} s   (target < 0.5 s)"
 
 handler=$(for i in $(seq "$RUNS"); do
-    echo "# edit $i" >> py/handler.py
+    echo "# edit $i $$ $(date +%s%N)" >> py/handler.py
     timed "$RFAAS" build --regex '^py$' --quiet
 done | median)
 echo "handler-only change, python3-http rebuild:   ${handler} s   (target < 3 s)"
 
 three() {  # $1 = parallelism: change the three python handlers, rebuild them
-    for f in py py2 py3; do echo "# $1 $RANDOM" >> "$f/handler.py"; done
+    for f in py py2 py3; do echo "# $1 $$ $(date +%s%N)" >> "$f/handler.py"; done
     timed "$RFAAS" build --regex '^py[23]?$' --parallel "$1" --quiet
 }
 p1=$(for _ in $(seq "$RUNS"); do three 1; done | median)
