@@ -44,44 +44,11 @@ pub struct DeployArgs {
     pub namespace: NamespaceArg,
     #[command(flatten)]
     pub envsubst: EnvsubstArg,
-    /// Set an environment variable (KEY=VALUE); wins over the stack's
-    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
-    pub env: Vec<String>,
-    /// Set a label (KEY=VALUE); wins over the stack's
-    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
-    pub labels: Vec<String>,
-    /// Set an annotation (KEY=VALUE); wins over the stack's
-    #[arg(long = "annotation", value_name = "KEY=VALUE")]
-    pub annotations: Vec<String>,
-    /// Give the function access to a secret
-    #[arg(long = "secret", value_name = "NAME")]
-    pub secrets: Vec<String>,
-    /// Add a placement constraint (ignored when the stack has `constraints:`)
-    #[arg(long = "constraint")]
-    pub constraints: Vec<String>,
-    /// Force a read-only root filesystem
-    #[arg(long)]
-    pub readonly: bool,
-    /// Update existing functions in place (PUT, then POST when missing)
-    #[arg(long, default_value_t = bool_flag_default_true(), action = ArgAction::Set, num_args = 0..=1,
-          default_missing_value = "true", require_equals = true, value_name = "BOOL")]
-    pub update: bool,
-    /// Delete and re-create existing functions (needs --update=false, as in faas-cli)
-    #[arg(long)]
-    pub replace: bool,
     /// Image tag: latest, sha, branch, describe or digest
     #[arg(long, default_value = "latest", value_parser = parse_tag)]
     pub tag: TagFormat,
-    /// Fill an empty fprocess from the function's template
-    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1,
-          default_missing_value = "true", require_equals = true, value_name = "BOOL")]
-    pub read_template: bool,
-    /// Timeout for each call to the gateway API
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
-    pub timeout: Duration,
-    /// Wait until every deployed function has an available replica
-    #[arg(long)]
-    pub wait: bool,
+    #[command(flatten)]
+    pub flags: DeployFlags,
     /// Image to deploy (without a stack file)
     #[arg(long)]
     pub image: Option<String>,
@@ -109,6 +76,46 @@ pub struct DeployArgs {
     /// Accepted for faas-cli compatibility; never sent
     #[arg(long, hide = true)]
     pub network: Option<String>,
+}
+
+/// What `deploy` and `up` share: what is deployed and how.
+#[derive(Debug, Clone, Args)]
+pub struct DeployFlags {
+    /// Set an environment variable (KEY=VALUE); wins over the stack's
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Set a label (KEY=VALUE); wins over the stack's
+    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Set an annotation (KEY=VALUE); wins over the stack's
+    #[arg(long = "annotation", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// Give the function access to a secret
+    #[arg(long = "secret", value_name = "NAME")]
+    pub secrets: Vec<String>,
+    /// Add a placement constraint (ignored when the stack has `constraints:`)
+    #[arg(long = "constraint")]
+    pub constraints: Vec<String>,
+    /// Force a read-only root filesystem
+    #[arg(long)]
+    pub readonly: bool,
+    /// Update existing functions in place (PUT, then POST when missing)
+    #[arg(long, default_value_t = bool_flag_default_true(), action = ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", require_equals = true, value_name = "BOOL")]
+    pub update: bool,
+    /// Delete and re-create existing functions
+    #[arg(long)]
+    pub replace: bool,
+    /// Fill an empty fprocess from the function's template
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", require_equals = true, value_name = "BOOL")]
+    pub read_template: bool,
+    /// Timeout for each call to the gateway API
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Wait until every deployed function has an available replica
+    #[arg(long)]
+    pub wait: bool,
 }
 
 pub const LIST_EXAMPLES: &str = "Examples:

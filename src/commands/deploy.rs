@@ -25,15 +25,15 @@ pub async fn run(args: DeployArgs, ctx: &Context) -> anyhow::Result<()> {
         Some(stack) => from_stack(&args, stack, ctx)?,
         None => vec![from_flags(&args, ctx)?],
     };
-    let client = ctx.client(&args.api, stack.as_ref(), Some(args.timeout))?;
+    let client = ctx.client(&args.api, stack.as_ref(), Some(args.flags.timeout))?;
     check_secrets_exist(&client, &deployments).await?;
-    deploy_all(&client, &deployments, mode(&args), args.wait, ctx).await
+    deploy_all(&client, &deployments, mode(&args), args.flags.wait, ctx).await
 }
 
 fn mode(args: &DeployArgs) -> DeployMode {
-    if args.replace {
+    if args.flags.replace {
         DeployMode::Replace
-    } else if args.update {
+    } else if args.flags.update {
         DeployMode::Update
     } else {
         DeployMode::Create
@@ -43,12 +43,12 @@ fn mode(args: &DeployArgs) -> DeployMode {
 fn overrides(args: &DeployArgs) -> anyhow::Result<Overrides> {
     let pairs = |flag: &str, v: &[String]| deployment::parse_pairs(flag, v).map_err(anyhow::Error::msg);
     Ok(Overrides {
-        env: pairs("--env", &args.env)?,
-        labels: pairs("--label", &args.labels)?,
-        annotations: pairs("--annotation", &args.annotations)?,
-        secrets: args.secrets.clone(),
-        constraints: args.constraints.clone(),
-        readonly: args.readonly,
+        env: pairs("--env", &args.flags.env)?,
+        labels: pairs("--label", &args.flags.labels)?,
+        annotations: pairs("--annotation", &args.flags.annotations)?,
+        secrets: args.flags.secrets.clone(),
+        constraints: args.flags.constraints.clone(),
+        readonly: args.flags.readonly,
         namespace: args.namespace.namespace.clone(),
         tag: args.tag,
     })
@@ -59,7 +59,7 @@ fn from_stack(args: &DeployArgs, stack: &Stack, ctx: &Context) -> anyhow::Result
     stack
         .functions()
         .map(|f| {
-            let fprocess = if args.read_template { template_fprocess(f.lang.as_deref(), ctx) } else { None };
+            let fprocess = if args.flags.read_template { template_fprocess(f.lang.as_deref(), ctx) } else { None };
             deployment::from_stack(stack, f, &overrides, fprocess, &ctx.cwd)
                 .with_context(|| format!("function {}", f.name))
         })
@@ -81,7 +81,7 @@ fn from_flags(args: &DeployArgs, ctx: &Context) -> anyhow::Result<FunctionDeploy
     let fprocess = args
         .fprocess
         .clone()
-        .or_else(|| if args.read_template { template_fprocess(args.lang.as_deref(), ctx) } else { None });
+        .or_else(|| if args.flags.read_template { template_fprocess(args.lang.as_deref(), ctx) } else { None });
     Ok(FunctionDeployment {
         service: name.clone(),
         image: crate::stack::image::image_name(args.tag, image, None, &ctx.cwd)?,
@@ -98,12 +98,18 @@ fn from_flags(args: &DeployArgs, ctx: &Context) -> anyhow::Result<FunctionDeploy
     })
 }
 
-/// `fprocess` from `./template/<lang>/template.yml`, for languages other than `dockerfile`.
+/// `fprocess` from the function's template (`./template/<lang>/`, else the bundled one), for
+/// languages other than `dockerfile`.
 fn template_fprocess(lang: Option<&str>, ctx: &Context) -> Option<String> {
-    let lang = lang.filter(|l| !l.eq_ignore_ascii_case("dockerfile"))?;
-    let text = std::fs::read_to_string(ctx.cwd.join("template").join(lang).join("template.yml")).ok()?;
-    let root = crate::stack::yaml_tree::parse(&text).ok()??;
-    root.get("fprocess")?.as_scalar().map(|s| s.text.clone()).filter(|s| !s.is_empty())
+    let lang = lang.filter(|l| !crate::template::is_dockerfile(l))?;
+    match crate::template::lookup::find_local(lang, &ctx.cwd) {
+        Ok(Some(t)) => Some(t.spec.fprocess).filter(|f| !f.is_empty()),
+        Ok(None) => None,
+        Err(e) => {
+            ctx.printer.warn(&format!("cannot read the {lang} template: {e}"));
+            None
+        }
+    }
 }
 
 /// Fails before deploying anything when a function names a secret the gateway does not have.
