@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod env_vars;
 pub mod error;
+pub mod gateway;
 pub mod go_yaml;
 pub mod kubernetes;
 pub mod openfaas;
@@ -79,5 +80,6 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Version(args) => commands::version::run(args, ctx),
         Command::Login(args) => commands::login::run(args, ctx).await,
         Command::Logout(args) => commands::logout::run(args, ctx),
+        Command::Gateway(args) => commands::gateway::run(args, ctx).await,
     }
 }

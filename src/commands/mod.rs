@@ -1,6 +1,7 @@
 //! One module per command: each turns its flags into a call on the domain modules.
 
 pub mod completion;
+pub mod gateway;
 pub mod generate;
 pub mod login;
 pub mod logout;

@@ -1,0 +1,274 @@
+//! Keeping each function's replicas as desired: [`reconcile`] compares the containers Docker has
+//! with the stored record and starts, adopts, replaces or stops replicas.
+//!
+//! * New replicas join the endpoint table only after `GET /_/health` answers 200.
+//! * Updates are rolling: the record's generation is bumped, replicas of the new generation are
+//!   started and become healthy, the endpoint table switches to them in one step, and only then
+//!   are old replicas drained (in-flight requests finish) and stopped.
+//! * A container that dies is dropped from the table at once (Docker `die` events) and replaced
+//!   by the next reconcile; a periodic sweep is the backstop if an event is missed.
+//! * At start-up, running containers labelled with this gateway's id are re-adopted.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bollard::query_parameters::EventsOptionsBuilder;
+use futures_util::StreamExt;
+use futures_util::future::join_all;
+
+use super::console;
+use super::names::FnKey;
+use super::provider::{Replica, ReplicaSpec, labels, wait_healthy};
+use super::state::{Endpoint, Function, Gateway};
+
+/// How often every function is checked even without Docker events.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
+/// How long stopping waits for in-flight requests on a replica that left the table.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplicaError {
+    #[error("{0}")]
+    Provider(#[from] super::provider::ProviderError),
+    #[error("cannot prepare secrets for {0}: {1}")]
+    Secrets(String, std::io::Error),
+    #[error("{failed} of {wanted} new replicas of {function} did not become healthy within {timeout:?}")]
+    Unhealthy { function: String, failed: usize, wanted: usize, timeout: Duration },
+}
+
+fn endpoint_of(r: &Replica) -> Arc<Endpoint> {
+    Arc::new(Endpoint {
+        container_id: r.id.clone(),
+        instance: r.name.clone(),
+        port: r.port,
+        generation: r.generation,
+        inflight: AtomicUsize::new(0),
+    })
+}
+
+/// Brings `f`'s replicas in line with its record. Holds `f.ops` throughout.
+pub async fn reconcile(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), ReplicaError> {
+    let _ops = f.ops.lock().await;
+    reconcile_locked(gw, f).await
+}
+
+async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), ReplicaError> {
+    let record = f.record();
+    let containers = gw.provider.list(Some(&f.key)).await?;
+    let (running, dead): (Vec<Replica>, Vec<Replica>) = containers.into_iter().partition(|c| c.running);
+    for d in &dead {
+        f.forget_container(&d.id);
+        gw.provider.remove(&d.id).await;
+    }
+    let (current, stale): (Vec<Replica>, Vec<Replica>) =
+        running.into_iter().partition(|c| c.generation == record.generation);
+
+    // Current-generation replicas: keep those already serving, health-check the others (adoption).
+    let table = f.endpoints();
+    let mut serving: Vec<Arc<Endpoint>> = Vec::new();
+    let mut unknown = Vec::new();
+    for c in &current {
+        match table.iter().find(|e| e.container_id == c.id) {
+            Some(e) => serving.push(e.clone()),
+            None => unknown.push(c.clone()),
+        }
+    }
+    let adopted = health_check_all(gw, &unknown).await;
+    for (replica, healthy) in unknown.iter().zip(&adopted) {
+        if *healthy {
+            serving.push(endpoint_of(replica));
+        } else {
+            gw.provider.remove(&replica.id).await;
+        }
+    }
+
+    let wanted = record.replicas as usize;
+    let mut failure = None;
+    if serving.len() < wanted {
+        match start_many(gw, &record, wanted - serving.len()).await {
+            Ok(new) => serving.extend(new),
+            Err(e) => failure = Some(e),
+        }
+    }
+    let mut surplus = Vec::new();
+    while serving.len() > wanted {
+        surplus.extend(serving.pop());
+    }
+
+    // Switch the table in one step. If no current replica could start, stale ones that are
+    // still serving stay in the table (the previous version keeps answering) until a later try.
+    let stale_endpoints: Vec<Arc<Endpoint>> = stale
+        .iter()
+        .map(|s| table.iter().find(|e| e.container_id == s.id).cloned().unwrap_or_else(|| endpoint_of(s)))
+        .collect();
+    let mut retire = surplus;
+    if serving.is_empty() && wanted > 0 && failure.is_some() {
+        let still = stale_endpoints.into_iter().filter(|e| table.iter().any(|t| t.container_id == e.container_id));
+        f.set_endpoints(still.collect());
+    } else {
+        f.set_endpoints(serving);
+        retire.extend(stale_endpoints);
+    }
+    retire_all(gw, retire).await;
+    failure.map_or(Ok(()), Err)
+}
+
+async fn health_check_all(gw: &Arc<Gateway>, replicas: &[Replica]) -> Vec<bool> {
+    let timeout = gw.config.health_timeout;
+    join_all(replicas.iter().map(|r| wait_healthy(&gw.http, r.port, timeout))).await
+}
+
+/// Starts `count` replicas of `record` and waits until they are healthy; unhealthy ones are removed.
+async fn start_many(
+    gw: &Arc<Gateway>,
+    record: &super::store::FunctionRecord,
+    count: usize,
+) -> Result<Vec<Arc<Endpoint>>, ReplicaError> {
+    let owner = match gw.provider.image_owner(&record.deployment.image).await {
+        Ok(owner) => Some(owner),
+        Err(e) => {
+            if !record.deployment.secrets.is_empty() {
+                console::warn(&format!("{}: {e}; secret copies fall back to mode 0444", record.key));
+            }
+            None
+        }
+    };
+    let secret_files =
+        gw.secrets.materialize(record, owner).map_err(|e| ReplicaError::Secrets(record.key.to_string(), e))?;
+    let spec = ReplicaSpec { record, secret_files };
+    let mut started = Vec::new();
+    for _ in 0..count {
+        started.push(gw.provider.start_replica(&spec).await?);
+    }
+    let healthy = join_all(started.iter().map(|r| wait_until_healthy_or_dead(gw, r))).await;
+    let mut out = Vec::new();
+    let mut failed = 0;
+    for (replica, ok) in started.iter().zip(healthy) {
+        if ok {
+            out.push(endpoint_of(replica));
+        } else {
+            failed += 1;
+            gw.provider.remove(&replica.id).await;
+        }
+    }
+    if failed > 0 {
+        return Err(ReplicaError::Unhealthy {
+            function: record.key.to_string(),
+            failed,
+            wanted: count,
+            timeout: gw.config.health_timeout,
+        });
+    }
+    console::info(&format!("{}: {} replica(s) of generation {} ready", record.key, out.len(), record.generation));
+    Ok(out)
+}
+
+/// Health polling that gives up early when the container exits.
+async fn wait_until_healthy_or_dead(gw: &Arc<Gateway>, r: &Replica) -> bool {
+    let health = wait_healthy(&gw.http, r.port, gw.config.health_timeout);
+    let death = async {
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if !gw.provider.is_running(&r.id).await {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        ok = health => ok,
+        () = death => false,
+    }
+}
+
+/// Waits for in-flight requests on each endpoint (bounded), then stops its container.
+async fn retire_all(gw: &Arc<Gateway>, endpoints: Vec<Arc<Endpoint>>) {
+    join_all(endpoints.into_iter().map(|e| async move {
+        let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+        while e.inflight.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        gw.provider.remove(&e.container_id).await;
+    }))
+    .await;
+}
+
+/// Stops every replica of a removed function and deletes its secret copies.
+pub async fn remove_all(gw: &Arc<Gateway>, f: &Arc<Function>) {
+    let _ops = f.ops.lock().await;
+    let endpoints = f.endpoints().iter().cloned().collect::<Vec<_>>();
+    f.set_endpoints(Vec::new());
+    retire_all(gw, endpoints).await;
+    if let Ok(left) = gw.provider.list(Some(&f.key)).await {
+        join_all(left.iter().map(|c| gw.provider.remove(&c.id))).await;
+    }
+    gw.secrets.remove_copies(&f.key);
+}
+
+/// Removes containers labelled with this gateway's id whose function no longer exists.
+pub async fn remove_orphans(gw: &Arc<Gateway>) {
+    let Ok(all) = gw.provider.list(None).await else { return };
+    for c in all {
+        if gw.functions.get(&c.key).is_none() {
+            console::info(&format!("removing container {} of deleted function {}", c.name, c.key));
+            gw.provider.remove(&c.id).await;
+        }
+    }
+}
+
+/// Runs `reconcile` for `f` in the background, logging failures.
+pub fn spawn_reconcile(gw: &Arc<Gateway>, f: Arc<Function>) {
+    let gw = gw.clone();
+    tokio::spawn(async move {
+        if let Err(e) = reconcile(&gw, &f).await {
+            console::warn(&format!("{}: {e}", f.key));
+        }
+    });
+}
+
+/// Background supervision: Docker `die` events and a periodic sweep.
+pub fn supervise(gw: &Arc<Gateway>) {
+    tokio::spawn(watch_events(gw.clone()));
+    let gw = gw.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(SWEEP_INTERVAL).await;
+            for f in gw.functions.all() {
+                if f.ops.try_lock().is_ok() {
+                    spawn_reconcile(&gw, f);
+                }
+            }
+        }
+    });
+}
+
+async fn watch_events(gw: Arc<Gateway>) {
+    loop {
+        let filters = HashMap::from([
+            ("type".to_string(), vec!["container".to_string()]),
+            ("event".to_string(), vec!["die".to_string()]),
+            ("label".to_string(), vec![format!("{}={}", labels::GATEWAY, gw.provider.gateway_id)]),
+        ]);
+        let options = EventsOptionsBuilder::default().filters(&filters).build();
+        let mut events = gw.provider.docker.events(Some(options));
+        while let Some(Ok(event)) = events.next().await {
+            let Some(actor) = event.actor else { continue };
+            let attributes = actor.attributes.unwrap_or_default();
+            let (Some(name), Some(ns)) = (attributes.get(labels::NAME), attributes.get(labels::NAMESPACE)) else {
+                continue;
+            };
+            let key = FnKey { namespace: ns.clone(), name: name.clone() };
+            let Some(f) = gw.functions.get(&key) else { continue };
+            let id = actor.id.unwrap_or_default();
+            if f.forget_container(&id) {
+                console::warn(&format!(
+                    "{key}: replica {} exited; replacing it",
+                    attributes.get("name").map_or(id.as_str(), |n| n)
+                ));
+                spawn_reconcile(&gw, f);
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
