@@ -30,7 +30,7 @@ use super::store::QueuedJob;
 /// Largest accepted async body.
 pub const MAX_BODY: usize = 8 * 1024 * 1024;
 /// Attempts per call before the last result is final.
-pub const MAX_ATTEMPTS: u32 = 5;
+pub const MAX_ATTEMPTS: u32 = 6;
 const WORKERS: usize = 4;
 const RETRY_STATUSES: [u16; 4] = [429, 502, 503, 504];
 const HEADERS_NOT_REPLAYED: [&str; 5] = ["host", "content-length", "connection", "transfer-encoding", "keep-alive"];

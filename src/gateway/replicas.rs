@@ -57,7 +57,8 @@ pub async fn reconcile(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), Repli
 async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), ReplicaError> {
     let record = f.record();
     let containers = gw.provider.list(Some(&f.key)).await?;
-    let (running, dead): (Vec<Replica>, Vec<Replica>) = containers.into_iter().partition(|c| c.running);
+    let (running, dead): (Vec<Replica>, Vec<Replica>) =
+        containers.into_iter().partition(|c| c.running && !f.is_dead(&c.id));
     for d in &dead {
         f.forget_container(&d.id);
         gw.provider.remove(&d.id).await;
@@ -116,8 +117,7 @@ async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), Re
 }
 
 async fn health_check_all(gw: &Arc<Gateway>, replicas: &[Replica]) -> Vec<bool> {
-    let timeout = gw.config.health_timeout;
-    join_all(replicas.iter().map(|r| wait_healthy(&gw.http, r.port, timeout))).await
+    join_all(replicas.iter().map(|r| wait_until_healthy_or_dead(gw, r))).await
 }
 
 /// Starts `count` replicas of `record` and waits until they are healthy; unhealthy ones are removed.
@@ -170,7 +170,7 @@ async fn wait_until_healthy_or_dead(gw: &Arc<Gateway>, r: &Replica) -> bool {
     let health = wait_healthy(&gw.http, r.port, gw.config.health_timeout);
     let death = async {
         loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
             if !gw.provider.is_running(&r.id).await {
                 return;
             }
@@ -261,6 +261,7 @@ async fn watch_events(gw: Arc<Gateway>) {
             let key = FnKey { namespace: ns.clone(), name: name.clone() };
             let Some(f) = gw.functions.get(&key) else { continue };
             let id = actor.id.unwrap_or_default();
+            f.mark_dead(&id);
             if f.forget_container(&id) {
                 console::warn(&format!(
                     "{key}: replica {} exited; replacing it",

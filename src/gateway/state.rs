@@ -80,6 +80,9 @@ pub struct Function {
     /// Held while replicas are started, replaced or stopped.
     pub ops: tokio::sync::Mutex<()>,
     pub cron: CronSlot,
+    /// Containers reported dead by Docker events, so a listing that still says "running"
+    /// is not mistaken for a replica to adopt.
+    died: Mutex<Vec<String>>,
 }
 
 impl Function {
@@ -92,6 +95,7 @@ impl Function {
             invocations: AtomicU64::new(0),
             ops: tokio::sync::Mutex::new(()),
             cron: CronSlot::default(),
+            died: Mutex::new(Vec::new()),
         }
     }
 
@@ -112,6 +116,19 @@ impl Function {
     /// Replaces the endpoint list in one step.
     pub fn set_endpoints(&self, endpoints: Vec<Arc<Endpoint>>) {
         self.endpoints.store(Arc::new(endpoints));
+    }
+
+    /// Records that Docker reported `container_id` dead (the last few are remembered).
+    pub fn mark_dead(&self, container_id: &str) {
+        let mut died = self.died.lock().unwrap_or_else(|p| p.into_inner());
+        died.push(container_id.to_string());
+        let excess = died.len().saturating_sub(32);
+        died.drain(..excess);
+    }
+
+    /// Whether Docker reported `container_id` dead.
+    pub fn is_dead(&self, container_id: &str) -> bool {
+        self.died.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|d| d == container_id)
     }
 
     /// Drops the endpoint of a container that is gone, without waiting for the ops lock.
