@@ -49,7 +49,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             start = time.time()
             time.sleep(CRON_SLEEP)
             with LOCK:
-                SEEN.append({"start": start, "end": time.time(), "headers": dict(self.headers.items())})
+                SEEN.append({"start": start, "end": time.time(), "method": self.command, "path": url.path,
+                             "body": body.decode(), "headers": dict(self.headers.items())})
             return self.reply(200, b"tick")
         if url.path == "/sleep":
             time.sleep(float(q.get("s", "1")))
