@@ -2,7 +2,7 @@
 //! (which requires the label `openfaas=1`, as faasd does) and kept in the store.
 //! Status codes: POST 201 / 409, GET 200 / 404, PUT 202 / 404, DELETE 202 / 404; the default
 //! namespace can be read but not changed or deleted (400), and a namespace that still has
-//! functions cannot be deleted (400).
+//! functions cannot be deleted (400). Deleting a namespace deletes its secrets.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -113,5 +113,6 @@ pub async fn delete(State(gw): State<Arc<Gateway>>, Path(name): Path<String>) ->
         return Err(ApiError::BadRequest(format!("namespace {name} still has functions: remove them first")));
     }
     gw.store.delete_namespace(&name).await.map_err(store_error)?;
+    gw.secrets.remove_namespace(&name).map_err(|e| ApiError::internal("cannot delete the namespace's secrets", e))?;
     Ok(StatusCode::ACCEPTED.into_response())
 }

@@ -74,6 +74,14 @@ impl SecretStore {
         fs_err::remove_file(self.path(namespace, name))
     }
 
+    /// Removes every secret of a deleted namespace.
+    pub fn remove_namespace(&self, namespace: &str) -> std::io::Result<()> {
+        match fs_err::remove_dir_all(self.secrets.join(namespace)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     fn copies_dir(&self, key: &FnKey) -> PathBuf {
         self.mounts.join(&key.namespace).join(&key.name)
     }

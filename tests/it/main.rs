@@ -8,6 +8,7 @@ mod config_file;
 mod environment;
 mod gateway_api;
 mod gateway_cron;
+mod gateway_daemon;
 mod gateway_durability;
 mod gateway_functions;
 mod generate;
