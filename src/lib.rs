@@ -3,6 +3,7 @@
 //! Data flows one way: [`cli`] parses flags, [`commands`] adapt them into calls on the domain
 //! modules ([`stack`], [`config`], [`kubernetes`], [`openfaas`]), and [`output`] is the only
 //! place that writes to the terminal. [`run`] is the whole program, callable from tests.
+//! [`gateway`] is the built-in OpenFaaS-compatible gateway (`rfaas gateway`).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cli;

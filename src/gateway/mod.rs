@@ -36,8 +36,12 @@ pub mod state;
 pub mod store;
 pub mod system;
 
+#[cfg(test)]
+mod tests;
+
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,7 +106,8 @@ pub async fn serve(config: GatewayConfig, printer: &crate::output::Printer) -> a
     result
 }
 
-fn http_client() -> state::HttpClient {
+/// The pooled client used for function replicas and their health checks.
+pub(crate) fn http_client() -> state::HttpClient {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     connector.set_connect_timeout(Some(Duration::from_secs(5)));
@@ -173,6 +178,7 @@ fn lock_state_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
         .create(true)
         .truncate(false)
         .write(true)
+        .mode(0o600)
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
     // SAFETY: flock on a file descriptor we own; no memory is shared with the kernel.

@@ -77,6 +77,11 @@ impl Provider {
         Ok(Provider { docker, gateway_id, owners: OwnerCache::default() })
     }
 
+    /// A provider that has not talked to Docker yet (for router tests that never reach Docker).
+    pub fn unchecked(gateway_id: String) -> Result<Provider, ProviderError> {
+        Ok(Provider { docker: Docker::connect_with_local_defaults()?, gateway_id, owners: OwnerCache::default() })
+    }
+
     /// Makes sure `image` is in the local engine, pulling it only when absent.
     pub async fn ensure_image(&self, image: &str) -> Result<(), ProviderError> {
         if self.docker.inspect_image(image).await.is_ok() {
