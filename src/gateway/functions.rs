@@ -175,10 +175,12 @@ pub async fn delete(State(gw): State<Arc<Gateway>>, Query(q): NsQuery, body: Byt
     let namespace = if req.namespace.is_empty() { query_namespace(&q) } else { &req.namespace };
     let key = FnKey::new(&req.function_name, namespace);
     let f = gw.functions.get(&key).ok_or_else(|| ApiError::NotFound(format!("function {key} not found")))?;
-    gw.store.delete_function(&key).await.map_err(store_error)?;
+    // Containers go before the record: a crash in between leaves the function deployed (the
+    // delete was not acknowledged) instead of leaving containers a restart would resurrect.
     gw.functions.remove(&key);
     f.cron.stop();
     replicas::remove_all(&gw, &f).await;
+    gw.store.delete_function(&key).await.map_err(store_error)?;
     super::console::info(&format!("{key}: removed"));
     Ok(StatusCode::OK.into_response())
 }

@@ -11,7 +11,8 @@
 //!
 //! Start-up order: state directory (0700) and its lock, credentials, database, Docker, the
 //! function table from the database, the listener and `gateway.json`, then in the background the
-//! re-adoption of running containers, cron schedules, the async workers and supervision.
+//! re-adoption of running containers (functions missing from the database are rebuilt from
+//! their containers' labels), cron schedules, the async workers and supervision.
 
 pub mod auth;
 pub mod console;
@@ -72,7 +73,7 @@ pub async fn serve(config: GatewayConfig, printer: &crate::output::Printer) -> a
         auth::password_path(&dir).display()
     ));
     let store = store::Store::open(&dir.join("gateway.db"))?;
-    let gateway_id = store.gateway_id().await?;
+    let gateway_id = gateway_id(&dir, &store).await?;
     let provider = provider::Provider::connect(gateway_id).await.map_err(|e| {
         crate::error::with_hint(
             anyhow::Error::new(e).context("cannot reach the Docker engine"),
@@ -116,6 +117,7 @@ pub(crate) fn http_client() -> state::HttpClient {
 
 /// Re-adopts or recreates replicas, then starts cron, the async workers and supervision.
 async fn start_background_work(gw: Arc<Gateway>) {
+    replicas::recover_from_labels(&gw).await;
     let all = gw.functions.all();
     for f in &all {
         cron::apply(&gw, f);
@@ -129,7 +131,6 @@ async fn start_background_work(gw: Arc<Gateway>) {
         }
     }))
     .await;
-    replicas::remove_orphans(&gw).await;
     queue::start_workers(&gw);
     replicas::supervise(&gw);
     console::info(&format!("{} function(s) restored", all.len()));
@@ -168,6 +169,19 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         () = term => {}
     }
+}
+
+/// The identity in `<dir>/gateway-id` (kept outside the database so containers can be
+/// recovered from their labels if the database is lost), created on first start.
+async fn gateway_id(dir: &Path, store: &store::Store) -> anyhow::Result<String> {
+    let path = dir.join("gateway-id");
+    let known = std::fs::read_to_string(&path).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let id = store.gateway_id(known.clone()).await?;
+    if known.is_none() {
+        private_files::write_private(&path, id.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(id)
 }
 
 /// An exclusive lock on `<dir>/gateway.lock`, held for the life of the process, so two gateways

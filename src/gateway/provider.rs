@@ -53,6 +53,8 @@ pub struct Replica {
     pub generation: u64,
     pub port: u16,
     pub running: bool,
+    /// The `FunctionDeployment` JSON label.
+    pub deployment: Option<String>,
 }
 
 /// What a new replica needs besides the function record.
@@ -126,6 +128,7 @@ impl Provider {
             generation: record.generation,
             port,
             running: true,
+            deployment: None,
         })
     }
 
@@ -218,6 +221,7 @@ fn replica_from_summary(c: bollard::models::ContainerSummary) -> Option<Replica>
         generation: labels.get(labels::GENERATION)?.parse().ok()?,
         port: labels.get(labels::PORT)?.parse().ok()?,
         running: c.state == Some(ContainerSummaryStateEnum::RUNNING),
+        deployment: labels.get(labels::DEPLOYMENT).cloned(),
     })
 }
 

@@ -55,6 +55,9 @@ pub async fn reconcile(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), Repli
 }
 
 async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), ReplicaError> {
+    if !gw.functions.get(&f.key).is_some_and(|current| Arc::ptr_eq(&current, f)) {
+        return Ok(()); // removed (or replaced) while this reconcile waited for the lock
+    }
     let record = f.record();
     let containers = gw.provider.list(Some(&f.key)).await?;
     let (running, dead): (Vec<Replica>, Vec<Replica>) =
@@ -206,14 +209,41 @@ pub async fn remove_all(gw: &Arc<Gateway>, f: &Arc<Function>) {
     gw.secrets.remove_copies(&f.key);
 }
 
-/// Removes containers labelled with this gateway's id whose function no longer exists.
-pub async fn remove_orphans(gw: &Arc<Gateway>) {
+/// Rebuilds functions that have containers but no database record (the database was lost)
+/// from the `FunctionDeployment` label; containers without a readable label are removed.
+/// Deletes remove containers before the record, so a deleted function never comes back this way.
+pub async fn recover_from_labels(gw: &Arc<Gateway>) {
     let Ok(all) = gw.provider.list(None).await else { return };
-    for c in all {
-        if gw.functions.get(&c.key).is_none() {
-            console::info(&format!("removing container {} of deleted function {}", c.name, c.key));
-            gw.provider.remove(&c.id).await;
+    let mut orphans: HashMap<FnKey, Vec<Replica>> = HashMap::new();
+    for c in all.into_iter().filter(|c| gw.functions.get(&c.key).is_none()) {
+        orphans.entry(c.key.clone()).or_default().push(c);
+    }
+    for (key, containers) in orphans {
+        let generation = containers.iter().map(|c| c.generation).max().unwrap_or(1);
+        let newest: Vec<&Replica> = containers.iter().filter(|c| c.generation == generation).collect();
+        let deployment = newest.iter().find_map(|c| c.deployment.as_deref().and_then(|d| serde_json::from_str(d).ok()));
+        let Some(deployment) = deployment else {
+            console::warn(&format!(
+                "removing {} container(s) of {key}: no readable deployment label",
+                containers.len()
+            ));
+            join_all(containers.iter().map(|c| gw.provider.remove(&c.id))).await;
+            continue;
+        };
+        let replicas = newest.iter().filter(|c| c.running).count().max(1) as u64;
+        let record = super::store::FunctionRecord {
+            key: key.clone(),
+            deployment,
+            replicas,
+            generation,
+            created_at: chrono::Utc::now(),
+        };
+        if let Err(e) = gw.store.put_function(&record).await {
+            console::error(&format!("cannot restore {key} from its containers: {e}"));
+            continue;
         }
+        gw.functions.insert(Arc::new(Function::new(record)));
+        console::warn(&format!("{key}: not in the database; restored from its containers' labels"));
     }
 }
 

@@ -91,16 +91,20 @@ impl Store {
         .map_err(|_| StoreError::Join)?
     }
 
-    /// The gateway's identity, created on first use; containers are labelled with it.
-    pub async fn gateway_id(&self) -> Result<String, StoreError> {
-        self.with(|c| {
+    /// The gateway's identity; containers are labelled with it. `known` (from the state
+    /// directory's `gateway-id` file) wins, so a lost database keeps the identity; otherwise the
+    /// stored one is used, or a new one is created.
+    pub async fn gateway_id(&self, known: Option<String>) -> Result<String, StoreError> {
+        self.with(move |c| {
             let existing: Option<String> =
                 c.query_row("SELECT value FROM meta WHERE key = 'gateway_id'", [], |r| r.get(0)).optional()?;
-            if let Some(id) = existing {
-                return Ok(id);
-            }
-            let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
-            c.execute("INSERT INTO meta (key, value) VALUES ('gateway_id', ?1)", [&id])?;
+            let id = match (known, existing) {
+                (Some(k), Some(e)) if k == e => return Ok(e),
+                (Some(k), _) => k,
+                (None, Some(e)) => return Ok(e),
+                (None, None) => uuid::Uuid::new_v4().simple().to_string()[..12].to_string(),
+            };
+            c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('gateway_id', ?1)", [&id])?;
             Ok(id)
         })
         .await

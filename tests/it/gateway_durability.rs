@@ -141,4 +141,17 @@ async fn a_sigkilled_gateway_restarts_with_functions_secrets_and_queued_work() {
     call_ids.sort();
     assert_eq!(done, call_ids, "every queued call completes after the restart\n{}", gw.log());
     assert!(got.iter().all(|c| c.headers["x-function-status"] == "200"));
+
+    // Even with the database gone, the function is rebuilt from its containers' labels.
+    gw.kill9();
+    for file in ["gateway.db", "gateway.db-wal", "gateway.db-shm"] {
+        let _ = std::fs::remove_file(gw.dir.join(file));
+    }
+    gw.relaunch().await;
+    let rebuilt = gw.describe("durable").await;
+    assert_eq!(rebuilt["labels"], json!({"com.openfaas.scale.min": "2"}));
+    assert_eq!(rebuilt["replicas"], 2);
+    assert_eq!(gw.invoke_until_ok("durable", Duration::from_secs(20)).await, 200);
+    assert_eq!(gw.invoke("durable/secret?name=token").await.text().await.unwrap(), "t0k3n");
+    assert_eq!(gw.containers().await.len(), 2);
 }

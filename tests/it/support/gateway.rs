@@ -168,6 +168,11 @@ impl TestGateway {
         }
     }
 
+    /// Starts the gateway again (after [`TestGateway::kill9`]).
+    pub async fn relaunch(&mut self) {
+        self.launch().await;
+    }
+
     /// SIGKILL, then start again on the same state directory.
     pub async fn restart_after_kill9(&mut self) {
         self.kill9();
@@ -230,6 +235,9 @@ fn read_gateway_file(dir: &Path) -> Option<Value> {
 }
 
 fn gateway_id(dir: &Path) -> Option<String> {
+    if let Ok(id) = std::fs::read_to_string(dir.join("gateway-id")) {
+        return Some(id.trim().to_string());
+    }
     let db = rusqlite::Connection::open_with_flags(dir.join("gateway.db"), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .ok()?;
     db.query_row("SELECT value FROM meta WHERE key = 'gateway_id'", [], |r| r.get(0)).ok()
