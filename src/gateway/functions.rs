@@ -138,9 +138,14 @@ pub async fn deploy(State(gw): State<Arc<Gateway>>, body: Bytes) -> Result<Respo
     }
     let record =
         FunctionRecord { key, deployment: d, replicas: min.unwrap_or(1), generation: 1, created_at: Utc::now() };
-    gw.store.put_function(&record).await.map_err(store_error)?;
-    let f = Arc::new(Function::new(record));
-    gw.functions.insert(f.clone());
+    let f = Arc::new(Function::new(record.clone()));
+    if !gw.functions.insert_new(f.clone()) {
+        return Err(ApiError::Conflict(format!("function {} already exists; update it with PUT", record.key)));
+    }
+    if let Err(e) = gw.store.put_function(&record).await {
+        gw.functions.remove(&record.key);
+        return Err(store_error(e));
+    }
     cron::apply(&gw, &f);
     super::console::info(&format!("{}: deployed", f.key));
     converge(&gw, &f).await?;
@@ -156,6 +161,10 @@ pub async fn update(State(gw): State<Arc<Gateway>>, body: Bytes) -> Result<Respo
     }
     let (key, min) = validate(&gw, &mut d).await?;
     let f = gw.functions.get(&key).ok_or_else(|| ApiError::NotFound(format!("function: {key} not found")))?;
+    let edit = f.edit.lock().await;
+    if !gw.functions.holds(&f) {
+        return Err(ApiError::NotFound(format!("function: {key} not found")));
+    }
     let old = f.record();
     let old_min = old.deployment.labels.as_ref().and_then(|l| l.get(SCALE_MIN_LABEL)).cloned();
     let new_min = d.labels.as_ref().and_then(|l| l.get(SCALE_MIN_LABEL)).cloned();
@@ -163,6 +172,7 @@ pub async fn update(State(gw): State<Arc<Gateway>>, body: Bytes) -> Result<Respo
     let record = FunctionRecord { deployment: d, replicas, generation: old.generation + 1, ..old };
     gw.store.put_function(&record).await.map_err(store_error)?;
     f.set_record(record);
+    drop(edit);
     cron::apply(&gw, &f);
     super::console::info(&format!("{key}: updating"));
     converge(&gw, &f).await?;
@@ -175,6 +185,10 @@ pub async fn delete(State(gw): State<Arc<Gateway>>, Query(q): NsQuery, body: Byt
     let namespace = if req.namespace.is_empty() { query_namespace(&q) } else { &req.namespace };
     let key = FnKey::new(&req.function_name, namespace);
     let f = gw.functions.get(&key).ok_or_else(|| ApiError::NotFound(format!("function {key} not found")))?;
+    let _edit = f.edit.lock().await;
+    if !gw.functions.holds(&f) {
+        return Err(ApiError::NotFound(format!("function {key} not found")));
+    }
     // Containers go before the record: a crash in between leaves the function deployed (the
     // delete was not acknowledged) instead of leaving containers a restart would resurrect.
     gw.functions.remove(&key);
@@ -205,9 +219,14 @@ pub async fn scale(
     let namespace = if req.namespace.is_empty() { query_namespace(&q) } else { &req.namespace };
     let key = FnKey::new(&name, namespace);
     let f = gw.functions.get(&key).ok_or_else(|| ApiError::NotFound(format!("function {key} not found")))?;
+    let edit = f.edit.lock().await;
+    if !gw.functions.holds(&f) {
+        return Err(ApiError::NotFound(format!("function {key} not found")));
+    }
     let record = FunctionRecord { replicas: req.replicas, ..f.record() };
     gw.store.put_function(&record).await.map_err(store_error)?;
     f.set_record(record);
+    drop(edit);
     converge(&gw, &f).await?;
     Ok(StatusCode::OK.into_response())
 }

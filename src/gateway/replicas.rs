@@ -55,7 +55,7 @@ pub async fn reconcile(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), Repli
 }
 
 async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), ReplicaError> {
-    if !gw.functions.get(&f.key).is_some_and(|current| Arc::ptr_eq(&current, f)) {
+    if !gw.functions.holds(f) {
         return Ok(()); // removed (or replaced) while this reconcile waited for the lock
     }
     let record = f.record();

@@ -79,6 +79,9 @@ pub struct Function {
     pub invocations: AtomicU64,
     /// Held while replicas are started, replaced or stopped.
     pub ops: tokio::sync::Mutex<()>,
+    /// Held while the record is read, changed and saved (update, scale, delete), so concurrent
+    /// requests never overwrite each other's changes.
+    pub edit: tokio::sync::Mutex<()>,
     pub cron: CronSlot,
     /// Containers reported dead by Docker events, so a listing that still says "running"
     /// is not mistaken for a replica to adopt.
@@ -94,6 +97,7 @@ impl Function {
             next: AtomicUsize::new(0),
             invocations: AtomicU64::new(0),
             ops: tokio::sync::Mutex::new(()),
+            edit: tokio::sync::Mutex::new(()),
             cron: CronSlot::default(),
             died: Mutex::new(Vec::new()),
         }
@@ -153,6 +157,13 @@ impl Function {
     }
 }
 
+impl FunctionTable {
+    /// True while `f` (this very function, not a later one with the same name) is deployed.
+    pub fn holds(&self, f: &Arc<Function>) -> bool {
+        self.get(&f.key).is_some_and(|current| Arc::ptr_eq(&current, f))
+    }
+}
+
 /// All deployed functions by key.
 #[derive(Default)]
 pub struct FunctionTable {
@@ -166,6 +177,16 @@ impl FunctionTable {
 
     pub fn insert(&self, function: Arc<Function>) {
         self.map.write().unwrap_or_else(|p| p.into_inner()).insert(function.key.clone(), function);
+    }
+
+    /// Inserts `function` unless its key is taken; false when it was.
+    pub fn insert_new(&self, function: Arc<Function>) -> bool {
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        if map.contains_key(&function.key) {
+            return false;
+        }
+        map.insert(function.key.clone(), function);
+        true
     }
 
     pub fn remove(&self, key: &FnKey) -> Option<Arc<Function>> {
