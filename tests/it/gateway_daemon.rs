@@ -1,4 +1,5 @@
-//! `rfaas gateway start|status|stop` (the background gateway) and the proxy's timeout answer.
+//! `rfaas gateway start|status|stop` (the background gateway), the proxy's timeout answer, and
+//! updates whose new replicas never become healthy.
 
 use std::time::Duration;
 
@@ -45,4 +46,24 @@ async fn slow_functions_get_a_504_after_the_upstream_timeout() {
     assert!(response.headers().contains_key("x-call-id"));
     assert!(response.text().await.unwrap().contains("slow"));
     assert_eq!(gw.invoke("slow/sleep?s=0").await.status(), 200);
+}
+
+#[tokio::test]
+async fn an_update_that_never_gets_healthy_keeps_the_old_version_serving() {
+    let (image, _) = echo_images().await;
+    let gw = TestGateway::start_with(&["--health-timeout", "2s"]).await;
+    assert_eq!(gw.deploy(&echo_fn("steady", &image)).await.0, 202);
+    let mut broken = echo_fn("steady", &image);
+    broken["envVars"] = serde_json::json!({"ECHO_UNHEALTHY": "1"});
+    let (status, body) = gw.update(&broken).await;
+    assert_eq!(status, 500);
+    assert!(body.contains("did not become healthy"), "{body}");
+    let echo: Value = gw.invoke("steady").await.json().await.unwrap();
+    assert!(echo["env"].get("ECHO_UNHEALTHY").is_none(), "the previous replica still answers: {echo}");
+    assert_eq!(gw.describe("steady").await["availableReplicas"], 1);
+
+    let mut fresh = echo_fn("fresh", &image);
+    fresh["envVars"] = serde_json::json!({"ECHO_UNHEALTHY": "1"});
+    assert_eq!(gw.deploy(&fresh).await.0, 500);
+    assert_eq!(gw.invoke("fresh").await.status(), 503);
 }

@@ -1,5 +1,5 @@
 # Test function for the rfaas gateway tests: an HTTP server on env `port` that echoes requests.
-# Routes: /_/health, /sleep?s=N, /fail, /status?code=N, /flaky?key=K&fails=N, /secret?name=X,
+# Routes: /_/health (503 when ECHO_UNHEALTHY is set), /sleep?s=N, /fail, /status?code=N, /flaky?key=K&fails=N, /secret?name=X,
 # /log?text=T, /seen (cron calls), /whoami; anything else echoes method, path, query, headers, body.
 import http.server, json, os, socketserver, threading, time, urllib.parse, uuid
 
@@ -44,7 +44,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         q = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
         body = self.body()
         if url.path == "/_/health":
-            return self.reply(200, b"OK")
+            return self.reply(503, b"unhealthy") if os.environ.get("ECHO_UNHEALTHY") else self.reply(200, b"OK")
         if self.headers.get("X-Topic"):
             start = time.time()
             time.sleep(CRON_SLEEP)
