@@ -69,31 +69,18 @@ async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), Re
     let (current, stale): (Vec<Replica>, Vec<Replica>) =
         running.into_iter().partition(|c| c.generation == record.generation);
 
-    // Current-generation replicas: keep those already serving, health-check the others (adoption).
     let table = f.endpoints();
-    let mut serving: Vec<Arc<Endpoint>> = Vec::new();
-    let mut unknown = Vec::new();
-    for c in &current {
-        match table.iter().find(|e| e.container_id == c.id) {
-            Some(e) => serving.push(e.clone()),
-            None => unknown.push(c.clone()),
-        }
-    }
-    let adopted = health_check_all(gw, &unknown).await;
-    for (replica, healthy) in unknown.iter().zip(&adopted) {
-        if *healthy {
-            serving.push(endpoint_of(replica));
-        } else {
-            gw.provider.remove(&replica.id).await;
-        }
-    }
+    let mut serving = adopt_current(gw, &current, &table).await;
 
     let wanted = record.replicas as usize;
     let mut failure = None;
     if serving.len() < wanted {
         match start_many(gw, &record, wanted - serving.len()).await {
             Ok(new) => serving.extend(new),
-            Err(e) => failure = Some(e),
+            Err((healthy, e)) => {
+                serving.extend(healthy);
+                failure = Some(e);
+            }
         }
     }
     let mut surplus = Vec::new();
@@ -101,34 +88,69 @@ async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), Re
         surplus.extend(serving.pop());
     }
 
-    // Switch the table in one step. If no current replica could start, stale ones that are
-    // still serving stay in the table (the previous version keeps answering) until a later try.
+    let retire = switch_table(f, &table, serving, &stale, surplus, failure.is_some() && wanted > 0);
+    retire_all(gw, retire).await;
+    failure.map_or(Ok(()), Err)
+}
+
+/// Current-generation replicas: those already serving stay; the others (adopted after a restart)
+/// join once healthy and are removed if they are not.
+async fn adopt_current(gw: &Arc<Gateway>, current: &[Replica], table: &[Arc<Endpoint>]) -> Vec<Arc<Endpoint>> {
+    let mut serving: Vec<Arc<Endpoint>> = Vec::new();
+    let mut unknown = Vec::new();
+    for c in current {
+        match table.iter().find(|e| e.container_id == c.id) {
+            Some(e) => serving.push(e.clone()),
+            None => unknown.push(c.clone()),
+        }
+    }
+    let healthy = health_check_all(gw, &unknown).await;
+    for (replica, ok) in unknown.iter().zip(healthy) {
+        if ok {
+            serving.push(endpoint_of(replica));
+        } else {
+            gw.provider.remove(&replica.id).await;
+        }
+    }
+    serving
+}
+
+/// Replaces the endpoint table in one step and returns the endpoints to drain and stop. If no
+/// current replica could start, stale ones still serving stay in the table (the previous version
+/// keeps answering) until a later try.
+fn switch_table(
+    f: &Function,
+    table: &[Arc<Endpoint>],
+    serving: Vec<Arc<Endpoint>>,
+    stale: &[Replica],
+    mut retire: Vec<Arc<Endpoint>>,
+    start_failed: bool,
+) -> Vec<Arc<Endpoint>> {
     let stale_endpoints: Vec<Arc<Endpoint>> = stale
         .iter()
         .map(|s| table.iter().find(|e| e.container_id == s.id).cloned().unwrap_or_else(|| endpoint_of(s)))
         .collect();
-    let mut retire = surplus;
-    if serving.is_empty() && wanted > 0 && failure.is_some() {
+    if serving.is_empty() && start_failed {
         let still = stale_endpoints.into_iter().filter(|e| table.iter().any(|t| t.container_id == e.container_id));
         f.set_endpoints(still.collect());
     } else {
         f.set_endpoints(serving);
         retire.extend(stale_endpoints);
     }
-    retire_all(gw, retire).await;
-    failure.map_or(Ok(()), Err)
+    retire
 }
 
 async fn health_check_all(gw: &Arc<Gateway>, replicas: &[Replica]) -> Vec<bool> {
     join_all(replicas.iter().map(|r| wait_until_healthy_or_dead(gw, r))).await
 }
 
-/// Starts `count` replicas of `record` and waits until they are healthy; unhealthy ones are removed.
+/// Starts `count` replicas of `record` and waits until they are healthy; unhealthy ones are
+/// removed. On failure, the replicas that did become healthy come back with the error.
 async fn start_many(
     gw: &Arc<Gateway>,
     record: &super::store::FunctionRecord,
     count: usize,
-) -> Result<Vec<Arc<Endpoint>>, ReplicaError> {
+) -> Result<Vec<Arc<Endpoint>>, (Vec<Arc<Endpoint>>, ReplicaError)> {
     let owner = match gw.provider.image_owner(&record.deployment.image).await {
         Ok(owner) => Some(owner),
         Err(e) => {
@@ -138,12 +160,21 @@ async fn start_many(
             None
         }
     };
-    let secret_files =
-        gw.secrets.materialize(record, owner).map_err(|e| ReplicaError::Secrets(record.key.to_string(), e))?;
+    let secret_files = gw
+        .secrets
+        .materialize(record, owner)
+        .map_err(|e| (Vec::new(), ReplicaError::Secrets(record.key.to_string(), e)))?;
     let spec = ReplicaSpec { record, secret_files };
     let mut started = Vec::new();
+    let mut start_error = None;
     for _ in 0..count {
-        started.push(gw.provider.start_replica(&spec).await?);
+        match gw.provider.start_replica(&spec).await {
+            Ok(replica) => started.push(replica),
+            Err(e) => {
+                start_error = Some(ReplicaError::from(e));
+                break;
+            }
+        }
     }
     let healthy = join_all(started.iter().map(|r| wait_until_healthy_or_dead(gw, r))).await;
     let mut out = Vec::new();
@@ -156,13 +187,15 @@ async fn start_many(
             gw.provider.remove(&replica.id).await;
         }
     }
+    if let Some(e) = start_error {
+        return Err((out, e));
+    }
     if failed > 0 {
-        return Err(ReplicaError::Unhealthy {
-            function: record.key.to_string(),
-            failed,
-            wanted: count,
-            timeout: gw.config.health_timeout,
-        });
+        let timeout = gw.config.health_timeout;
+        return Err((
+            out,
+            ReplicaError::Unhealthy { function: record.key.to_string(), failed, wanted: count, timeout },
+        ));
     }
     console::info(&format!("{}: {} replica(s) of generation {} ready", record.key, out.len(), record.generation));
     Ok(out)
