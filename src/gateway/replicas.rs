@@ -27,6 +27,8 @@ use super::state::{Endpoint, Function, Gateway};
 const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// How long stopping waits for in-flight requests on a replica that left the table.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest pause between background retries of a function that keeps failing.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReplicaError {
@@ -280,14 +282,28 @@ pub async fn recover_from_labels(gw: &Arc<Gateway>) {
     }
 }
 
-/// Runs `reconcile` for `f` in the background, logging failures.
+/// Runs `reconcile` for `f` in the background, logging failures. Repeated failures (an image
+/// that never gets healthy) back off the periodic sweep exponentially, up to 5 minutes.
 pub fn spawn_reconcile(gw: &Arc<Gateway>, f: Arc<Function>) {
     let gw = gw.clone();
     tokio::spawn(async move {
-        if let Err(e) = reconcile(&gw, &f).await {
-            console::warn(&format!("{}: {e}", f.key));
+        let result = reconcile(&gw, &f).await;
+        let mut backoff = f.backoff.lock().unwrap_or_else(|p| p.into_inner());
+        match result {
+            Ok(()) => *backoff = (0, None),
+            Err(e) => {
+                let failures = backoff.0.saturating_add(1);
+                let wait = (SWEEP_INTERVAL * 2u32.saturating_pow(failures.min(6))).min(MAX_BACKOFF);
+                *backoff = (failures, Some(std::time::Instant::now() + wait));
+                console::warn(&format!("{}: {e}; next try in {wait:?}", f.key));
+            }
         }
     });
+}
+
+fn sweep_due(f: &Function) -> bool {
+    let backoff = f.backoff.lock().unwrap_or_else(|p| p.into_inner());
+    backoff.1.is_none_or(|at| std::time::Instant::now() >= at)
 }
 
 /// Background supervision: Docker `die` events and a periodic sweep.
@@ -298,7 +314,7 @@ pub fn supervise(gw: &Arc<Gateway>) {
         loop {
             tokio::time::sleep(SWEEP_INTERVAL).await;
             for f in gw.functions.all() {
-                if f.ops.try_lock().is_ok() {
+                if sweep_due(&f) && f.ops.try_lock().is_ok() {
                     spawn_reconcile(&gw, f);
                 }
             }

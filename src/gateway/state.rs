@@ -86,6 +86,8 @@ pub struct Function {
     /// Containers reported dead by Docker events, so a listing that still says "running"
     /// is not mistaken for a replica to adopt.
     died: Mutex<Vec<String>>,
+    /// Consecutive failed background reconciles and when the sweep may try again.
+    pub backoff: Mutex<(u32, Option<std::time::Instant>)>,
 }
 
 impl Function {
@@ -100,6 +102,7 @@ impl Function {
             edit: tokio::sync::Mutex::new(()),
             cron: CronSlot::default(),
             died: Mutex::new(Vec::new()),
+            backoff: Mutex::new((0, None)),
         }
     }
 
