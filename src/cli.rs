@@ -118,6 +118,9 @@ pub enum Command {
     /// Save registry credentials in a Docker config.json (default ./credentials)
     #[command(after_help = REGISTRY_LOGIN_EXAMPLES)]
     RegistryLogin(RegistryLoginArgs),
+    /// Run the local OpenFaaS-compatible gateway (functions run as Docker containers)
+    #[command(after_help = LOCAL_GATEWAY_EXAMPLES)]
+    Gateway(LocalGatewayArgs),
 }
 
 const GENERATE_EXAMPLES: &str = "Examples:
@@ -586,4 +589,58 @@ pub struct RegistryLoginArgs {
     /// AWS region (with --ecr)
     #[arg(long)]
     pub region: Option<String>,
+}
+
+const LOCAL_GATEWAY_EXAMPLES: &str = "Examples:
+  rfaas gateway                       # foreground on http://127.0.0.1:8080
+  rfaas gateway start --port 0        # background, on a free port; prints the URL
+  rfaas gateway status
+  rfaas gateway stop
+  rfaas login -g http://127.0.0.1:8080 --password-stdin < ~/.rfaas/gateway/basic-auth-password";
+
+/// `rfaas gateway [start|stop|status]`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct LocalGatewayArgs {
+    #[command(subcommand)]
+    pub action: Option<LocalGatewayAction>,
+    #[command(flatten)]
+    pub serve: LocalGatewayServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LocalGatewayAction {
+    /// Start the gateway in the background and wait until it answers
+    Start(LocalGatewayServeArgs),
+    /// Stop the background gateway (SIGTERM) and wait for it to exit; functions keep running
+    Stop(LocalGatewayStateArgs),
+    /// Show whether the gateway is running, and its URL
+    Status(LocalGatewayStateArgs),
+}
+
+/// Where and how the local gateway listens.
+#[derive(Debug, Clone, Args)]
+pub struct LocalGatewayServeArgs {
+    /// Port to listen on (0 picks a free one; the URL is written to <state-dir>/gateway.json)
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    #[command(flatten)]
+    pub state: LocalGatewayStateArgs,
+    /// How long to wait for a function's response headers before answering 504
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub upstream_timeout: Duration,
+    /// How long a new replica has to pass its health check (GET /_/health)
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub health_timeout: Duration,
+}
+
+/// The gateway's state directory.
+#[derive(Debug, Clone, Args)]
+pub struct LocalGatewayStateArgs {
+    /// State directory: credentials, functions, secrets, queue [default: ~/.rfaas/gateway]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<std::path::PathBuf>,
 }

@@ -3,6 +3,7 @@
 //! Data flows one way: [`cli`] parses flags, [`commands`] adapt them into calls on the domain
 //! modules ([`stack`], [`config`], [`kubernetes`], [`openfaas`]), and [`output`] is the only
 //! place that writes to the terminal. [`run`] is the whole program, callable from tests.
+//! [`gateway`] is the built-in OpenFaaS-compatible gateway (`rfaas gateway`).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod cli;
@@ -11,6 +12,7 @@ pub mod config;
 pub mod docker;
 pub mod env_vars;
 pub mod error;
+pub mod gateway;
 pub mod go_yaml;
 pub mod kubernetes;
 pub mod openfaas;
@@ -95,5 +97,6 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::New(args) => commands::new::run(args, ctx).await,
         Command::Template(args) => commands::template::run(args, ctx).await,
         Command::RegistryLogin(args) => commands::registry_login::run(args, ctx),
+        Command::Gateway(args) => commands::gateway::run(args, ctx).await,
     }
 }

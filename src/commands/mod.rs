@@ -4,6 +4,7 @@ pub mod build;
 pub mod completion;
 pub mod deploy;
 pub mod describe;
+pub mod gateway;
 pub mod generate;
 pub mod invoke;
 pub mod list;

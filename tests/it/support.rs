@@ -1,5 +1,7 @@
 //! A builder for running the real `rfaas` binary in a temporary directory with a clean environment.
 
+pub mod gateway;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;

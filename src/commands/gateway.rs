@@ -1,0 +1,72 @@
+//! `rfaas gateway [start|stop|status]`: flags in, calls on `crate::gateway` out.
+
+use crate::cli::{LocalGatewayAction, LocalGatewayArgs, LocalGatewayServeArgs, LocalGatewayStateArgs};
+use crate::commands::Context;
+use crate::gateway::{self, GatewayConfig, daemon};
+
+fn state_dir(args: &LocalGatewayStateArgs) -> anyhow::Result<std::path::PathBuf> {
+    match &args.state_dir {
+        Some(dir) => Ok(std::path::absolute(dir)?),
+        None => daemon::default_state_dir(),
+    }
+}
+
+pub async fn run(args: LocalGatewayArgs, ctx: &Context) -> anyhow::Result<()> {
+    match args.action {
+        None => serve(args.serve, ctx).await,
+        Some(LocalGatewayAction::Start(serve)) => start(serve, ctx).await,
+        Some(LocalGatewayAction::Stop(state)) => stop(state, ctx).await,
+        Some(LocalGatewayAction::Status(state)) => status(state, ctx).await,
+    }
+}
+
+async fn serve(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()> {
+    let config = GatewayConfig {
+        bind: args.bind,
+        port: args.port,
+        state_dir: state_dir(&args.state)?,
+        upstream_timeout: args.upstream_timeout,
+        health_timeout: args.health_timeout,
+    };
+    gateway::serve(config, &ctx.printer).await
+}
+
+async fn start(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()> {
+    let dir = state_dir(&args.state)?;
+    let opts = daemon::StartOptions {
+        exe: std::env::current_exe()?,
+        bind: args.bind,
+        port: args.port,
+        state_dir: dir.clone(),
+        extra_args: vec![
+            format!("--upstream-timeout={}s", args.upstream_timeout.as_secs_f64()),
+            format!("--health-timeout={}s", args.health_timeout.as_secs_f64()),
+        ],
+    };
+    let (file, started) = daemon::start_background(&opts).await?;
+    let what = if started { "started" } else { "already running" };
+    ctx.printer.status(&format!(
+        "gateway {what} (pid {}); password in {}; log in {}",
+        file.pid,
+        gateway::auth::password_path(&dir).display(),
+        dir.join(daemon::LOG_FILE).display()
+    ));
+    ctx.printer.data(&file.url);
+    Ok(())
+}
+
+async fn stop(args: LocalGatewayStateArgs, ctx: &Context) -> anyhow::Result<()> {
+    match daemon::stop(&state_dir(&args)?).await? {
+        Some(pid) => ctx.printer.status(&format!("gateway (pid {pid}) stopped")),
+        None => ctx.printer.status("no gateway running"),
+    }
+    Ok(())
+}
+
+async fn status(args: LocalGatewayStateArgs, ctx: &Context) -> anyhow::Result<()> {
+    match daemon::running(&state_dir(&args)?).await {
+        Some(file) => ctx.printer.data(&format!("running: {} (pid {})", file.url, file.pid)),
+        None => anyhow::bail!("no gateway running"),
+    }
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Basic auth for `/system/*`: the credentials files in the state directory (created on first
+//! start: user `admin`, a random password, both 0600) and the middleware that checks them in
+//! constant time. A failure is 401 `invalid credentials` with `WWW-Authenticate: Basic realm="Restricted"`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use base64::Engine;
+use rand::RngExt;
+use subtle::ConstantTimeEq;
+
+use super::error::plain;
+use super::private_files::write_private;
+use super::state::Gateway;
+
+/// File names, as faasd names them.
+pub const USER_FILE: &str = "basic-auth-user";
+pub const PASSWORD_FILE: &str = "basic-auth-password";
+const DEFAULT_USER: &str = "admin";
+const PASSWORD_LEN: usize = 40;
+
+/// The gateway's basic-auth credentials.
+#[derive(Clone)]
+pub struct Credentials {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Credentials({}, REDACTED)", self.user)
+    }
+}
+
+/// Path of the password file inside `state_dir`.
+pub fn password_path(state_dir: &Path) -> PathBuf {
+    state_dir.join(PASSWORD_FILE)
+}
+
+/// Reads the credentials files (whitespace trimmed).
+pub fn read(state_dir: &Path) -> std::io::Result<Credentials> {
+    let user = fs_err::read_to_string(state_dir.join(USER_FILE))?.trim().to_string();
+    let password = fs_err::read_to_string(password_path(state_dir))?.trim().to_string();
+    Ok(Credentials { user, password })
+}
+
+/// Reads the credentials, creating them first if absent; `true` when they were just created.
+pub fn load_or_create(state_dir: &Path) -> std::io::Result<(Credentials, bool)> {
+    if password_path(state_dir).exists() && state_dir.join(USER_FILE).exists() {
+        return Ok((read(state_dir)?, false));
+    }
+    let password: String =
+        rand::rng().sample_iter(rand::distr::Alphanumeric).take(PASSWORD_LEN).map(char::from).collect();
+    write_private(&state_dir.join(USER_FILE), DEFAULT_USER.as_bytes())?;
+    write_private(&password_path(state_dir), password.as_bytes())?;
+    Ok((Credentials { user: DEFAULT_USER.to_string(), password }, true))
+}
+
+/// True when `header` carries exactly these credentials; both parts compared in constant time.
+pub fn check(creds: &Credentials, header: Option<&HeaderValue>) -> bool {
+    let Some(encoded) = header.and_then(|h| h.to_str().ok()).and_then(|h| h.strip_prefix("Basic ")) else {
+        return false;
+    };
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+        return false;
+    };
+    let Some(colon) = decoded.iter().position(|b| *b == b':') else {
+        return false;
+    };
+    let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
+    let user_ok = user.ct_eq(creds.user.as_bytes());
+    let password_ok = password.ct_eq(creds.password.as_bytes());
+    bool::from(user_ok & password_ok)
+}
+
+/// Middleware: rejects requests without the gateway's credentials.
+pub async fn require(State(gw): State<Arc<Gateway>>, request: Request, next: Next) -> Response {
+    if check(&gw.credentials, request.headers().get(header::AUTHORIZATION)) {
+        return next.run(request).await;
+    }
+    let mut response = plain(StatusCode::UNAUTHORIZED, "invalid credentials".to_string());
+    response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"Restricted\""));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(text: &str) -> HeaderValue {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+        HeaderValue::from_str(&format!("Basic {encoded}")).unwrap()
+    }
+
+    #[test]
+    fn checks_user_and_password() {
+        let creds = Credentials { user: "admin".into(), password: "p:w".into() };
+        assert!(check(&creds, Some(&basic("admin:p:w"))));
+        assert!(!check(&creds, Some(&basic("admin:p"))));
+        assert!(!check(&creds, Some(&basic("root:p:w"))));
+        assert!(!check(&creds, Some(&HeaderValue::from_static("Bearer x"))));
+        assert!(!check(&creds, None));
+    }
+
+    #[test]
+    fn creates_private_files_once() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (first, created) = load_or_create(dir.path()).unwrap();
+        assert!(created);
+        assert_eq!(first.password.len(), PASSWORD_LEN);
+        let mode = std::fs::metadata(password_path(dir.path())).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let (second, created) = load_or_create(dir.path()).unwrap();
+        assert!(!created);
+        assert_eq!(second.password, first.password);
+    }
+}

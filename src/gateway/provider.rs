@@ -1,0 +1,256 @@
+//! The Docker side of the provider: one container per replica, started from the local engine's
+//! images (pulled only when absent), on the host network, listening on a loopback port passed in
+//! env `port`. Each container carries labels naming its gateway, function, generation and port,
+//! plus the whole `FunctionDeployment` as JSON, so a restarted gateway can re-adopt or rebuild it.
+//! Nothing here is called per invocation.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, ContainerSummaryStateEnum, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
+    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+
+use super::image_user::{Owner, OwnerCache};
+use super::names::FnKey;
+use super::resources;
+use super::store::FunctionRecord;
+
+/// Container labels the gateway sets and reads back.
+pub mod labels {
+    pub const GATEWAY: &str = "com.rfaas.gateway";
+    pub const NAME: &str = "com.rfaas.function";
+    pub const NAMESPACE: &str = "com.rfaas.namespace";
+    pub const GENERATION: &str = "com.rfaas.generation";
+    pub const PORT: &str = "com.rfaas.port";
+    pub const DEPLOYMENT: &str = "com.rfaas.deployment";
+}
+
+/// Where secrets appear inside a function container.
+pub const SECRETS_MOUNT: &str = "/var/openfaas/secrets";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("cannot pull image {image}: {reason}")]
+    Pull { image: String, reason: String },
+    #[error("Docker: {0}")]
+    Docker(#[from] bollard::errors::Error),
+    #[error("no free port on 127.0.0.1: {0}")]
+    Port(std::io::Error),
+}
+
+/// A function container as Docker lists it.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    pub id: String,
+    pub name: String,
+    pub key: FnKey,
+    pub generation: u64,
+    pub port: u16,
+    pub running: bool,
+    /// The `FunctionDeployment` JSON label.
+    pub deployment: Option<String>,
+}
+
+/// What a new replica needs besides the function record.
+pub struct ReplicaSpec<'a> {
+    pub record: &'a FunctionRecord,
+    /// `(secret name, host file)` pairs to bind-mount read-only.
+    pub secret_files: Vec<(String, PathBuf)>,
+}
+
+/// Docker access for one gateway (identified by `gateway_id`).
+pub struct Provider {
+    pub docker: Docker,
+    pub gateway_id: String,
+    pub owners: OwnerCache,
+}
+
+impl Provider {
+    /// Connects with API version negotiation and checks that the engine answers.
+    pub async fn connect(gateway_id: String) -> Result<Provider, ProviderError> {
+        let docker = Docker::connect_with_local_defaults()?.negotiate_version().await?;
+        docker.ping().await?;
+        Ok(Provider { docker, gateway_id, owners: OwnerCache::default() })
+    }
+
+    /// A provider that has not talked to Docker yet (for router tests that never reach Docker).
+    pub fn unchecked(gateway_id: String) -> Result<Provider, ProviderError> {
+        Ok(Provider { docker: Docker::connect_with_local_defaults()?, gateway_id, owners: OwnerCache::default() })
+    }
+
+    /// Makes sure `image` is in the local engine, pulling it only when absent.
+    pub async fn ensure_image(&self, image: &str) -> Result<(), ProviderError> {
+        if self.docker.inspect_image(image).await.is_ok() {
+            return Ok(());
+        }
+        let options = CreateImageOptionsBuilder::default().from_image(image).build();
+        let mut pull = self.docker.create_image(Some(options), None, None);
+        while let Some(step) = pull.next().await {
+            if let Err(e) = step {
+                return Err(ProviderError::Pull { image: image.to_string(), reason: e.to_string() });
+            }
+        }
+        self.docker
+            .inspect_image(image)
+            .await
+            .map(|_| ())
+            .map_err(|e| ProviderError::Pull { image: image.to_string(), reason: e.to_string() })
+    }
+
+    /// The uid:gid the image runs as (for secret file ownership).
+    pub async fn image_owner(&self, image: &str) -> Result<Owner, String> {
+        self.owners.resolve(&self.docker, image).await
+    }
+
+    /// Creates and starts one replica on a free loopback port.
+    pub async fn start_replica(&self, spec: &ReplicaSpec<'_>) -> Result<Replica, ProviderError> {
+        let record = spec.record;
+        let port = free_port().map_err(ProviderError::Port)?;
+        let suffix = &uuid::Uuid::new_v4().simple().to_string()[..6];
+        let name = format!("rfaas-{}-{}-{suffix}", record.key.namespace, record.key.name);
+        let body = self.container_body(spec, port);
+        let options = CreateContainerOptionsBuilder::default().name(&name).build();
+        let created = self.docker.create_container(Some(options), body).await?;
+        if let Err(e) = self.docker.start_container(&created.id, None).await {
+            self.remove(&created.id).await;
+            return Err(e.into());
+        }
+        Ok(Replica {
+            id: created.id,
+            name,
+            key: record.key.clone(),
+            generation: record.generation,
+            port,
+            running: true,
+            deployment: None,
+        })
+    }
+
+    fn container_body(&self, spec: &ReplicaSpec<'_>, port: u16) -> ContainerCreateBody {
+        let record = spec.record;
+        let d = &record.deployment;
+        let mut env: HashMap<String, String> = HashMap::new();
+        if !d.env_process.is_empty() {
+            env.insert("fprocess".into(), d.env_process.clone());
+        }
+        env.extend(d.env_vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env.insert("port".into(), port.to_string());
+        let mut env: Vec<String> = env.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        env.sort();
+        let labels = HashMap::from([
+            (labels::GATEWAY.to_string(), self.gateway_id.clone()),
+            (labels::NAME.to_string(), record.key.name.clone()),
+            (labels::NAMESPACE.to_string(), record.key.namespace.clone()),
+            (labels::GENERATION.to_string(), record.generation.to_string()),
+            (labels::PORT.to_string(), port.to_string()),
+            (labels::DEPLOYMENT.to_string(), serde_json::to_string(d).unwrap_or_default()),
+        ]);
+        let binds = spec
+            .secret_files
+            .iter()
+            .map(|(name, path)| format!("{}:{SECRETS_MOUNT}/{name}:ro", path.display()))
+            .collect();
+        // Validated at deploy time; a value that fails here is simply not applied.
+        let res = resources::to_docker(d.limits.as_ref(), d.requests.as_ref()).unwrap_or_default();
+        let tmpfs = d.read_only_root_filesystem.then(|| HashMap::from([("/tmp".to_string(), "rw".to_string())]));
+        ContainerCreateBody {
+            image: Some(d.image.clone()),
+            env: Some(env),
+            labels: Some(labels),
+            host_config: Some(HostConfig {
+                network_mode: Some("host".into()),
+                binds: Some(binds),
+                memory: res.memory,
+                memory_reservation: res.memory_reservation,
+                nano_cpus: res.nano_cpus,
+                readonly_rootfs: Some(d.read_only_root_filesystem),
+                tmpfs,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// This gateway's containers, optionally only those of one function; stopped ones included.
+    pub async fn list(&self, key: Option<&FnKey>) -> Result<Vec<Replica>, ProviderError> {
+        let mut label_filters = vec![format!("{}={}", labels::GATEWAY, self.gateway_id)];
+        if let Some(k) = key {
+            label_filters.push(format!("{}={}", labels::NAME, k.name));
+            label_filters.push(format!("{}={}", labels::NAMESPACE, k.namespace));
+        }
+        let filters = HashMap::from([("label".to_string(), label_filters)]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        let containers = self.docker.list_containers(Some(options)).await?;
+        Ok(containers.into_iter().filter_map(replica_from_summary).collect())
+    }
+
+    /// Stops (briefly, SIGTERM first) and removes a container; failures are only logged.
+    pub async fn remove(&self, id: &str) {
+        let stop = StopContainerOptionsBuilder::default().t(2).build();
+        let _ = self.docker.stop_container(id, Some(stop)).await;
+        let options = RemoveContainerOptionsBuilder::default().force(true).build();
+        if let Err(e) = self.docker.remove_container(id, Some(options)).await
+            && !is_not_found(&e)
+        {
+            super::console::warn(&format!("cannot remove container {id}: {e}"));
+        }
+    }
+
+    /// Whether the container is still running (false when it is gone).
+    pub async fn is_running(&self, id: &str) -> bool {
+        match self.docker.inspect_container(id, None).await {
+            Ok(c) => c.state.and_then(|s| s.running).unwrap_or(false),
+            Err(_) => false,
+        }
+    }
+}
+
+fn replica_from_summary(c: bollard::models::ContainerSummary) -> Option<Replica> {
+    let labels = c.labels?;
+    let name = c.names.and_then(|n| n.first().cloned()).unwrap_or_default().trim_start_matches('/').to_string();
+    Some(Replica {
+        id: c.id?,
+        name,
+        key: FnKey { namespace: labels.get(labels::NAMESPACE)?.clone(), name: labels.get(labels::NAME)?.clone() },
+        generation: labels.get(labels::GENERATION)?.parse().ok()?,
+        port: labels.get(labels::PORT)?.parse().ok()?,
+        running: c.state == Some(ContainerSummaryStateEnum::RUNNING),
+        deployment: labels.get(labels::DEPLOYMENT).cloned(),
+    })
+}
+
+/// True when Docker answered 404.
+pub fn is_not_found(e: &bollard::errors::Error) -> bool {
+    matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Polls `GET http://127.0.0.1:<port>/_/health` until it answers 200 or `timeout` passes.
+pub async fn wait_healthy(client: &super::state::HttpClient, port: u16, timeout: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let uri: axum::http::Uri = match format!("http://127.0.0.1:{port}/_/health").parse() {
+        Ok(uri) => uri,
+        Err(_) => return false,
+    };
+    while tokio::time::Instant::now() < deadline {
+        let request = axum::http::Request::get(uri.clone()).body(axum::body::Body::empty());
+        if let Ok(request) = request
+            && let Ok(Ok(response)) = tokio::time::timeout(Duration::from_secs(2), client.request(request)).await
+            && response.status() == axum::http::StatusCode::OK
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}

@@ -1,0 +1,256 @@
+//! The invoke hot path: `/function/<name>[.<ns>][/<path>][?<query>]`, any method.
+//!
+//! The endpoint comes from the in-memory table (round robin over healthy replicas); no Docker
+//! call is made per request. Bodies stream both ways through a pooled hyper client. Hop-by-hop
+//! headers are dropped; `X-Forwarded-For`/`-Host` are added when absent, `X-Call-Id` is generated
+//! when absent, `X-Start-Time` (Unix ns) is appended, and the response carries `X-Call-Id`,
+//! `X-Start-Time` and `X-Served-By` (the function's `X-Duration-Seconds` passes through).
+//! Failures: unknown function 404, no available replica 503 `No endpoints available for: <name>.`,
+//! connection error 502, no response headers within the upstream timeout 504.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::response::Response;
+use futures_util::StreamExt;
+use http_body_util::BodyExt;
+
+use super::error::plain;
+use super::names::FnKey;
+use super::state::{Endpoint, Gateway};
+
+/// The value of `X-Served-By`.
+pub const SERVED_BY: &str = concat!("rfaas/", env!("CARGO_PKG_VERSION"));
+
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "proxy-connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Which function a request is for, and the path and query the function sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub key: FnKey,
+    /// Starts with `/`; includes `?query` when there is one.
+    pub path_and_query: String,
+}
+
+/// Parses `<prefix><name>[.<ns>][/<rest>]` (prefix like `/function/`).
+pub fn parse_target(prefix: &str, uri: &Uri) -> Option<Target> {
+    let rest = uri.path().strip_prefix(prefix)?;
+    let (qualified, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let valid = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if qualified.is_empty() || qualified.ends_with('.') || !qualified.chars().all(valid) {
+        return None;
+    }
+    let key = FnKey::parse_qualified(qualified);
+    if key.name.is_empty() || key.namespace.is_empty() {
+        return None;
+    }
+    let path_and_query = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    };
+    Some(Target { key, path_and_query })
+}
+
+/// `ANY /function/...`.
+pub async fn handle(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
+    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    match parse_target("/function/", request.uri()) {
+        Some(target) => forward(&gw, &target, request, client).await,
+        None => plain(StatusCode::NOT_FOUND, "404 page not found".to_string()),
+    }
+}
+
+/// Decrements an endpoint's in-flight count when the response body is finished or dropped.
+struct InflightGuard(Arc<Endpoint>);
+
+impl Drop for InflightGuard {
+    fn drop(&mut self) {
+        self.0.inflight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Sends `request` to a replica of `target.key`; also used by the async queue and cron.
+pub async fn forward(gw: &Arc<Gateway>, target: &Target, request: Request, client: Option<SocketAddr>) -> Response {
+    let started = Instant::now();
+    let start_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let call_id = request
+        .headers()
+        .get("x-call-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let Some(f) = gw.functions.get(&target.key) else {
+        let text = format!("error finding function {}: not found", target.key);
+        return decorate(plain(StatusCode::NOT_FOUND, text), &call_id, start_ns);
+    };
+    let metric_name = target.key.to_string();
+    gw.metrics.started(&metric_name);
+    f.invocations.fetch_add(1, Ordering::Relaxed);
+    let response = match f.pick() {
+        None => {
+            let mut r =
+                plain(StatusCode::SERVICE_UNAVAILABLE, format!("No endpoints available for: {}.", target.key.name));
+            r.headers_mut().insert("x-openfaas-internal", HeaderValue::from_static("proxy"));
+            r
+        }
+        Some(endpoint) => send(gw, target, endpoint, request, client, &call_id, start_ns).await,
+    };
+    gw.metrics.finished(&metric_name, response.status().as_u16(), started.elapsed().as_secs_f64());
+    decorate(response, &call_id, start_ns)
+}
+
+async fn send(
+    gw: &Arc<Gateway>,
+    target: &Target,
+    endpoint: Arc<Endpoint>,
+    request: Request,
+    client: Option<SocketAddr>,
+    call_id: &str,
+    start_ns: u128,
+) -> Response {
+    endpoint.inflight.fetch_add(1, Ordering::SeqCst);
+    let guard = InflightGuard(endpoint.clone());
+    let (parts, body) = request.into_parts();
+    let request_type = parts.headers.get(header::CONTENT_TYPE).cloned();
+    let uri = format!("http://127.0.0.1:{}{}", endpoint.port, target.path_and_query);
+    let mut upstream = axum::http::Request::new(body);
+    *upstream.method_mut() = parts.method;
+    match uri.parse() {
+        Ok(uri) => *upstream.uri_mut() = uri,
+        Err(_) => return plain(StatusCode::BAD_REQUEST, "invalid path".to_string()),
+    }
+    *upstream.headers_mut() = request_headers(&parts.headers, client, call_id, start_ns);
+    let timeout = gw.config.upstream_timeout;
+    match tokio::time::timeout(timeout, gw.http.request(upstream)).await {
+        Err(_) => plain(
+            StatusCode::GATEWAY_TIMEOUT,
+            format!("Timed out after {}s waiting for: {}.", timeout.as_secs_f64(), target.key.name),
+        ),
+        Ok(Err(e)) => {
+            super::console::warn(&format!("{}: replica {} unreachable: {e}", target.key, endpoint.instance));
+            plain(StatusCode::BAD_GATEWAY, format!("Can't reach service for: {}.", target.key.name))
+        }
+        Ok(Ok(response)) => {
+            let (mut parts, incoming) = response.into_parts();
+            parts.headers = strip_hop_by_hop(&parts.headers);
+            if !parts.headers.contains_key(header::CONTENT_TYPE) {
+                let fallback = request_type.unwrap_or(HeaderValue::from_static("text/plain"));
+                parts.headers.insert(header::CONTENT_TYPE, fallback);
+            }
+            let stream = incoming.into_data_stream().map(move |chunk| {
+                let _hold = &guard;
+                chunk
+            });
+            Response::from_parts(parts, Body::from_stream(stream))
+        }
+    }
+}
+
+/// The headers sent to the function.
+fn request_headers(incoming: &HeaderMap, client: Option<SocketAddr>, call_id: &str, start_ns: u128) -> HeaderMap {
+    let mut headers = strip_hop_by_hop(incoming);
+    let host = headers.remove(header::HOST);
+    if let Some(host) = host
+        && !headers.contains_key("x-forwarded-host")
+    {
+        headers.insert("x-forwarded-host", host);
+    }
+    if let Some(addr) = client
+        && !headers.contains_key("x-forwarded-for")
+        && let Ok(v) = HeaderValue::from_str(&addr.to_string())
+    {
+        headers.insert("x-forwarded-for", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(call_id) {
+        headers.insert("x-call-id", v);
+    }
+    headers.append("x-start-time", HeaderValue::from(start_ns as u64));
+    headers
+}
+
+/// A copy of `headers` without hop-by-hop headers and those the `Connection` header names.
+fn strip_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
+        .collect();
+    let mut out = HeaderMap::with_capacity(headers.len());
+    for (name, value) in headers {
+        let lower = name.as_str();
+        if HOP_BY_HOP.contains(&lower) || named.iter().any(|n| n == lower) {
+            continue;
+        }
+        out.append(name.clone(), value.clone());
+    }
+    out
+}
+
+/// Adds `X-Call-Id`, `X-Start-Time` and `X-Served-By` to a response.
+pub fn decorate(mut response: Response, call_id: &str, start_ns: u128) -> Response {
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(call_id) {
+        headers.insert(HeaderName::from_static("x-call-id"), v);
+    }
+    headers.insert(HeaderName::from_static("x-start-time"), HeaderValue::from(start_ns as u64));
+    headers.insert(HeaderName::from_static("x-served-by"), HeaderValue::from_static(SERVED_BY));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(uri: &str) -> Option<Target> {
+        parse_target("/function/", &uri.parse().unwrap())
+    }
+
+    #[test]
+    fn targets() {
+        let t = target("/function/echo").unwrap();
+        assert_eq!((t.key, t.path_and_query.as_str()), (FnKey::new("echo", "openfaas-fn"), "/"));
+        let t = target("/function/echo.dev/a/b?x=1").unwrap();
+        assert_eq!((t.key, t.path_and_query.as_str()), (FnKey::new("echo", "dev"), "/a/b?x=1"));
+        let t = target("/function/echo/").unwrap();
+        assert_eq!(t.path_and_query, "/");
+        assert!(target("/function/").is_none());
+        assert!(target("/function/e%2Fcho").is_none());
+        assert!(target("/function/echo.").is_none());
+    }
+
+    #[test]
+    fn hop_by_hop_headers_are_dropped() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", HeaderValue::from_static("keep-alive, x-private"));
+        h.insert("x-private", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        h.insert("host", HeaderValue::from_static("gw:8080"));
+        let out = request_headers(&h, "127.0.0.1:5555".parse().ok(), "id-1", 42);
+        assert!(out.get("x-private").is_none() && out.get("keep-alive").is_none() && out.get("host").is_none());
+        assert_eq!(out["x-kept"], "1");
+        assert_eq!(out["x-forwarded-host"], "gw:8080");
+        assert_eq!(out["x-forwarded-for"], "127.0.0.1:5555");
+        assert_eq!(out["x-call-id"], "id-1");
+        assert_eq!(out["x-start-time"], "42");
+    }
+}

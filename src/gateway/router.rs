@@ -1,0 +1,44 @@
+//! Every route of the gateway, in one place. `/system/*` sits behind basic auth; `/function/*`,
+//! `/async-function/*`, `/healthz` and `/metrics` are open. Unknown paths are 404 and a known
+//! path with the wrong method is 405.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::routing::{any, get, post};
+
+use super::error::plain;
+use super::state::Gateway;
+use super::{auth, cron, functions, logs, namespaces, proxy, queue, secrets, system};
+
+/// The gateway's router.
+pub fn router(gw: Arc<Gateway>) -> Router {
+    let admin = Router::new()
+        .route("/system/info", get(system::info))
+        .route(
+            "/system/functions",
+            get(functions::list).post(functions::deploy).put(functions::update).delete(functions::delete),
+        )
+        .route("/system/function/{name}", get(functions::get))
+        .route("/system/function/{name}/schedule", get(cron::status))
+        .route("/system/scale-function/{name}", post(functions::scale))
+        .route("/system/secrets", get(secrets::list).post(secrets::create).put(secrets::update).delete(secrets::delete))
+        .route("/system/logs", get(logs::handle))
+        .route("/system/namespaces", get(namespaces::list))
+        .route(
+            "/system/namespace/{name}",
+            get(namespaces::get).post(namespaces::create).put(namespaces::update).delete(namespaces::delete),
+        )
+        .route_layer(middleware::from_fn_with_state(gw.clone(), auth::require));
+    let open = Router::new()
+        .route("/healthz", get(system::healthz))
+        .route("/metrics", get(system::metrics))
+        .route("/function/{*path}", any(proxy::handle))
+        .route("/async-function/{*path}", post(queue::accept));
+    admin
+        .merge(open)
+        .fallback(|| async { plain(StatusCode::NOT_FOUND, "404 page not found".to_string()) })
+        .with_state(gw)
+}

@@ -1,0 +1,176 @@
+//! Router-level tests with `tower::ServiceExt::oneshot`: a gateway whose function table is
+//! filled by hand (endpoints pointing at local test servers), so routing, auth, JSON shapes and
+//! the proxy's error answers are checked without Docker.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use base64::Engine;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+use super::state::{Endpoint, Function, FunctionTable, Gateway, GatewayConfig};
+use super::store::{FunctionRecord, Store};
+use super::{auth, http_client, metrics, provider, queue, router, secrets};
+use crate::gateway::names::FnKey;
+use crate::openfaas::types::FunctionDeployment;
+
+fn gateway(dir: &std::path::Path, upstream_timeout: Duration) -> Arc<Gateway> {
+    let (credentials, _) = auth::load_or_create(dir).unwrap();
+    Arc::new(Gateway {
+        config: GatewayConfig {
+            bind: [127, 0, 0, 1].into(),
+            port: 0,
+            state_dir: dir.to_path_buf(),
+            upstream_timeout,
+            health_timeout: Duration::from_secs(1),
+        },
+        credentials,
+        store: Store::open(&dir.join("gateway.db")).unwrap(),
+        functions: FunctionTable::default(),
+        provider: provider::Provider::unchecked("test".into()).unwrap(),
+        secrets: secrets::SecretStore::new(dir).unwrap(),
+        metrics: metrics::Metrics::default(),
+        http: http_client(),
+        queue: queue::QueueSignal::default(),
+    })
+}
+
+fn add_function(gw: &Gateway, name: &str, ports: &[u16]) {
+    let record = FunctionRecord {
+        key: FnKey::new(name, ""),
+        deployment: FunctionDeployment { service: name.into(), image: "img".into(), ..Default::default() },
+        replicas: ports.len() as u64,
+        generation: 1,
+        created_at: chrono::Utc::now(),
+    };
+    let f = Function::new(record);
+    let endpoints = ports
+        .iter()
+        .map(|p| {
+            Arc::new(Endpoint {
+                container_id: format!("c{p}"),
+                instance: format!("i{p}"),
+                port: *p,
+                generation: 1,
+                inflight: AtomicUsize::new(0),
+            })
+        })
+        .collect();
+    f.set_endpoints(endpoints);
+    gw.functions.insert(Arc::new(f));
+}
+
+fn authed(gw: &Gateway, method: &str, uri: &str, body: &str) -> Request<Body> {
+    let token = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", gw.credentials.user, gw.credentials.password));
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Basic {token}"))
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+async fn call(gw: &Arc<Gateway>, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let response = router::router(gw.clone()).oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn get(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn routing_auth_and_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), Duration::from_secs(5));
+    let (status, headers, body) = call(&gw, get("/system/functions")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, "invalid credentials\n"));
+    assert_eq!(headers["www-authenticate"], "Basic realm=\"Restricted\"");
+    assert_eq!(call(&gw, get("/healthz")).await.0, StatusCode::OK);
+    assert_eq!(call(&gw, get("/nowhere")).await.2, "404 page not found\n");
+    assert_eq!(call(&gw, authed(&gw, "PATCH", "/system/functions", "")).await.0, StatusCode::METHOD_NOT_ALLOWED);
+    add_function(&gw, "listed", &[]);
+    let (status, _, body) = call(&gw, authed(&gw, "GET", "/system/functions", "")).await;
+    assert_eq!(status, StatusCode::OK);
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(list[0]["name"], "listed");
+    assert_eq!(list[0]["labels"], serde_json::json!({}));
+    let (status, headers, body) = call(&gw, authed(&gw, "POST", "/system/secrets", "{\"name\": 5}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(headers["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(!body.contains('5'), "no values echoed: {body}");
+    let (_, _, body) = call(&gw, authed(&gw, "GET", "/system/namespaces", "")).await;
+    assert_eq!(body, "[\"openfaas-fn\"]");
+}
+
+/// A server on 127.0.0.1 that accepts connections and never answers.
+async fn silent_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    port
+}
+
+/// A function replica that answers with the request's headers as text.
+async fn echo_port() -> u16 {
+    let app = axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
+        let mut names: Vec<String> = headers.keys().map(|k| k.to_string()).collect();
+        names.sort();
+        ([("x-duration-seconds", "0.5")], names.join(","))
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    port
+}
+
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn proxy_answers_503_502_504_and_forwards_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), Duration::from_millis(300));
+    add_function(&gw, "empty", &[]);
+    add_function(&gw, "closed", &[closed_port()]);
+    add_function(&gw, "silent", &[silent_port().await]);
+    add_function(&gw, "echo", &[echo_port().await]);
+
+    let (status, headers, body) = call(&gw, get("/function/empty")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::SERVICE_UNAVAILABLE, "No endpoints available for: empty.\n"));
+    assert!(headers.contains_key("x-call-id"));
+    assert_eq!(call(&gw, get("/function/closed")).await.0, StatusCode::BAD_GATEWAY);
+    assert_eq!(call(&gw, get("/function/silent/x")).await.0, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(call(&gw, get("/function/missing")).await.0, StatusCode::NOT_FOUND);
+
+    let request = Request::post("/function/echo.openfaas-fn/path")
+        .header("connection", "x-hop")
+        .header("x-hop", "1")
+        .header("x-kept", "1")
+        .body(Body::from("hi"))
+        .unwrap();
+    let (status, headers, body) = call(&gw, request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["x-duration-seconds"], "0.5");
+    assert!(headers.contains_key("x-start-time") && headers.contains_key("x-served-by"));
+    let seen: Vec<&str> = body.split(',').collect();
+    assert!(seen.contains(&"x-kept") && seen.contains(&"x-call-id") && seen.contains(&"x-start-time"), "{body}");
+    assert!(!seen.contains(&"x-hop") && !seen.contains(&"connection"), "{body}");
+    let text = gw.metrics.render(&gw.functions);
+    for code in ["503", "502", "504", "200"] {
+        assert!(text.contains(&format!("gateway_function_invocation_total{{code=\"{code}\"")), "{code}: {text}");
+    }
+}
