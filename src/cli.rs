@@ -103,6 +103,9 @@ pub enum Command {
     /// Wait until the gateway, or a function, is ready
     #[command(after_help = READY_EXAMPLES)]
     Ready(ReadyArgs),
+    /// Build, push and deploy in one step (`--local`: to rfaas's own gateway, no registry)
+    #[command(after_help = UP_EXAMPLES)]
+    Up(Box<UpArgs>),
     /// Build the functions' container images (skips images already built from the same files)
     #[command(after_help = BUILD_EXAMPLES)]
     Build(BuildArgs),
@@ -195,7 +198,8 @@ pub struct VersionArgs {
 const LOGIN_EXAMPLES: &str = "Examples:
   cat password.txt | rfaas login --password-stdin
   rfaas login --gateway https://openfaas.example.com -u admin --password-stdin < password.txt
-  CI=true rfaas login -g http://127.0.0.1:8080 -s < password.txt   # writes ./.openfaas/config.yml";
+  CI=true rfaas login -g http://127.0.0.1:8080 -s < password.txt   # writes ./.openfaas/config.yml
+  rfaas login --local                 # rfaas's own gateway, credentials from its state directory";
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
@@ -213,6 +217,12 @@ pub struct LoginArgs {
     /// Timeout for the credential check
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Log in to rfaas's local gateway with the credentials in its state directory
+    #[arg(long, conflicts_with_all = ["password", "password_stdin"])]
+    pub local: bool,
+    /// The local gateway's state directory (with --local) [default: ~/.rfaas/gateway]
+    #[arg(long, value_name = "DIR", requires = "local")]
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 const LOGOUT_EXAMPLES: &str = "Examples:

@@ -422,3 +422,51 @@ pub struct ReadyArgs {
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub interval: Duration,
 }
+
+pub const UP_EXAMPLES: &str = "Examples:
+  rfaas up -f stack.yaml
+  rfaas up --local                       # build, then deploy to rfaas's own gateway (started if needed)
+  rfaas up --skip-push --filter 'api-*'
+  rfaas up --parallel 3 --tag sha --wait";
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub build: super::BuildFlags,
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
+    #[command(flatten)]
+    pub deploy: DeployFlags,
+    #[command(flatten)]
+    pub envsubst: EnvsubstArg,
+    /// Image tag: latest, sha, branch, describe or digest
+    #[arg(long, default_value = "latest", value_parser = parse_tag)]
+    pub tag: TagFormat,
+    /// Build and push this many functions at the same time
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub parallel: usize,
+    /// Hide Docker's build and push output
+    #[arg(long)]
+    pub quiet: bool,
+    /// Build even when nothing changed
+    #[arg(long)]
+    pub force: bool,
+    /// Do not push the images
+    #[arg(long)]
+    pub skip_push: bool,
+    /// Build (and push) only
+    #[arg(long)]
+    pub skip_deploy: bool,
+    /// Deploy to rfaas's local gateway, starting it if needed; images stay in the local engine
+    /// (no push), missing secrets are created from ./.secrets/<name>, and functions are waited for
+    #[arg(long)]
+    pub local: bool,
+    /// The local gateway's state directory (with --local)
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<std::path::PathBuf>,
+    /// The local gateway's port when it has to be started (with --local)
+    #[arg(long, default_value_t = 8080)]
+    pub local_port: u16,
+}

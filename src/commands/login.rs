@@ -11,6 +11,9 @@ use crate::env_vars;
 use crate::openfaas::{Auth, Client, ClientError, ClientOptions};
 
 pub async fn run(args: LoginArgs, ctx: &Context) -> anyhow::Result<()> {
+    if args.local {
+        return login_local(&args, ctx).await;
+    }
     let gateway = config::resolve_gateway(
         args.gateway.gateway.as_deref(),
         None,
@@ -56,4 +59,32 @@ fn password(args: &LoginArgs, ctx: &Context) -> anyhow::Result<String> {
         ));
     }
     Ok(password)
+}
+
+/// `rfaas login --local`: the credentials rfaas's own gateway created in its state directory.
+async fn login_local(args: &LoginArgs, ctx: &Context) -> anyhow::Result<()> {
+    let state_dir = match &args.state_dir {
+        Some(dir) => dir.clone(),
+        None => crate::gateway::daemon::default_state_dir()?,
+    };
+    let Some(running) = crate::gateway::daemon::running(&state_dir).await else {
+        return Err(crate::error::with_hint(
+            anyhow::anyhow!("no local gateway is running with state directory {}", state_dir.display()),
+            "start it with `rfaas gateway start` (or `rfaas up --local`)",
+        ));
+    };
+    let creds = crate::gateway::daemon::read_credentials(&state_dir)?;
+    let local = crate::gateway::daemon::LocalGateway { url: running.url, user: creds.user, password: creds.password };
+    save_local(&local, ctx)
+}
+
+/// Saves the local gateway's credentials in config.yml so every command can reach it.
+pub fn save_local(local: &crate::gateway::daemon::LocalGateway, ctx: &Context) -> anyhow::Result<()> {
+    let url = config::normalise_gateway(&local.url);
+    let path = config::config_path(&ctx.cwd)?;
+    let mut file = config::read_config(&path)?;
+    file.upsert(AuthConfig::basic(&url, &local.user, &local.password));
+    config::write_config(&path, &file).with_context(|| format!("cannot save credentials in {}", path.display()))?;
+    ctx.printer.status(&format!("credentials saved for {} {url} in {}", local.user, path.display()));
+    Ok(())
 }

@@ -19,6 +19,7 @@ pub mod registry_login;
 pub mod remove;
 pub mod secret;
 pub mod template;
+pub mod up;
 pub mod version;
 
 use std::path::PathBuf;

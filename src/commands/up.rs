@@ -1,0 +1,125 @@
+//! `rfaas up`: build → push → deploy in one step.
+//!
+//! With `--local` the target is rfaas's own gateway: it is started in the background when it is
+//! not answering, its credentials are saved like `rfaas login --local`, images stay in the local
+//! engine (no registry, no push), secrets the stack needs are created from `./.secrets/<name>`
+//! files when the gateway lacks them, and every function is waited for before the URLs and a
+//! sample `rfaas invoke` per function are printed.
+
+use std::path::Path;
+
+use crate::cli::{ApiArgs, BuildArgs, DeployArgs, PushArgs, UpArgs};
+use crate::commands::{self, Context, login};
+use crate::gateway::daemon;
+use crate::openfaas::types::Secret;
+use crate::openfaas::{Client, ClientError};
+use crate::stack::Stack;
+
+pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
+    let stack = ctx.load_stack(args.envsubst.envsubst).await?;
+    let mut api = args.api.clone();
+    if args.local {
+        let state_dir = match &args.state_dir {
+            Some(dir) => dir.clone(),
+            None => daemon::default_state_dir()?,
+        };
+        let local = daemon::ensure_running(&state_dir, [127, 0, 0, 1].into(), args.local_port).await?;
+        login::save_local(&local, ctx)?;
+        api.gateway.gateway = Some(local.url.clone());
+    }
+    commands::build::run(build_args(&args), ctx).await?;
+    if args.local {
+        ctx.printer.status("Skipping push: the local gateway runs images from the local Docker engine.");
+    } else if !args.skip_push {
+        let push = PushArgs { parallel: args.parallel, quiet: args.quiet, tag: args.tag, envsubst: args.envsubst };
+        commands::push::run(push, ctx).await?;
+    }
+    if args.skip_deploy {
+        return Ok(());
+    }
+    if args.local {
+        let client = ctx.client(&api, Some(&stack), Some(args.deploy.timeout))?;
+        create_local_secrets(&client, &stack, &ctx.cwd, ctx).await?;
+    }
+    commands::deploy::run(deploy_args(&args, api.clone()), ctx).await?;
+    if args.local {
+        print_samples(&stack, &api, ctx);
+    }
+    Ok(())
+}
+
+fn build_args(args: &UpArgs) -> BuildArgs {
+    BuildArgs {
+        flags: args.build.clone(),
+        shrinkwrap: false,
+        force: args.force,
+        parallel: args.parallel.max(1),
+        quiet: args.quiet,
+        tag: args.tag,
+        envsubst: args.envsubst,
+        image: None,
+        handler: None,
+        name: None,
+        lang: None,
+    }
+}
+
+fn deploy_args(args: &UpArgs, api: ApiArgs) -> DeployArgs {
+    let mut flags = args.deploy.clone();
+    flags.wait |= args.local;
+    DeployArgs {
+        api,
+        namespace: args.namespace.clone(),
+        envsubst: args.envsubst,
+        tag: args.tag,
+        flags,
+        image: None,
+        name: None,
+        fprocess: None,
+        lang: None,
+        cpu_limit: None,
+        cpu_request: None,
+        memory_limit: None,
+        memory_request: None,
+        network: None,
+    }
+}
+
+/// Creates secrets the stack uses and the gateway lacks from `./.secrets/<name>` (faas-cli's
+/// local-run convention). Secrets already on the gateway are left alone.
+async fn create_local_secrets(client: &Client, stack: &Stack, cwd: &Path, ctx: &Context) -> anyhow::Result<()> {
+    let mut wanted: Vec<(String, String)> = stack
+        .functions()
+        .flat_map(|f| f.secrets.iter().map(move |s| (f.namespace.clone().unwrap_or_default(), s.clone())))
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    for (namespace, name) in wanted {
+        let existing = client.list_secrets(&namespace).await.map_err(ClientError::into_anyhow)?;
+        if existing.iter().any(|s| s.name == name) {
+            continue;
+        }
+        let path = cwd.join(".secrets").join(&name);
+        let Ok(bytes) = std::fs::read(&path) else { continue };
+        let secret = match String::from_utf8(bytes) {
+            Ok(text) => Secret { name: name.clone(), namespace, value: text.trim().to_string(), ..Default::default() },
+            Err(e) => Secret { name: name.clone(), namespace, raw_value: Some(e.into_bytes()), ..Default::default() },
+        };
+        client.create_secret(&secret).await.map_err(ClientError::into_anyhow)?;
+        ctx.printer.status(&format!("Created secret {name} from .secrets/{name}"));
+    }
+    Ok(())
+}
+
+fn print_samples(stack: &Stack, api: &ApiArgs, ctx: &Context) {
+    let gateway = api.gateway.gateway.clone().unwrap_or_default();
+    let mut out = String::from("\nYour functions are ready:");
+    for f in stack.functions() {
+        let suffix = f.namespace.as_ref().map(|n| format!(".{n}")).unwrap_or_default();
+        out.push_str(&format!(
+            "\n  {name}\n    URL:    {gateway}/function/{name}{suffix}\n    invoke: echo '{{}}' | rfaas invoke {name} --content-type application/json",
+            name = f.name
+        ));
+    }
+    ctx.printer.data(&out);
+}
