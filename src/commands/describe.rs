@@ -22,6 +22,8 @@ pub async fn run(args: DescribeArgs, ctx: &Context) -> anyhow::Result<()> {
     {
         status.invocation_count = listed.invocation_count;
     }
+    let is_cron = status.annotations.as_ref().and_then(|a| a.get("topic")).is_some_and(|t| t == "cron-function");
+    let schedule = if is_cron { client.schedule(&args.name, &namespace).await } else { None };
     let suffix = if status.namespace.is_empty() { String::new() } else { format!(".{}", status.namespace) };
     let url = format!("{}/function/{}{suffix}", client.gateway(), args.name);
     let async_url = format!("{}/async-function/{}{suffix}", client.gateway(), args.name);
@@ -31,9 +33,24 @@ pub async fn run(args: DescribeArgs, ctx: &Context) -> anyhow::Result<()> {
         value["InvocationCount"] = json!(status.invocation_count as u64);
         value["URL"] = json!(url);
         value["AsyncURL"] = json!(async_url);
+        if let Some(s) = &schedule {
+            value["Schedule"] = json!(s.schedule);
+            value["NextRun"] = json!(s.next_run);
+        }
         return ctx.printer.json(&value);
     }
-    ctx.printer.data(&render(&status, &url, &async_url, args.verbose));
+    let mut text = render(&status, &url, &async_url, args.verbose);
+    if let Some(s) = &schedule {
+        let next = s.next_run.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        text.push_str(&format!(
+            "\n{:<20}{}\n{:<20}{}",
+            "Schedule",
+            s.schedule,
+            "Next Run",
+            next.unwrap_or_else(|| "-".into())
+        ));
+    }
+    ctx.printer.data(&text);
     Ok(())
 }
 

@@ -21,7 +21,6 @@ use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use croner::parser::{CronParser, Seconds};
-use serde::Serialize;
 
 use super::console;
 use super::error::ApiError;
@@ -192,16 +191,6 @@ pub fn next_run(gw: &Gateway, key: &FnKey) -> Option<DateTime<Utc>> {
     gw.functions.get(key).and_then(|f| f.cron.status()).and_then(|(_, next)| next)
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ScheduleStatus {
-    name: String,
-    namespace: String,
-    schedule: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_run: Option<DateTime<Utc>>,
-}
-
 /// `GET /system/function/{name}/schedule?namespace=`: 404 unless the function is scheduled.
 pub async fn status(
     State(gw): State<Arc<Gateway>>,
@@ -212,7 +201,8 @@ pub async fn status(
     let f = gw.functions.get(&key).ok_or_else(|| ApiError::NotFound(format!("function {key} not found")))?;
     let (schedule, next_run) =
         f.cron.status().ok_or_else(|| ApiError::NotFound(format!("function {key} has no cron schedule")))?;
-    let body = ScheduleStatus { name: key.name, namespace: key.namespace, schedule, next_run };
+    let body =
+        crate::openfaas::types::FunctionSchedule { name: key.name, namespace: key.namespace, schedule, next_run };
     Ok(axum::Json(body).into_response())
 }
 

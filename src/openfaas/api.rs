@@ -5,7 +5,9 @@ use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::client::{Client, ClientError};
-use super::types::{DeleteFunctionRequest, FunctionDeployment, FunctionNamespace, FunctionStatus, GatewayInfo, Secret};
+use super::types::{
+    DeleteFunctionRequest, FunctionDeployment, FunctionNamespace, FunctionSchedule, FunctionStatus, GatewayInfo, Secret,
+};
 
 /// How a deployment was applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,6 +214,17 @@ impl Client {
             StatusCode::NOT_FOUND => Err(self.not_found(format!("namespace {name}"))),
             _ => Err(self.status_error(response).await),
         }
+    }
+
+    /// A cron function's schedule and next run from rfaas's gateway; `None` from gateways that do
+    /// not offer it (OpenFaaS on Kubernetes, faasd) or for functions without a schedule.
+    pub async fn schedule(&self, name: &str, namespace: &str) -> Option<FunctionSchedule> {
+        let path = format!("/system/function/{}/schedule{}", urlencode(name), ns_query(namespace));
+        let response = self.send(self.request(Method::GET, &path)).await.ok()?;
+        if response.status() != StatusCode::OK {
+            return None;
+        }
+        self.json(response).await.ok()
     }
 
     /// `GET /system/info`.

@@ -253,6 +253,18 @@ pub struct FunctionNamespace {
     pub labels: BTreeMap<String, String>,
 }
 
+/// `GET /system/function/{name}/schedule` (rfaas's gateway only): a cron function's schedule and
+/// next run, for `rfaas describe`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionSchedule {
+    pub name: String,
+    pub namespace: String,
+    pub schedule: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<DateTime<Utc>>,
+}
+
 /// One NDJSON line of `GET /system/logs`; all five keys are always present.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogMessage {
@@ -337,6 +349,14 @@ mod tests {
         let line = r#"{"name":"fn","namespace":"openfaas-fn","instance":"fn-1","timestamp":"2024-01-02T03:04:05.123456789Z","text":"hi"}"#;
         let m: LogMessage = serde_json::from_str(line).unwrap();
         assert_eq!(serde_json::to_string(&m).unwrap(), line);
+    }
+
+    #[test]
+    fn schedule_round_trips_with_next_run() {
+        let text = r#"{"name":"a","namespace":"openfaas-fn","schedule":"*/5 * * * *","nextRun":"2026-01-01T00:05:00Z"}"#;
+        let s: FunctionSchedule = serde_json::from_str(text).unwrap();
+        assert_eq!(s.next_run.unwrap().to_rfc3339(), "2026-01-01T00:05:00+00:00");
+        assert_eq!(serde_json::to_string(&s).unwrap(), text);
     }
 
     #[test]
