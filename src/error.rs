@@ -89,23 +89,29 @@ fn push_cause(out: &mut String, last: &mut String, text: &str) {
 
 /// A readable reason for an HTTP client failure, without reqwest's nested debug text.
 pub fn describe_reqwest(err: &reqwest::Error) -> String {
-    let mut reason = if err.is_timeout() {
+    let head = if err.is_timeout() {
         "the request timed out".to_string()
     } else if err.is_connect() {
         "could not connect".to_string()
     } else {
         err.to_string()
     };
-    let mut source = std::error::Error::source(err);
+    with_sources(head, err)
+}
+
+/// `head` followed by each source of `err` that adds something, joined with `: `.
+pub fn with_sources(head: String, err: &dyn std::error::Error) -> String {
+    let mut text = head;
+    let mut source = err.source();
     while let Some(s) = source {
-        let text = s.to_string();
-        if !reason.contains(&text) {
-            reason.push_str(": ");
-            reason.push_str(&text);
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
         }
         source = s.source();
     }
-    reason
+    text
 }
 
 #[cfg(test)]

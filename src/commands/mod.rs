@@ -115,3 +115,30 @@ pub fn namespace_for(flag: &Option<String>, stack: Option<&Stack>, function: &st
         .or_else(|| stack.and_then(|s| s.file.functions.get(function)).and_then(|f| f.namespace.clone()))
         .unwrap_or_default()
 }
+
+/// A password from `--password` (with a warning), `--password-stdin`, or a prompt on a terminal;
+/// an empty one is an error whose hint shows `example`.
+pub fn read_password(flag: Option<&str>, from_stdin: bool, example: &str, ctx: &Context) -> anyhow::Result<String> {
+    use std::io::{IsTerminal, Read};
+    let password = if let Some(p) = flag {
+        ctx.printer.warn("--password is visible to other users of this machine; prefer --password-stdin");
+        p.trim().to_string()
+    } else if from_stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| anyhow::anyhow!("cannot read the password from stdin: {e}"))?;
+        text.trim().to_string()
+    } else if ctx.printer.is_interactive() && std::io::stdin().is_terminal() {
+        dialoguer::Password::new().with_prompt("Password").interact()?
+    } else {
+        String::new()
+    };
+    if password.is_empty() {
+        return Err(crate::error::with_hint(
+            anyhow::anyhow!("must provide a non-empty password via --password or --password-stdin"),
+            format!("pipe it in: `{example}`"),
+        ));
+    }
+    Ok(password)
+}

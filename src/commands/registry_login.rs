@@ -2,7 +2,6 @@
 //! `./credentials/config.json` for the OpenFaaS Pro builder). rfaas writes it with mode 0600 and
 //! merges into an existing file, so `DOCKER_CONFIG=./credentials rfaas push` can use it too.
 
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -26,7 +25,12 @@ pub fn run(args: RegistryLoginArgs, ctx: &Context) -> anyhow::Result<()> {
             .as_deref()
             .filter(|u| !u.is_empty())
             .ok_or_else(|| with_hint(anyhow::anyhow!("a username is required"), "give it with -u/--username"))?;
-        let password = password(&args, ctx)?;
+        let password = crate::commands::read_password(
+            args.password.as_deref(),
+            args.password_stdin,
+            "rfaas registry-login -u USER --password-stdin < password.txt",
+            ctx,
+        )?;
         let auth = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
         config["auths"][args.server.as_str()] = serde_json::json!({ "auth": auth });
     }
@@ -35,26 +39,6 @@ pub fn run(args: RegistryLoginArgs, ctx: &Context) -> anyhow::Result<()> {
     ctx.printer.status(&format!("Wrote {} (mode 0600)", shown.display()));
     ctx.printer.status(&format!("Push with these credentials: DOCKER_CONFIG={} rfaas push", args.config_dir));
     Ok(())
-}
-
-fn password(args: &RegistryLoginArgs, ctx: &Context) -> anyhow::Result<String> {
-    let password = if let Some(p) = &args.password {
-        ctx.printer.warn("--password is visible to other users of this machine; prefer --password-stdin");
-        p.trim().to_string()
-    } else if args.password_stdin {
-        let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).context("cannot read the password from stdin")?;
-        text.trim().to_string()
-    } else {
-        String::new()
-    };
-    if password.is_empty() {
-        return Err(with_hint(
-            anyhow::anyhow!("must provide a non-empty password via --password or --password-stdin"),
-            "pipe it in: `rfaas registry-login -u USER --password-stdin < password.txt`",
-        ));
-    }
-    Ok(password)
 }
 
 fn read(path: &Path) -> anyhow::Result<serde_json::Value> {

@@ -353,7 +353,8 @@ mod tests {
 
     #[test]
     fn schedule_round_trips_with_next_run() {
-        let text = r#"{"name":"a","namespace":"openfaas-fn","schedule":"*/5 * * * *","nextRun":"2026-01-01T00:05:00Z"}"#;
+        let text =
+            r#"{"name":"a","namespace":"openfaas-fn","schedule":"*/5 * * * *","nextRun":"2026-01-01T00:05:00Z"}"#;
         let s: FunctionSchedule = serde_json::from_str(text).unwrap();
         assert_eq!(s.next_run.unwrap().to_rfc3339(), "2026-01-01T00:05:00+00:00");
         assert_eq!(serde_json::to_string(&s).unwrap(), text);
