@@ -75,3 +75,41 @@ impl Printer {
         eprintln!("{text}");
     }
 }
+
+/// Rows laid out in left-aligned columns separated by tabs, each column at least as wide as
+/// `min_widths` says and as its widest cell, so `awk '{print $1}'` and humans both read it.
+pub fn table(header: &[&str], rows: &[Vec<String>], min_widths: &[usize]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for (i, w) in widths.iter_mut().enumerate() {
+        *w = (*w).max(min_widths.get(i).copied().unwrap_or(0));
+        for row in rows {
+            *w = (*w).max(row.get(i).map_or(0, |c| c.chars().count()));
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        let padded: Vec<String> = cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if i == last { c.to_string() } else { format!("{c:<width$}", width = widths[i]) })
+            .collect();
+        padded.join("\t")
+    };
+    let mut out = vec![line(header.to_vec())];
+    out.extend(rows.iter().map(|r| line(r.iter().map(String::as_str).collect())));
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_columns_fit_the_widest_cell() {
+        let rows = vec![vec!["a".to_string(), "very-long-image:latest".to_string(), "1".to_string()]];
+        let text = table(&["Function", "Image", "Replicas"], &rows, &[10, 5, 0]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "Function  \tImage                 \tReplicas");
+        assert_eq!(lines[1], "a         \tvery-long-image:latest\t1");
+    }
+}

@@ -37,25 +37,23 @@ pub fn sort(functions: &mut [FunctionStatus], by: &str) {
 
 /// faas-cli's columns: Function, Invocations, Replicas; `-v` adds Image and CreatedAt.
 pub fn table(functions: &[FunctionStatus], verbose: bool) -> String {
-    let mut out = if verbose {
-        format!("{:<30}\t{:<40}\t{:<15}\t{:<5}\t{}", "Function", "Image", "Invocations", "Replicas", "CreatedAt")
+    let rows: Vec<Vec<String>> = functions
+        .iter()
+        .map(|f| {
+            let invocations = format!("{}", f.invocation_count as u64);
+            if verbose {
+                let created = f.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                vec![f.name.clone(), f.image.clone(), invocations, f.replicas.to_string(), created]
+            } else {
+                vec![f.name.clone(), invocations, f.replicas.to_string()]
+            }
+        })
+        .collect();
+    if verbose {
+        crate::output::table(&["Function", "Image", "Invocations", "Replicas", "CreatedAt"], &rows, &[30, 40, 15, 8])
     } else {
-        format!("{:<30}\t{:<15}\t{:<5}", "Function", "Invocations", "Replicas")
-    };
-    for f in functions {
-        let invocations = format!("{}", f.invocation_count as u64);
-        out.push('\n');
-        if verbose {
-            let created = f.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            out.push_str(&format!(
-                "{:<30}\t{:<40}\t{:<15}\t{:<5}\t{}",
-                f.name, f.image, invocations, f.replicas, created
-            ));
-        } else {
-            out.push_str(&format!("{:<30}\t{:<15}\t{:<5}", f.name, invocations, f.replicas));
-        }
+        crate::output::table(&["Function", "Invocations", "Replicas"], &rows, &[30, 15])
     }
-    out
 }
 
 #[cfg(test)]
