@@ -48,6 +48,23 @@ pub struct EnvsubstArg {
     pub envsubst: bool,
 }
 
+/// `-j/--json` (faas-cli's flag) or `--output json`: print JSON for scripts.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct JsonArg {
+    /// Print JSON (same as --output json)
+    #[arg(short = 'j', long)]
+    pub json: bool,
+    /// Output format
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub output: crate::output::Format,
+}
+
+impl JsonArg {
+    pub fn is_json(&self) -> bool {
+        self.json || self.output == crate::output::Format::Json
+    }
+}
+
 /// The gateway to talk to and how to reach it.
 #[derive(Debug, Clone, Args)]
 pub struct GatewayArgs {
@@ -186,9 +203,8 @@ pub struct VersionArgs {
     /// Print only the version number
     #[arg(long)]
     pub short_version: bool,
-    /// Print the version as JSON
-    #[arg(short = 'j', long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: JsonArg,
     /// Accepted for faas-cli compatibility; rfaas never checks the Internet for updates
     #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false,
           default_missing_value = "true", require_equals = true, hide = true)]

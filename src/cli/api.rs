@@ -141,9 +141,8 @@ pub struct ListArgs {
     /// Sort by name, invocations or creation
     #[arg(long, default_value = "name")]
     pub sort: String,
-    /// Print the functions as JSON
-    #[arg(short = 'j', long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: super::JsonArg,
 }
 
 pub const DESCRIBE_EXAMPLES: &str = "Examples:
@@ -161,9 +160,8 @@ pub struct DescribeArgs {
     pub namespace: NamespaceArg,
     #[command(flatten)]
     pub envsubst: EnvsubstArg,
-    /// Print the details as JSON
-    #[arg(short = 'j', long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: super::JsonArg,
     /// Show empty fields too
     #[arg(short = 'v', long)]
     pub verbose: bool,
@@ -340,9 +338,8 @@ pub struct SecretListArgs {
     pub api: ApiArgs,
     #[command(flatten)]
     pub namespace: NamespaceArg,
-    /// Print the secrets as JSON
-    #[arg(short = 'j', long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub json: super::JsonArg,
 }
 
 #[derive(Debug, Args)]
@@ -374,9 +371,8 @@ pub enum NamespaceCommand {
     /// List namespaces
     #[command(alias = "ls")]
     List {
-        /// Print the namespaces as JSON
-        #[arg(short = 'j', long)]
-        json: bool,
+        #[command(flatten)]
+        json: super::JsonArg,
     },
     /// Show one namespace
     Get { name: String },

@@ -27,7 +27,7 @@ pub async fn run(args: DescribeArgs, ctx: &Context) -> anyhow::Result<()> {
     let suffix = if status.namespace.is_empty() { String::new() } else { format!(".{}", status.namespace) };
     let url = format!("{}/function/{}{suffix}", client.gateway(), args.name);
     let async_url = format!("{}/async-function/{}{suffix}", client.gateway(), args.name);
-    if args.json {
+    if args.json.is_json() {
         let mut value = serde_json::to_value(&status)?;
         value["Status"] = json!(ready_text(&status));
         value["InvocationCount"] = json!(status.invocation_count as u64);

@@ -11,7 +11,7 @@ pub async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
     let namespace = args.namespace.namespace.clone().unwrap_or_default();
     let mut functions = client.list_functions(&namespace).await.map_err(ClientError::into_anyhow)?;
     sort(&mut functions, &args.sort);
-    if args.json {
+    if args.json.is_json() {
         return ctx.printer.json(&functions);
     }
     if args.quiet {

@@ -85,7 +85,7 @@ async fn list(args: SecretListArgs, ctx: &Context) -> anyhow::Result<()> {
     let client = ctx.client(&args.api, None, Some(std::time::Duration::from_secs(60)))?;
     let namespace = args.namespace.namespace.unwrap_or_default();
     let secrets = client.list_secrets(&namespace).await.map_err(ClientError::into_anyhow)?;
-    if args.json {
+    if args.json.is_json() {
         let names: Vec<serde_json::Value> =
             secrets.iter().map(|s| serde_json::json!({"name": s.name, "namespace": s.namespace})).collect();
         return ctx.printer.json(&names);

@@ -87,3 +87,13 @@ fn invoke_rejects_an_invalid_method_instead_of_exiting_0() {
 fn sign_needs_a_key() {
     Rfaas::new().run(&["invoke", "fn", "--sign", "X-Sig"]).failure(2).stderr_has("--key");
 }
+
+#[test]
+fn output_json_is_the_same_as_json() {
+    let rfaas = Rfaas::new();
+    let a: serde_json::Value =
+        serde_json::from_str(&rfaas.run(&["version", "--output", "json"]).success().stdout).unwrap();
+    let b: serde_json::Value = serde_json::from_str(&rfaas.run(&["version", "-j"]).success().stdout).unwrap();
+    assert_eq!(a["cli"], b["cli"]);
+    rfaas.run(&["version", "--output", "yaml"]).failure(2).stderr_has("invalid value 'yaml'");
+}
