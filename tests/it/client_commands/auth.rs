@@ -30,6 +30,10 @@ async fn login_saves_faas_cli_config_then_commands_authenticate_and_logout_forge
         assert!(started.elapsed().as_secs() < 10, "{args:?} gave up only after {:?}", started.elapsed());
     }
     assert!(s.deployed().await.is_empty());
+    // version still prints the client's part, and says why the rest is missing.
+    let version = s.run(&["version"]);
+    version.success().stdout_has("CLI:").stderr_has("unauthorized access").stderr_has("run `rfaas login");
+    assert!(!version.stdout.contains("Gateway"), "{}", version.stdout);
 
     // A wrong password: exit 1, nothing written.
     s.run_stdin(&["login", "-g", &url, "--password-stdin"], b"not-the-password\n")
