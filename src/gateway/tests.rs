@@ -191,3 +191,20 @@ async fn namespace_create_accepts_faas_clis_trailing_slash_path() {
     assert_eq!((status, text.as_str()), (StatusCode::BAD_REQUEST, "the namespace name is required in the body\n"));
     assert_eq!(call(&gw, get("/system/namespace/")).await.0, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn functions_answer_only_faas_providers_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), Duration::from_secs(5));
+    add_function(&gw, "echo", &[echo_port().await]);
+    for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"] {
+        let request = Request::builder().method(method).uri("/function/echo").body(Body::empty()).unwrap();
+        assert_eq!(call(&gw, request).await.0, StatusCode::OK, "{method}");
+    }
+    for (method, uri) in [("TRACE", "/function/echo"), ("QUERY", "/function/echo/x"), ("TRACE", "/function/missing")] {
+        let request = Request::builder().method(method).uri(uri).body(Body::empty()).unwrap();
+        let (status, headers, _) = call(&gw, request).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+        assert_eq!(headers["allow"], "GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD");
+    }
+}
