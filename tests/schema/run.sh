@@ -7,7 +7,8 @@
 #   bash tests/schema/run.sh                       # defaults
 #   bash tests/schema/run.sh --max-examples 200 --seed 42   # extra flags go to `schemathesis run`
 #
-# Reports (JUnit, NDJSON) go to target/schemathesis/. Exit code: schemathesis's.
+# Reports (JUnit, NDJSON) and schemathesis's cache go to target/schemathesis/. Exit code:
+# schemathesis's.
 # Environment: SCHEMATHESIS (default /opt/rfaas-schemathesis/bin/schemathesis), OPENFAAS_SPEC
 # (default /work/shared/reference/openfaas-spec.openapi.yml).
 set -euo pipefail
@@ -76,8 +77,9 @@ log "echo deployed from $IMAGE"
 
 mkdir -p "$REPORTS"
 set +e
-"$ST" --config-file "$ROOT/tests/schema/schemathesis.toml" run "$SPEC" --url "$URL" --workers 2 \
-    --report junit,ndjson --report-dir "$REPORTS" "$@"
+# From the reports directory, so schemathesis's own cache (.schemathesis/) stays out of the tree.
+(cd "$REPORTS" && "$ST" --config-file "$ROOT/tests/schema/schemathesis.toml" run "$SPEC" --url "$URL" \
+    --workers 2 --report junit,ndjson --report-dir "$REPORTS" "$@")
 status=$?
 set -e
 if grep -q ' error ' "$TMP/gateway.log"; then
