@@ -66,13 +66,17 @@ impl JsonArg {
 }
 
 /// The gateway to talk to and how to reach it.
+///
+/// `global` matters only where these flags sit on a command with subcommands (`namespace`): like
+/// faas-cli's persistent flags they are then accepted after the subcommand too
+/// (`rfaas namespace list -g URL`).
 #[derive(Debug, Clone, Args)]
 pub struct GatewayArgs {
     /// Gateway URL [default: stack provider.gateway, then $OPENFAAS_URL, then http://127.0.0.1:8080]
-    #[arg(short = 'g', long, value_name = "URL")]
+    #[arg(short = 'g', long, value_name = "URL", global = true)]
     pub gateway: Option<String>,
     /// Disable TLS certificate verification
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub tls_no_verify: bool,
 }
 

@@ -14,7 +14,7 @@ pub struct ApiArgs {
     #[command(flatten)]
     pub gateway: GatewayArgs,
     /// Bearer token to send instead of the credentials saved by `rfaas login`
-    #[arg(short = 'k', long)]
+    #[arg(short = 'k', long, global = true)]
     pub token: Option<String>,
 }
 

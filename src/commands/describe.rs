@@ -81,7 +81,13 @@ pub fn render(status: &FunctionStatus, url: &str, async_url: &str, verbose: bool
     };
     let list = |v: &[String]| if v.is_empty() { none() } else { Some(v.iter().map(|s| format!("\n - {s}")).collect()) };
     let resources = |r: Option<&FunctionResources>| match r.filter(|r| !r.is_empty()) {
-        Some(r) => Some(format!("\n CPU: {}\n Memory: {}", r.cpu, r.memory)),
+        Some(r) => Some(
+            [("CPU", &r.cpu), ("Memory", &r.memory)]
+                .iter()
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| format!("\n {k}: {v}"))
+                .collect(),
+        ),
         None => none(),
     };
     let optional = [
@@ -130,6 +136,11 @@ mod tests {
         assert!(text.contains("Function Process    <default>"));
         assert!(text.contains("Annotations:\n topic: cron-function"));
         assert!(!text.contains("Labels"));
+        let half = FunctionStatus {
+            requests: Some(FunctionResources { memory: "64Mi".into(), cpu: String::new() }),
+            ..status.clone()
+        };
+        assert!(render(&half, "u", "a", false).contains("Requests:\n Memory: 64Mi"), "no empty CPU line");
         assert!(
             render(&status, "u", "a", true).contains("Labels:<none>")
                 || render(&status, "u", "a", true).contains("Labels              <none>")

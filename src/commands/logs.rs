@@ -48,8 +48,10 @@ fn query(args: &LogsArgs, namespace: &str) -> anyhow::Result<Vec<(&'static str, 
         (None, Some(d)) => Some(chrono::Utc::now() - chrono::Duration::from_std(d)?),
         (None, None) => None,
     };
+    // Sub-second precision is kept (faas-cli truncates to the second, which brings back lines
+    // from before --since-time); every OpenFaaS provider parses fractional RFC3339.
     if let Some(s) = since {
-        q.push(("since", s.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+        q.push(("since", s.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)));
     }
     if args.lines != 0 {
         q.push(("tail", args.lines.to_string()));

@@ -2,6 +2,7 @@
 
 use crate::cli::ReadyArgs;
 use crate::commands::{Context, namespace_for};
+use crate::openfaas::ClientError;
 
 pub async fn run(args: ReadyArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
@@ -10,9 +11,12 @@ pub async fn run(args: ReadyArgs, ctx: &Context) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     for attempt in 1..=args.attempts.max(1) {
         let ready = match (&args.name, &namespace) {
-            (Some(name), Some(ns)) => {
-                matches!(client.get_function(name, ns).await, Ok(Some(s)) if s.available_replicas > 0)
-            }
+            (Some(name), Some(ns)) => match client.get_function(name, ns).await {
+                Ok(status) => status.is_some_and(|s| s.available_replicas > 0),
+                // Waiting cannot fix missing credentials: say so now, with the login hint.
+                Err(e @ ClientError::Unauthorized { .. }) => return Err(e.into_anyhow()),
+                Err(_) => false,
+            },
             _ => matches!(client.healthz().await, Ok(true)),
         };
         if ready {

@@ -6,10 +6,8 @@
 //! files when the gateway lacks them, and every function is waited for before the URLs and a
 //! sample `rfaas invoke` per function are printed.
 
-use std::path::Path;
-
 use crate::cli::{ApiArgs, BuildArgs, DeployArgs, PushArgs, UpArgs};
-use crate::commands::{self, Context, login};
+use crate::commands::{self, Context, login, namespace_for};
 use crate::gateway::daemon;
 use crate::openfaas::types::Secret;
 use crate::openfaas::{Client, ClientError};
@@ -39,11 +37,11 @@ pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
     }
     if args.local {
         let client = ctx.client(&api, Some(&stack), Some(args.deploy.timeout))?;
-        create_local_secrets(&client, &stack, &ctx.cwd, ctx).await?;
+        create_local_secrets(&client, &stack, &args.namespace.namespace, ctx).await?;
     }
     commands::deploy::run(deploy_args(&args, api.clone()), ctx).await?;
     if args.local {
-        print_samples(&stack, &api, ctx);
+        print_samples(&stack, &api, &args.namespace.namespace, ctx);
     }
     Ok(())
 }
@@ -86,11 +84,20 @@ fn deploy_args(args: &UpArgs, api: ApiArgs) -> DeployArgs {
 }
 
 /// Creates secrets the stack uses and the gateway lacks from `./.secrets/<name>` (faas-cli's
-/// local-run convention). Secrets already on the gateway are left alone.
-async fn create_local_secrets(client: &Client, stack: &Stack, cwd: &Path, ctx: &Context) -> anyhow::Result<()> {
+/// local-run convention), in the namespace each function is deployed to (`-n` > the stack's).
+/// Secrets already on the gateway are left alone.
+async fn create_local_secrets(
+    client: &Client,
+    stack: &Stack,
+    namespace_flag: &Option<String>,
+    ctx: &Context,
+) -> anyhow::Result<()> {
     let mut wanted: Vec<(String, String)> = stack
         .functions()
-        .flat_map(|f| f.secrets.iter().map(move |s| (f.namespace.clone().unwrap_or_default(), s.clone())))
+        .flat_map(|f| {
+            let namespace = namespace_for(namespace_flag, Some(stack), &f.name);
+            f.secrets.iter().map(move |s| (namespace.clone(), s.clone()))
+        })
         .collect();
     wanted.sort();
     wanted.dedup();
@@ -99,7 +106,7 @@ async fn create_local_secrets(client: &Client, stack: &Stack, cwd: &Path, ctx: &
         if existing.iter().any(|s| s.name == name) {
             continue;
         }
-        let path = cwd.join(".secrets").join(&name);
+        let path = ctx.cwd.join(".secrets").join(&name);
         let Ok(bytes) = std::fs::read(&path) else { continue };
         let secret = match String::from_utf8(bytes) {
             Ok(text) => Secret { name: name.clone(), namespace, value: text.trim().to_string(), ..Default::default() },
@@ -111,13 +118,16 @@ async fn create_local_secrets(client: &Client, stack: &Stack, cwd: &Path, ctx: &
     Ok(())
 }
 
-fn print_samples(stack: &Stack, api: &ApiArgs, ctx: &Context) {
+fn print_samples(stack: &Stack, api: &ApiArgs, namespace_flag: &Option<String>, ctx: &Context) {
     let gateway = api.gateway.gateway.clone().unwrap_or_default();
+    // `rfaas invoke` only finds a gateway on another port when it is told where it is.
+    let gateway_flag = if gateway == crate::config::DEFAULT_GATEWAY { String::new() } else { format!(" -g {gateway}") };
     let mut out = String::from("\nYour functions are ready:");
     for f in stack.functions() {
-        let suffix = f.namespace.as_ref().map(|n| format!(".{n}")).unwrap_or_default();
+        let namespace = namespace_for(namespace_flag, Some(stack), &f.name);
+        let suffix = if namespace.is_empty() { String::new() } else { format!(".{namespace}") };
         out.push_str(&format!(
-            "\n  {name}\n    URL:    {gateway}/function/{name}{suffix}\n    invoke: echo '{{}}' | rfaas invoke {name} --content-type application/json",
+            "\n  {name}\n    URL:    {gateway}/function/{name}{suffix}\n    invoke: echo '{{}}' | rfaas invoke {name}{gateway_flag} --content-type application/json",
             name = f.name
         ));
     }

@@ -35,7 +35,10 @@ pub async fn run(args: VersionArgs, ctx: &Context) -> anyhow::Result<()> {
     let mut text = format!("CLI:\n commit:  {COMMIT}\n version: {version}");
     match info {
         Ok(info) => text.push_str(&server_text(client.gateway(), &info)),
-        Err(e) => ctx.printer.status(&format!("(gateway not reachable: {e})")),
+        Err(e) => {
+            let hint = e.hint().map(|h| format!("; {h}")).unwrap_or_default();
+            ctx.printer.status(&format!("(no gateway or provider version: {e}{hint})"));
+        }
     }
     ctx.printer.data(&text);
     Ok(())

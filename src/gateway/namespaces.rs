@@ -1,5 +1,6 @@
-//! Namespaces: `openfaas-fn` always exists; others are created with `/system/namespace/{name}`
-//! (which requires the label `openfaas=1`, as faasd does) and kept in the store.
+//! Namespaces: `openfaas-fn` always exists; others are created with `POST /system/namespace/`
+//! (faas-cli and the go-sdk: the name is in the body) or `/system/namespace/{name}`, which require
+//! the label `openfaas=1` as faasd does, and are kept in the store.
 //! Status codes: POST 201 / 409, GET 200 / 404, PUT 202 / 404, DELETE 202 / 404; the default
 //! namespace can be read but not changed or deleted (400), and a namespace that still has
 //! functions cannot be deleted (400). Deleting a namespace deletes its secrets.
@@ -77,8 +78,22 @@ pub async fn create(
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ns = parse_body(&name, &body)?;
-    if find(&gw, &name).await?.is_some() {
+    insert(&gw, parse_body(&name, &body)?).await
+}
+
+/// `POST /system/namespace/`, the path faas-cli and the go-sdk use: the name comes from the body.
+pub async fn create_from_body(State(gw): State<Arc<Gateway>>, body: Bytes) -> Result<Response, ApiError> {
+    let named: FunctionNamespace =
+        if body.iter().all(u8::is_ascii_whitespace) { FunctionNamespace::default() } else { parse_json(&body)? };
+    if named.name.is_empty() {
+        return Err(ApiError::BadRequest("the namespace name is required in the body".to_string()));
+    }
+    insert(&gw, parse_body(&named.name, &body)?).await
+}
+
+async fn insert(gw: &Gateway, ns: FunctionNamespace) -> Result<Response, ApiError> {
+    let name = ns.name.clone();
+    if find(gw, &name).await?.is_some() {
         return Err(ApiError::Conflict(format!("namespace {name} already exists")));
     }
     gw.store.put_namespace(&ns).await.map_err(store_error)?;

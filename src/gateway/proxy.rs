@@ -1,4 +1,5 @@
-//! The invoke hot path: `/function/<name>[.<ns>][/<path>][?<query>]`, any method.
+//! The invoke hot path: `/function/<name>[.<ns>][/<path>][?<query>]`, with GET, POST, PUT,
+//! PATCH, DELETE, OPTIONS or HEAD (others are 405, as faas-provider answers).
 //!
 //! The endpoint comes from the in-memory table (round robin over healthy replicas); no Docker
 //! call is made per request. Bodies stream both ways through a pooled hyper client. Hop-by-hop
@@ -15,7 +16,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use futures_util::StreamExt;
 use http_body_util::BodyExt;
@@ -69,8 +70,19 @@ pub fn parse_target(prefix: &str, uri: &Uri) -> Option<Target> {
     Some(Target { key, path_and_query })
 }
 
-/// `ANY /function/...`.
+/// The methods functions are invoked with; others get 405, as from faas-provider's proxy.
+const METHODS: [Method; 7] =
+    [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS, Method::HEAD];
+
+/// `/function/...` with any of [`METHODS`].
 pub async fn handle(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
+    if !METHODS.contains(request.method()) {
+        let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".to_string());
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD"));
+        return response;
+    }
     let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     match parse_target("/function/", request.uri()) {
         Some(target) => forward(&gw, &target, request, client).await,

@@ -27,6 +27,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/system/secrets", get(secrets::list).post(secrets::create).put(secrets::update).delete(secrets::delete))
         .route("/system/logs", get(logs::handle))
         .route("/system/namespaces", get(namespaces::list))
+        .route("/system/namespace/", post(namespaces::create_from_body))
         .route(
             "/system/namespace/{name}",
             get(namespaces::get).post(namespaces::create).put(namespaces::update).delete(namespaces::delete),

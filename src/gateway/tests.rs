@@ -174,3 +174,37 @@ async fn proxy_answers_503_502_504_and_forwards_headers() {
         assert!(text.contains(&format!("gateway_function_invocation_total{{code=\"{code}\"")), "{code}: {text}");
     }
 }
+
+#[tokio::test]
+async fn namespace_create_accepts_faas_clis_trailing_slash_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), Duration::from_secs(5));
+    // faas-cli and the go-sdk POST to /system/namespace/ with the name in the body.
+    let body = r#"{"name":"dev","labels":{"openfaas":"1"},"annotations":{"openfaas":"1"}}"#;
+    assert_eq!(call(&gw, authed(&gw, "POST", "/system/namespace/", body)).await.0, StatusCode::CREATED);
+    assert_eq!(call(&gw, authed(&gw, "POST", "/system/namespace/", body)).await.0, StatusCode::CONFLICT);
+    let (_, _, list) = call(&gw, authed(&gw, "GET", "/system/namespaces", "")).await;
+    assert_eq!(list, "[\"openfaas-fn\",\"dev\"]");
+    let unlabelled = r#"{"name":"qa"}"#;
+    assert_eq!(call(&gw, authed(&gw, "POST", "/system/namespace/", unlabelled)).await.0, StatusCode::BAD_REQUEST);
+    let (status, _, text) = call(&gw, authed(&gw, "POST", "/system/namespace/", "{}")).await;
+    assert_eq!((status, text.as_str()), (StatusCode::BAD_REQUEST, "the namespace name is required in the body\n"));
+    assert_eq!(call(&gw, get("/system/namespace/")).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn functions_answer_only_faas_providers_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), Duration::from_secs(5));
+    add_function(&gw, "echo", &[echo_port().await]);
+    for method in ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"] {
+        let request = Request::builder().method(method).uri("/function/echo").body(Body::empty()).unwrap();
+        assert_eq!(call(&gw, request).await.0, StatusCode::OK, "{method}");
+    }
+    for (method, uri) in [("TRACE", "/function/echo"), ("QUERY", "/function/echo/x"), ("TRACE", "/function/missing")] {
+        let request = Request::builder().method(method).uri(uri).body(Body::empty()).unwrap();
+        let (status, headers, _) = call(&gw, request).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+        assert_eq!(headers["allow"], "GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD");
+    }
+}

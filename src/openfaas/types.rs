@@ -25,6 +25,14 @@ fn is_zero_f64(n: &f64) -> bool {
     *n == 0.0
 }
 
+/// A float64 as Go's encoding/json writes it: whole numbers without a fraction (`12`, not
+/// `12.0`), so clients that decode counts into integers (Go `int`, JSON-schema `integer`) work.
+fn go_float<S: serde::Serializer>(n: &f64, s: S) -> Result<S::Ok, S::Error> {
+    // 2^53: every whole number up to here is exact in both f64 and i64.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if n.fract() == 0.0 && n.abs() <= EXACT { s.serialize_i64(*n as i64) } else { s.serialize_f64(*n) }
+}
+
 /// `limits` / `requests`: Kubernetes quantities as strings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -72,7 +80,9 @@ pub struct FunctionDeployment {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct FunctionUsage {
+    #[serde(serialize_with = "go_float")]
     pub cpu: f64,
+    #[serde(serialize_with = "go_float")]
     pub total_memory_bytes: f64,
 }
 
@@ -102,7 +112,7 @@ pub struct FunctionStatus {
     pub requests: Option<FunctionResources>,
     #[serde(skip_serializing_if = "is_false")]
     pub read_only_root_filesystem: bool,
-    #[serde(skip_serializing_if = "is_zero_f64")]
+    #[serde(skip_serializing_if = "is_zero_f64", serialize_with = "go_float")]
     pub invocation_count: f64,
     #[serde(skip_serializing_if = "is_zero_u64")]
     pub replicas: u64,
@@ -333,6 +343,18 @@ mod tests {
             serde_json::from_value(json!({"name":"a","image":"b","replicas":1,"invocationCount":12})).unwrap();
         assert_eq!(back.replicas, 1);
         assert_eq!(back.invocation_count, 12.0);
+    }
+
+    #[test]
+    fn floats_are_written_as_go_writes_them() {
+        let s = FunctionStatus {
+            invocation_count: 12.0,
+            usage: Some(FunctionUsage { cpu: 0.25, total_memory_bytes: 1_048_576.0 }),
+            ..Default::default()
+        };
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.contains(r#""invocationCount":12,"#), "{text}");
+        assert!(text.contains(r#""usage":{"cpu":0.25,"totalMemoryBytes":1048576}"#), "{text}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod build_engine;
 mod build_run;
 mod build_validation;
 mod cli;
+mod client_commands;
 mod config_file;
 mod environment;
 mod gateway_api;
