@@ -10,6 +10,7 @@ mod build_validation;
 mod cli;
 mod config_file;
 mod environment;
+mod food_delivery;
 mod gateway_api;
 mod gateway_cron;
 mod gateway_daemon;
