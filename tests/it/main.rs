@@ -11,6 +11,7 @@ mod cli;
 mod client_commands;
 mod config_file;
 mod environment;
+mod food_delivery;
 mod gateway_api;
 mod gateway_cron;
 mod gateway_daemon;

@@ -28,8 +28,8 @@ function routeParts(path) {
   return parts;
 }
 
-// `curl -d` sends application/x-www-form-urlencoded, which the template parses
-// (and mangles) as form fields: ask for JSON instead of guessing.
+// `curl -d` sends application/x-www-form-urlencoded: ask for JSON instead of
+// guessing (without RAW_BODY=true the template would even parse it as form fields).
 function isFormEncoded(headers) {
   return String((headers && headers['content-type']) || '').startsWith('application/x-www-form-urlencoded');
 }
