@@ -95,6 +95,9 @@ pub async fn serve(config: GatewayConfig, printer: &crate::output::Printer) -> a
     for record in gw.store.functions().await? {
         gw.functions.insert(Arc::new(Function::new(record)));
     }
+    // Before announcing the gateway: functions that exist only as containers (a lost database)
+    // must be known when the first request arrives.
+    replicas::recover_from_labels(&gw).await;
     let listener = tokio::net::TcpListener::bind((config.bind, config.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
@@ -117,7 +120,6 @@ pub(crate) fn http_client() -> state::HttpClient {
 
 /// Re-adopts or recreates replicas, then starts cron, the async workers and supervision.
 async fn start_background_work(gw: Arc<Gateway>) {
-    replicas::recover_from_labels(&gw).await;
     let all = gw.functions.all();
     for f in &all {
         cron::apply(&gw, f);

@@ -248,7 +248,13 @@ pub async fn remove_all(gw: &Arc<Gateway>, f: &Arc<Function>) {
 /// from the `FunctionDeployment` label; containers without a readable label are removed.
 /// Deletes remove containers before the record, so a deleted function never comes back this way.
 pub async fn recover_from_labels(gw: &Arc<Gateway>) {
-    let Ok(all) = gw.provider.list(None).await else { return };
+    let all = match gw.provider.list(None).await {
+        Ok(all) => all,
+        Err(e) => {
+            console::warn(&format!("cannot list function containers to restore functions from their labels: {e}"));
+            return;
+        }
+    };
     let mut orphans: HashMap<FnKey, Vec<Replica>> = HashMap::new();
     for c in all.into_iter().filter(|c| gw.functions.get(&c.key).is_none()) {
         orphans.entry(c.key.clone()).or_default().push(c);
