@@ -13,8 +13,8 @@ pub async fn run(args: NamespaceArgs, ctx: &Context) -> anyhow::Result<()> {
     let result = match args.command {
         NamespaceCommand::List { json } => list(&client, json.is_json(), ctx).await,
         NamespaceCommand::Get { name } => get(&client, &name, ctx).await,
-        NamespaceCommand::Create(edit) => save(&client, edit, true, ctx).await,
-        NamespaceCommand::Update(edit) => save(&client, edit, false, ctx).await,
+        NamespaceCommand::Create(edit) => save(&client, namespace(&edit)?, true, ctx).await,
+        NamespaceCommand::Update(edit) => save(&client, namespace(&edit)?, false, ctx).await,
         NamespaceCommand::Remove { name } => {
             client.delete_namespace(&name).await.map(|()| ctx.printer.status(&format!("Namespace {name} removed.")))
         }
@@ -51,18 +51,24 @@ async fn get(client: &Client, name: &str, ctx: &Context) -> Result<(), ClientErr
     Ok(())
 }
 
-async fn save(client: &Client, edit: NamespaceEditArgs, create: bool, ctx: &Context) -> Result<(), ClientError> {
-    let to_map = |flag: &str, values: &[String]| -> BTreeMap<String, String> {
-        let mut map: BTreeMap<String, String> = parse_pairs(flag, values).unwrap_or_default().into_iter().collect();
+/// The namespace the flags describe; like the go-sdk, `openfaas=1` is added to both maps (the
+/// gateway refuses a namespace without that label).
+fn namespace(edit: &NamespaceEditArgs) -> anyhow::Result<FunctionNamespace> {
+    let to_map = |flag: &str, values: &[String]| -> anyhow::Result<BTreeMap<String, String>> {
+        let mut map: BTreeMap<String, String> =
+            parse_pairs(flag, values).map_err(anyhow::Error::msg)?.into_iter().collect();
         map.insert("openfaas".into(), "1".into());
-        map
+        Ok(map)
     };
-    let ns = FunctionNamespace {
+    Ok(FunctionNamespace {
         name: edit.name.clone(),
-        labels: to_map("--label", &edit.labels),
-        annotations: to_map("--annotation", &edit.annotations),
-    };
+        labels: to_map("--label", &edit.labels)?,
+        annotations: to_map("--annotation", &edit.annotations)?,
+    })
+}
+
+async fn save(client: &Client, ns: FunctionNamespace, create: bool, ctx: &Context) -> Result<(), ClientError> {
     client.save_namespace(&ns, create).await?;
-    ctx.printer.status(&format!("Namespace {} {}.", edit.name, if create { "created" } else { "updated" }));
+    ctx.printer.status(&format!("Namespace {} {}.", ns.name, if create { "created" } else { "updated" }));
     Ok(())
 }

@@ -14,6 +14,7 @@ async fn namespace_commands_manage_namespaces_that_functions_and_secrets_use() {
         .success()
         .stderr_has("Namespace dev created.");
     s.run(&["ns", "create", "dev"]).failure(1).stderr_has("namespace dev already exists");
+    s.run(&["ns", "create", "qa", "-l", "team"]).failure(1).stderr_has("--label needs KEY=VALUE, but got \"team\"");
     assert_eq!(s.run(&["ns", "ls"]).success().stdout, "Namespaces:\n - openfaas-fn\n - dev\n");
     assert_eq!(json(s.run(&["namespace", "list", "--json"]).success()), serde_json::json!(["openfaas-fn", "dev"]));
     assert_eq!(
