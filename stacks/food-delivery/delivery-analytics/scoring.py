@@ -21,8 +21,9 @@ def speed_component(actual_s, distance_km):
     """Reference pace / actual pace, capped at 1; None without a usable distance."""
     if distance_km is None or distance_km <= 0:
         return None
-    seconds_per_km = actual_s / distance_km
-    return min(1.0, REFERENCE_SECONDS_PER_KM / seconds_per_km)
+    # 180 / (actual / distance), written so that a tiny actual time cannot underflow the pace to
+    # 0 and divide by zero (the quotient becomes inf, capped to 1).
+    return min(1.0, REFERENCE_SECONDS_PER_KM * distance_km / actual_s)
 
 
 def rating_component(rating):

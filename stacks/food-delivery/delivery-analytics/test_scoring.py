@@ -41,6 +41,12 @@ def test_zero_distance_drops_speed_instead_of_dividing_by_zero():
     assert with_zero == without == 100.0
 
 
+def test_a_tiny_actual_time_does_not_divide_by_zero():
+    # 5e-324 / 1000 underflows to 0.0: a pace computed first would be a ZeroDivisionError.
+    score, parts = scoring.performance_score(600, 5e-324, distance_km=1000)
+    assert parts["speed"] == 1.0 and score == 100.0
+
+
 def test_early_delivery_is_capped_not_rewarded_above_100():
     score, parts = scoring.performance_score(3600, 600, distance_km=5, rating=5)
     assert parts["onTime"] == 1.0 and score == 100.0

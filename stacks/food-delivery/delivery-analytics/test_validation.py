@@ -44,7 +44,8 @@ def test_numeric_ids_are_accepted_as_strings():
     ("estimatedDeliveryTime", ...), ("estimatedDeliveryTime", 0), ("estimatedDeliveryTime", "1800"),
     ("actualDeliveryTime", ...), ("actualDeliveryTime", -5), ("actualDeliveryTime", float("nan")),
     ("actualDeliveryTime", True),
-    ("distanceKm", -1), ("distanceKm", "far"),
+    ("distanceKm", -1), ("distanceKm", "far"), ("distanceKm", 1000.5),
+    ("estimatedDeliveryTime", 604801), ("actualDeliveryTime", 1e308),
     ("customerRating", 0), ("customerRating", 6), ("customerRating", "5"),
 ])
 def test_invalid_field_is_named_in_error(field, value):
@@ -62,3 +63,8 @@ def test_driver_query_parameter():
     assert driver_id_from_query("drv-1") == "drv-1"
     with pytest.raises(ValidationError, match="driverId"):
         driver_id_from_query(None)
+
+
+def test_limits_are_inclusive():
+    parsed = parse_delivery(with_(estimatedDeliveryTime=604800, actualDeliveryTime=604800, distanceKm=1000))
+    assert parsed["actualDeliveryTime"] == 604800.0 and parsed["distanceKm"] == 1000.0

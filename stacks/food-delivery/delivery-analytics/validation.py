@@ -3,6 +3,10 @@ import math
 import re
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+# Upper limits no real delivery reaches. Without them one absurd value (1e308) made the Redis
+# sums overflow to infinity, and every later statistics response invalid JSON ("Infinity").
+MAX_SECONDS = 7 * 24 * 3600
+MAX_DISTANCE_KM = 1000
 
 
 class ValidationError(Exception):
@@ -46,9 +50,9 @@ def parse_delivery(payload):
         "deliveryId": _identifier(payload, "deliveryId"),
         "orderId": _identifier(payload, "orderId"),
         "driverId": _identifier(payload, "driverId"),
-        "estimatedDeliveryTime": _number(payload, "estimatedDeliveryTime", True, 0, exclusive_min=True),
-        "actualDeliveryTime": _number(payload, "actualDeliveryTime", True, 0, exclusive_min=True),
-        "distanceKm": _number(payload, "distanceKm", False, 0),
+        "estimatedDeliveryTime": _number(payload, "estimatedDeliveryTime", True, 0, MAX_SECONDS, exclusive_min=True),
+        "actualDeliveryTime": _number(payload, "actualDeliveryTime", True, 0, MAX_SECONDS, exclusive_min=True),
+        "distanceKm": _number(payload, "distanceKm", False, 0, MAX_DISTANCE_KM),
         "customerRating": _number(payload, "customerRating", False, 1, 5),
     }
 

@@ -35,6 +35,13 @@ test('a given total must match the items within 0.01', () => {
   rejects({ ...valid(), total: '22.40' }, 'total');
 });
 
+test('an order total beyond DECIMAL(10,2) is a 400, not a database error', () => {
+  const item = (quantity) => ({ name: 'Caviar', quantity, unitPrice: 1000000 });
+  assert.equal(parseCompletion({ ...valid(), items: [item(99)] }).total, 99000000);
+  rejects({ ...valid(), items: [item(100)] }, 'total');
+  rejects({ ...valid(), items: [item(99), { name: 'Tip', quantity: 1, unitPrice: 1000000 }] }, 'total');
+});
+
 test('cents arithmetic does not drift', () => {
   const body = { ...valid(), items: [{ name: 'a', quantity: 3, unitPrice: 0.1 }, { name: 'b', quantity: 1, unitPrice: 0.2 }] };
   const parsed = parseCompletion(body);

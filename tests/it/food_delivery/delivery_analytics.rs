@@ -56,6 +56,8 @@ async fn delivery_analytics_scores_deliveries_and_serves_statistics() {
     assert_eq!((platform["drivers"].as_u64(), platform["deliveries"].as_u64()), (Some(2), Some(3)), "{platform}");
     assert_eq!(redis.cli(&["SCARD", "platform:drivers"]).trim(), "2");
 
+    extreme_values_are_refused_or_scored(&stack).await;
+
     stack.get(FN, "/nowhere").await.error(404, "/nowhere");
     stack.call(reqwest::Method::DELETE, FN, "/health").await.error(405, "DELETE");
     stack.get(FN, "/").await.error(405, "GET");
@@ -117,6 +119,29 @@ async fn rejects_bad_deliveries(stack: &FoodStack) {
         stack.post_raw(FN, "/", content_type, raw).await.error(400, "body");
     }
     stack.get(FN, "/stats/driver?driverId=drv-x").await.error(404, "drv-x");
+}
+
+/// Values no delivery has. Without limits, Redis' HINCRBYFLOAT refused sums that overflow to
+/// infinity (a 500, after MULTI/EXEC had applied the other commands), and a pace that underflows
+/// to 0 divided by zero.
+async fn extreme_values_are_refused_or_scored(stack: &FoodStack) {
+    let base = json!({"orderId": "ord-x", "driverId": "drv-huge", "estimatedDeliveryTime": 600,
+                      "actualDeliveryTime": 700, "distanceKm": 2});
+    for (i, field) in
+        ["actualDeliveryTime", "actualDeliveryTime", "estimatedDeliveryTime", "distanceKm"].iter().enumerate()
+    {
+        let mut body = base.clone();
+        body["deliveryId"] = json!(format!("del-huge-{i}"));
+        body[field] = json!(1e308);
+        stack.post(FN, "/", &body).await.error(400, field);
+    }
+    stack.get(FN, "/stats/driver/drv-huge").await.error(404, "drv-huge");
+    let mut tiny = base.clone();
+    tiny["deliveryId"] = json!("del-tiny");
+    tiny["actualDeliveryTime"] = json!(5e-324);
+    tiny["distanceKm"] = json!(1000);
+    let scored = stack.post(FN, "/", &tiny).await;
+    assert_eq!(scored.ok()["components"]["speed"], 1.0);
 }
 
 /// Ten concurrent posts of one new delivery: one records it, nine see the duplicate (the WATCH

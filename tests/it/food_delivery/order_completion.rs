@@ -170,6 +170,10 @@ async fn rejects_bad_completions(stack: &mut FoodStack) {
     };
     let mut missing = valid.clone();
     missing.as_object_mut().expect("object").remove("orderId");
+    // Within each item's limits, but more than the orders and receipts columns (DECIMAL(10,2))
+    // can hold. A null total counts as absent: the items alone are too much.
+    let mut huge = with("/items/0", json!({"name": "Caviar", "quantity": 10000, "unitPrice": 100000}));
+    huge["total"] = Value::Null;
     let cases = [
         (missing, "orderId"),
         (with("/customerId", json!("has space")), "customerId"),
@@ -182,6 +186,7 @@ async fn rejects_bad_completions(stack: &mut FoodStack) {
         (with("/items/0/name", json!("")), "items[0].name"),
         (with("/total", json!("18.75")), "total"),
         (with("/total", json!(20)), "total"),
+        (huge, "total"),
         (json!([valid.clone()]), "body"),
     ];
     for (body, field) in cases {

@@ -259,7 +259,7 @@ fn kill(child: &mut Option<Child>) {
     }
 }
 
-fn spawn(program: &str, args: &[String], log: &Path) -> Child {
+fn spawn<S: AsRef<std::ffi::OsStr>>(program: &str, args: &[S], log: &Path) -> Child {
     let out = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("log file");
     Command::new(program)
         .args(args)
@@ -286,12 +286,8 @@ impl OwnRedis {
     }
 
     pub fn start(&mut self) {
-        let dir = self.dir.path().display().to_string();
-        let args: Vec<String> = ["--bind", "127.0.0.1", "--port", &self.port.to_string(), "--dir", &dir]
-            .into_iter()
-            .map(String::from)
-            .chain(["--save", "", "--appendonly", "no"].map(String::from))
-            .collect();
+        let (port, dir) = (self.port.to_string(), self.dir.path().display().to_string());
+        let args = ["--bind", "127.0.0.1", "--port", &port, "--dir", &dir, "--save", "", "--appendonly", "no"];
         let log = self.dir.path().join("redis.log");
         let mut child = spawn("redis-server", &args, &log);
         let port = self.port;
@@ -357,10 +353,12 @@ impl OwnMariadb {
         self.dir.path().join("mysqld.sock").display().to_string()
     }
 
-    /// The client as root over the unix socket (root has no password: socket authentication).
+    /// The client over the unix socket as the account mariadb-install-db made for whoever ran
+    /// it (root, or the invoking user), which logs in without a password: socket authentication.
     fn root(&self) -> Command {
+        let user = if is_root() { "root".to_string() } else { std::env::var("USER").unwrap_or_default() };
         let mut cmd = Command::new("mariadb");
-        cmd.args(["--protocol=socket", "-S", &self.socket(), "-u", "root", "--batch"]);
+        cmd.args(["--protocol=socket", "-S", &self.socket(), "-u", &user, "--batch"]);
         cmd
     }
 
@@ -403,6 +401,10 @@ impl Drop for OwnMariadb {
 
 /// mariadbd refuses to run as root unless told to; as anyone else it runs as that user.
 fn run_as() -> Vec<String> {
+    if is_root() { vec!["--user=root".into()] } else { Vec::new() }
+}
+
+fn is_root() -> bool {
     // SAFETY: geteuid(2) cannot fail and has no side effects.
-    if unsafe { libc::geteuid() } == 0 { vec!["--user=root".into()] } else { Vec::new() }
+    unsafe { libc::geteuid() == 0 }
 }

@@ -7,6 +7,9 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const MAX_ITEMS = 200;
 const MAX_QUANTITY = 10000;
 const MAX_UNIT_PRICE = 1000000;
+// The largest amount the DECIMAL(10,2) columns (orders.total, receipts.subtotal/total) hold:
+// a bigger order would pass the per-item limits and then fail in the database as a 500.
+const MAX_TOTAL_CENTS = 9999999999;
 const POINTS_PER_UNIT = 10;
 
 class ValidationError extends Error {}
@@ -68,6 +71,9 @@ function parseCompletion(body) {
   if (body.items.length > MAX_ITEMS) fail(`items must have at most ${MAX_ITEMS} entries`);
   const parsed = body.items.map(parseItem);
   const subtotalCents = parsed.reduce((sum, line) => sum + line.lineCents, 0);
+  if (subtotalCents > MAX_TOTAL_CENTS) {
+    fail(`total of the items (${(subtotalCents / 100).toFixed(2)}) must be at most ${(MAX_TOTAL_CENTS / 100).toFixed(2)}`);
+  }
   if (body.total !== undefined && body.total !== null) {
     if (!isNumber(body.total) || body.total < 0) fail('total must be a non-negative number');
     if (Math.abs(toCents(body.total) - subtotalCents) > 1) {
