@@ -148,3 +148,15 @@ test('findReceipt looks up by receipt id or order id', async () => {
   assert.deepEqual(await findReceipt(db.pool(), 'ord-1'), receipt);
   assert.equal(await findReceipt(db.pool(), 'missing'), null);
 });
+
+test('items that do not add up to the stored order total are refused without points', async () => {
+  const db = setup({ total: 40.10 });
+  const outcome = await completeOrder(db.pool(), input({ items: [{ name: 'Feast', quantity: 1, unitPrice: 40.11 }] }), opts);
+  assert.equal(outcome.kind, 'conflict');
+  assert.match(outcome.message, /items total 40\.11 does not match the order total 40\.10/);
+  assert.equal(db.loyaltyTx.size, 0);
+  assert.notEqual(db.orders.get('ord-1').status, 'COMPLETED');
+  const ok = await completeOrder(db.pool(), input({ items: [{ name: 'Feast', quantity: 1, unitPrice: 40.10 }] }), opts);
+  assert.equal(ok.kind, 'completed');
+  assert.equal(ok.receipt.pointsAwarded, 400);
+});

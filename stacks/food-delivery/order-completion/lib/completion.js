@@ -38,6 +38,16 @@ async function completeLocked(conn, input, newReceiptId, now) {
   }
   const [existing] = await conn.query(SQL.lockReceiptByOrder, [input.orderId]);
   if (existing.length > 0) return { kind: 'already', receipt: receiptFromRow(existing[0]) };
+  // Points follow the total, so the items sent must add up to the total the order already has:
+  // a client cannot award itself points for a bigger order than it placed.
+  if (order.total !== null && order.total !== undefined
+      && Math.abs(Number(order.total) - input.total) > 0.005) {
+    return {
+      kind: 'conflict',
+      status: order.status,
+      message: `the items total ${input.total.toFixed(2)} does not match the order total ${Number(order.total).toFixed(2)}`,
+    };
+  }
 
   await conn.query(SQL.markCompleted, [input.customerId, input.customerEmail, input.total, input.orderId]);
   await conn.query(SQL.insertLoyaltyTransaction, [input.orderId, input.customerId, input.points]);

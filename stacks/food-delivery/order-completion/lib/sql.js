@@ -5,7 +5,7 @@ const RECEIPT_COLUMNS = 'id, order_id, customer_id, `lines`, subtotal, total, po
 
 module.exports = {
   ping: 'SELECT 1 AS ok',
-  lockOrder: 'SELECT id, customer_id, customer_email, status FROM orders WHERE id = ? FOR UPDATE',
+  lockOrder: 'SELECT id, customer_id, customer_email, status, total FROM orders WHERE id = ? FOR UPDATE',
   lockReceiptByOrder: `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE order_id = ? FOR UPDATE`,
   markCompleted:
     "UPDATE orders SET status = 'COMPLETED', completed_at = COALESCE(completed_at, NOW()),"
