@@ -7,7 +7,8 @@
 #                       20 timed runs)                                        target p99 < 200 ms
 #   memory of each function container (docker stats --no-stream), idle and after the load
 # and compares with the seed platform's published p50/p99.
-# Usage: bash benches/food.sh            (DURATION=10 seconds per wrk run, RUNS=20 auto-close runs)
+# Usage: bash benches/food.sh            (DURATION=10 seconds per wrk run, RUNS=20 auto-close runs;
+#        CPU_LIMITS=off deploys without the stack's `limits.cpu`, to see what the CPU cap costs)
 # Isolated from the developer setup: its own gateway on a free port with a temporary state
 # directory, images tagged :bench, database food_bench (user food_bench), Redis DB 8, and the
 # auto-close cron trigger removed from the deployed copy of the stack so that it cannot close
@@ -74,6 +75,11 @@ echo "==> building the three images (:bench) and starting a gateway" >&2
 cp -r stacks/food-delivery "$WORK/stack"
 rm -rf "$WORK/stack/build" "$WORK/stack/.secrets"
 sed -i '/^ *topic: cron-function/d; /^ *schedule: /d' "$WORK/stack/stack.yaml"
+CPU_LIMITS="${CPU_LIMITS:-on}"
+if [ "$CPU_LIMITS" = off ]; then
+    # Only under `limits:` (the line after `memory:`); `requests.cpu` has no effect on Docker.
+    sed -i '/^    limits:$/,/^    requests:$/{/^      cpu: /d}' "$WORK/stack/stack.yaml"
+fi
 export TAG=bench MYSQL_DATABASE="$DB" MYSQL_USER="$DB" REDIS_DB \
     MYSQL_PORT="$RFAAS_TEST_MYSQL_PORT" REDIS_PORT="$RFAAS_TEST_REDIS_PORT"
 (cd "$WORK/stack" && "$RFAAS" build -f stack.yaml --quiet >/dev/null 2>"$WORK/build.log") \
@@ -99,6 +105,19 @@ memory() {
             printf "%s %.1f\n", name, n }'
 }
 memory >"$WORK/mem-idle"
+
+# "nr_periods nr_throttled" of a function container's CPU cgroup (v1 or v2), "0 0" if unknown.
+cfs() {
+    local id f
+    id="$(docker ps -q --no-trunc --filter "label=com.rfaas.gateway=$GW_ID" --filter "label=com.rfaas.function=$1")"
+    for f in /sys/fs/cgroup/cpu/docker/"$id"/cpu.stat /sys/fs/cgroup/cpu,cpuacct/docker/"$id"/cpu.stat \
+        /sys/fs/cgroup/system.slice/docker-"$id".scope/cpu.stat /sys/fs/cgroup/docker/"$id"/cpu.stat; do
+        [ -r "$f" ] && { awk '$1 == "nr_periods" {p = $2} $1 == "nr_throttled" {t = $2} END {print p + 0, t + 0}' "$f"; return; }
+    done
+    echo "0 0"
+}
+# Percentage of CFS periods in which the function was throttled between two cfs() readings.
+throttled() { echo "$1 $2" | awk '{p = $3 - $1; printf "%s", p > 0 ? sprintf("%.0f%%", 100 * ($4 - $2) / p) : "-"}'; }
 
 # --- wrk scripts --------------------------------------------------------------------------
 # Every script ends with the same report: "RESULT p50_us p99_us req_per_s socket_errors non_2xx".
@@ -163,7 +182,9 @@ seed_orders() {
 # --- delivery-analytics -------------------------------------------------------------------
 echo "==> delivery-analytics: warm-up 3 s, then ${DURATION} s at c=$CONC" >&2
 wrk_run "$WORK/delivery.lua" "$GW/function/delivery-analytics" 3 warm 2 >/dev/null
+cfs0="$(cfs delivery-analytics)"
 read -r da_p50 da_p99 da_rps da_err da_non2xx < <(wrk_run "$WORK/delivery.lua" "$GW/function/delivery-analytics" "$DURATION" run 2)
+da_throttled="$(throttled "$cfs0" "$(cfs delivery-analytics)")"
 da_stored="$(redis-cli -h "$RFAAS_TEST_REDIS_HOST" -p "$RFAAS_TEST_REDIS_PORT" -n "$REDIS_DB" \
     hget platform:stats count 2>/dev/null || echo '?')"
 
@@ -174,7 +195,9 @@ echo "==> order-completion: seeding $ORDERS + 2000 orders; warm-up 2 s, then ${D
 seed_orders ow- 2000 0
 seed_orders om- "$ORDERS" 0
 wrk_run "$WORK/order.lua" "$GW/function/order-completion" 2 ow- 2 >/dev/null
+cfs0="$(cfs order-completion)"
 read -r oc_p50 oc_p99 oc_rps oc_err oc_non2xx < <(wrk_run "$WORK/order.lua" "$GW/function/order-completion" "$DURATION" om- 2)
+oc_throttled="$(throttled "$cfs0" "$(cfs order-completion)")"
 oc_done="$(sql "SELECT COUNT(*) FROM orders WHERE id LIKE 'om-%' AND status = 'COMPLETED';" | tail -1)"
 oc_receipts="$(sql "SELECT COUNT(*) FROM receipts WHERE order_id LIKE 'om-%';" | tail -1)"
 oc_sent="$(printf '%.0f' "$(echo "$oc_rps * $DURATION" | bc -l)")"
@@ -202,7 +225,7 @@ ms() { echo "scale=2; $1 / 1000" | bc -l | sed 's/^\./0./'; }
 ok() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "ok"; else echo "MISSED"; fi; }
 x() { echo "scale=1; $1 / $2" | bc -l | sed "s/^\./0./"; }
 echo
-echo "food-delivery through rfaas gateway ($(nproc) cores, load avg $(cut -d' ' -f1-3 /proc/loadavg)); wrk c=$CONC, ${DURATION} s after a warm-up"
+echo "food-delivery through rfaas gateway ($(nproc) cores, load avg $(cut -d' ' -f1-3 /proc/loadavg)); wrk c=$CONC, ${DURATION} s after a warm-up; CPU limits $CPU_LIMITS"
 echo
 printf '%-22s %9s %9s %9s %6s  %-16s %-14s %s\n' function "p50 ms" "p99 ms" "req/s" errors target "seed p50/p99" "speed-up p50/p99"
 printf '%-22s %9s %9s %9s %6s  %-16s %-14s %s\n' delivery-analytics "$(ms "$da_p50")" "$(ms "$da_p99")" "$da_rps" \
@@ -215,8 +238,10 @@ printf '%-22s %9.2f %9.2f %9s %6s  %-16s %-14s %s\n' "auto-close (100/run)" "$ac
     "p99<200 ms $(ok "$ac_p99 < 200")" "2000/5000 ms" \
     "$(x 2000 "$ac_p50")x / $(x 5000 "$ac_p99")x"
 echo
-echo "delivery-analytics: $da_stored deliveries recorded in Redis DB $REDIS_DB (warm-up included)"
-echo "order-completion: ~$oc_sent requests, $oc_done distinct orders COMPLETED with $oc_receipts receipts (one order per request)"
+echo "delivery-analytics: $da_stored deliveries recorded in Redis DB $REDIS_DB (warm-up included);" \
+    "CPU-throttled in $da_throttled of the CFS periods of the measured run"
+echo "order-completion: ~$oc_sent requests, $oc_done distinct orders COMPLETED with $oc_receipts receipts" \
+    "(one order per request); CPU-throttled in $oc_throttled of the CFS periods"
 echo "auto-close-orders: $RUNS runs (ms): $(printf '%.0f ' "${ac_ms[@]}")"
 echo
 printf '%-22s %12s %16s\n' "memory (MiB)" idle "after the load"
