@@ -19,11 +19,27 @@ struct Histogram {
     count: u64,
 }
 
+/// One function's counters, kept together so that the hot path finds them with one lookup and
+/// allocates only the first time a function or status code is seen.
+#[derive(Default)]
+struct FunctionCounters {
+    started: u64,
+    /// Per status code: the invocation count and the duration histogram.
+    by_code: BTreeMap<u16, (u64, Histogram)>,
+}
+
 #[derive(Default)]
 struct Inner {
-    started: BTreeMap<String, u64>,
-    total: BTreeMap<(String, u16), u64>,
-    seconds: BTreeMap<(String, u16), Histogram>,
+    functions: BTreeMap<String, FunctionCounters>,
+}
+
+impl Inner {
+    fn function(&mut self, function: &str) -> &mut FunctionCounters {
+        if !self.functions.contains_key(function) {
+            self.functions.insert(function.to_string(), FunctionCounters::default());
+        }
+        self.functions.get_mut(function).expect("just inserted")
+    }
 }
 
 /// The gateway's counters.
@@ -36,15 +52,14 @@ impl Metrics {
     /// A synchronous invocation of `function` (`name.ns`) started.
     pub fn started(&self, function: &str) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        *inner.started.entry(function.to_string()).or_default() += 1;
+        inner.function(function).started += 1;
     }
 
     /// An invocation finished with `code` after `seconds`.
     pub fn finished(&self, function: &str, code: u16, seconds: f64) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (function.to_string(), code);
-        *inner.total.entry(key.clone()).or_default() += 1;
-        let h = inner.seconds.entry(key).or_default();
+        let (total, h) = inner.function(function).by_code.entry(code).or_default();
+        *total += 1;
         for (i, bound) in BUCKETS.iter().enumerate() {
             if seconds <= *bound {
                 h.counts[i] += 1;
@@ -60,12 +75,17 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP gateway_function_invocation_total Function metrics\n");
         out.push_str("# TYPE gateway_function_invocation_total counter\n");
-        for ((name, code), n) in &inner.total {
-            let _ = writeln!(out, "gateway_function_invocation_total{{code=\"{code}\",function_name=\"{name}\"}} {n}");
+        for (name, f) in &inner.functions {
+            for (code, (n, _)) in &f.by_code {
+                let _ =
+                    writeln!(out, "gateway_function_invocation_total{{code=\"{code}\",function_name=\"{name}\"}} {n}");
+            }
         }
         out.push_str("# HELP gateway_functions_seconds Function time taken\n");
         out.push_str("# TYPE gateway_functions_seconds histogram\n");
-        for ((name, code), h) in &inner.seconds {
+        for (name, code, h) in
+            inner.functions.iter().flat_map(|(name, f)| f.by_code.iter().map(move |(c, (_, h))| (name, c, h)))
+        {
             let labels = format!("code=\"{code}\",function_name=\"{name}\"");
             for (bound, count) in BUCKETS.iter().zip(h.counts) {
                 let _ = writeln!(out, "gateway_functions_seconds_bucket{{{labels},le=\"{bound}\"}} {count}");
@@ -78,7 +98,7 @@ impl Metrics {
             "# HELP gateway_function_invocation_started The total number of function HTTP requests started.\n",
         );
         out.push_str("# TYPE gateway_function_invocation_started counter\n");
-        for (name, n) in &inner.started {
+        for (name, n) in inner.functions.iter().map(|(name, f)| (name, f.started)).filter(|(_, n)| *n > 0) {
             let _ = writeln!(out, "gateway_function_invocation_started{{function_name=\"{name}\"}} {n}");
         }
         out.push_str("# HELP gateway_service_count Current count of replicas for function\n");

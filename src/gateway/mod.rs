@@ -48,6 +48,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use futures_util::future::join_all;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -141,6 +142,14 @@ async fn start_background_work(gw: Arc<Gateway>) {
 async fn run_server(listener: tokio::net::TcpListener, gw: Arc<Gateway>) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let app = router::router(gw).into_make_service_with_connect_info::<SocketAddr>();
+    // The proxy forwards a response head as soon as it arrives and the body when it follows
+    // (waitress, for one, sends them in separate segments). With Nagle's algorithm on, that
+    // second small write waited for the client's delayed ACK: ~40 ms added to most invocations.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            console::warn(&format!("cannot set TCP_NODELAY on an accepted connection: {e}"));
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal().await;
         console::info("shutting down");

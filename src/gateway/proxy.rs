@@ -18,7 +18,6 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
-use futures_util::StreamExt;
 use http_body_util::BodyExt;
 
 use super::error::plain;
@@ -108,7 +107,7 @@ pub async fn forward(gw: &Arc<Gateway>, target: &Target, request: Request, clien
         .get("x-call-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .unwrap_or_else(new_call_id);
     let Some(f) = gw.functions.get(&target.key) else {
         let text = format!("error finding function {}: not found", target.key);
         return decorate(plain(StatusCode::NOT_FOUND, text), &call_id, start_ns);
@@ -149,7 +148,7 @@ async fn send(
         Ok(uri) => *upstream.uri_mut() = uri,
         Err(_) => return plain(StatusCode::BAD_REQUEST, "invalid path".to_string()),
     }
-    *upstream.headers_mut() = request_headers(&parts.headers, client, call_id, start_ns);
+    *upstream.headers_mut() = request_headers(parts.headers, client, call_id, start_ns);
     let timeout = gw.config.upstream_timeout;
     match tokio::time::timeout(timeout, gw.http.request(upstream)).await {
         Err(_) => plain(
@@ -162,23 +161,30 @@ async fn send(
         }
         Ok(Ok(response)) => {
             let (mut parts, incoming) = response.into_parts();
-            parts.headers = strip_hop_by_hop(&parts.headers);
+            strip_hop_by_hop(&mut parts.headers);
             if !parts.headers.contains_key(header::CONTENT_TYPE) {
                 let fallback = request_type.unwrap_or(HeaderValue::from_static("text/plain"));
                 parts.headers.insert(header::CONTENT_TYPE, fallback);
             }
-            let stream = incoming.into_data_stream().map(move |chunk| {
+            // The body keeps its size hint and trailers; the guard lives as long as it does.
+            let body = incoming.map_frame(move |frame| {
                 let _hold = &guard;
-                chunk
+                frame
             });
-            Response::from_parts(parts, Body::from_stream(stream))
+            Response::from_parts(parts, Body::new(body))
         }
     }
 }
 
+/// A version-4 UUID from the thread-local generator: `Uuid::new_v4` asks the kernel for
+/// random bytes (a `getrandom` system call) on every request.
+fn new_call_id() -> String {
+    uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string()
+}
+
 /// The headers sent to the function.
-fn request_headers(incoming: &HeaderMap, client: Option<SocketAddr>, call_id: &str, start_ns: u128) -> HeaderMap {
-    let mut headers = strip_hop_by_hop(incoming);
+fn request_headers(mut headers: HeaderMap, client: Option<SocketAddr>, call_id: &str, start_ns: u128) -> HeaderMap {
+    strip_hop_by_hop(&mut headers);
     let host = headers.remove(header::HOST);
     if let Some(host) = host
         && !headers.contains_key("x-forwarded-host")
@@ -198,23 +204,21 @@ fn request_headers(incoming: &HeaderMap, client: Option<SocketAddr>, call_id: &s
     headers
 }
 
-/// A copy of `headers` without hop-by-hop headers and those the `Connection` header names.
-fn strip_hop_by_hop(headers: &HeaderMap) -> HeaderMap {
-    let named: Vec<String> = headers
+/// Removes hop-by-hop headers and those the `Connection` header names, in place.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
+        .flat_map(|v| v.split(','))
+        .filter_map(|s| HeaderName::from_bytes(s.trim().as_bytes()).ok())
         .collect();
-    let mut out = HeaderMap::with_capacity(headers.len());
-    for (name, value) in headers {
-        let lower = name.as_str();
-        if HOP_BY_HOP.contains(&lower) || named.iter().any(|n| n == lower) {
-            continue;
-        }
-        out.append(name.clone(), value.clone());
+    for name in HOP_BY_HOP {
+        headers.remove(name);
     }
-    out
+    for name in named {
+        headers.remove(name);
+    }
 }
 
 /// Adds `X-Call-Id`, `X-Start-Time` and `X-Served-By` to a response.
@@ -250,14 +254,23 @@ mod tests {
     }
 
     #[test]
+    fn call_ids_are_distinct_v4_uuids() {
+        let (a, b) = (new_call_id(), new_call_id());
+        assert_ne!(a, b);
+        let id = uuid::Uuid::parse_str(&a).unwrap();
+        assert_eq!(id.get_version(), Some(uuid::Version::Random));
+        assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+    }
+
+    #[test]
     fn hop_by_hop_headers_are_dropped() {
         let mut h = HeaderMap::new();
-        h.insert("connection", HeaderValue::from_static("keep-alive, x-private"));
+        h.insert("connection", HeaderValue::from_static("keep-alive, X-Private"));
         h.insert("x-private", HeaderValue::from_static("1"));
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("x-kept", HeaderValue::from_static("1"));
         h.insert("host", HeaderValue::from_static("gw:8080"));
-        let out = request_headers(&h, "127.0.0.1:5555".parse().ok(), "id-1", 42);
+        let out = request_headers(h, "127.0.0.1:5555".parse().ok(), "id-1", 42);
         assert!(out.get("x-private").is_none() && out.get("keep-alive").is_none() && out.get("host").is_none());
         assert_eq!(out["x-kept"], "1");
         assert_eq!(out["x-forwarded-host"], "gw:8080");

@@ -131,8 +131,10 @@ def test_unexpected_error_is_500_json(monkeypatch):
 
 def test_pool_is_created_once_and_lazily(monkeypatch):
     monkeypatch.setattr(store, "_pool", None)
+    monkeypatch.setattr(store, "_client", None)
     first = store.get_client()
     second = store.get_client()
+    assert first is second
     assert first.connection_pool is second.connection_pool
     kwargs = first.connection_pool.connection_kwargs
     assert kwargs["socket_timeout"] <= 2 and kwargs["socket_connect_timeout"] <= 2

@@ -32,3 +32,15 @@ test('error classification', () => {
   assert.equal(db.isRetryable({ code: 'ER_LOCK_DEADLOCK' }), true);
   assert.equal(db.isRetryable({ code: 'ER_NO_SUCH_TABLE' }), false);
 });
+
+test('every pooled connection switches to READ COMMITTED before its first use', async () => {
+  const sent = [];
+  db.prepareConnection({ query: (sql, cb) => { sent.push(sql); cb(null); } });
+  assert.deepEqual(sent, ['SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED']);
+  const logged = [];
+  db.prepareConnection({ query: (sql, cb) => cb({ code: 'ER_X' }) }, (line) => logged.push(line));
+  assert.deepEqual(logged, ['[db] cannot set the isolation level: ER_X']);
+  const pool = db.getPool();
+  assert.equal(pool.listenerCount('connection'), 1);
+  await pool.end();
+});

@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Food-delivery stack speed through rfaas's gateway (issue 5). Needs the tests/env services
+# (Docker, Redis, MariaDB), wrk, curl, jq, bc.
+#   delivery-analytics  POST /, a new delivery per request, wrk c=16       target p99 < 15 ms
+#   order-completion    POST /, a different seeded order per request, c=16  target p99 < 30 ms
+#   auto-close-orders   POST /, closing 100 DELIVERED orders per run (re-seeded before each of
+#                       20 timed runs)                                        target p99 < 200 ms
+#   memory of each function container (docker stats --no-stream), idle and after the load
+# and compares with the seed platform's published p50/p99.
+# Usage: bash benches/food.sh            (DURATION=10 seconds per wrk run, RUNS=20 auto-close runs;
+#        CPU_LIMITS=off deploys without the stack's `limits.cpu`, to see what the CPU cap costs)
+# Isolated from the developer setup: its own gateway on a free port with a temporary state
+# directory, images tagged :bench, database food_bench (user food_bench), Redis DB 8, and the
+# auto-close cron trigger removed from the deployed copy of the stack so that it cannot close
+# seeded orders mid-run. Images are kept (later runs skip the build); the rest is removed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+DURATION="${DURATION:-10}"
+RUNS="${RUNS:-20}"
+CONC=16
+DB=food_bench
+REDIS_DB=8
+
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+setup_log="$($SUDO bash tests/env/setup.sh 2>&1)" || { echo "$setup_log" >&2; exit 1; }
+set -a
+# shellcheck disable=SC1091
+. "${RFAAS_TEST_STATE:-/var/lib/rfaas-test}/env"
+set +a
+cargo build --release --quiet
+RFAAS="$ROOT/target/release/rfaas"
+WORK="$(mktemp -d)"
+STATE="$WORK/state"
+export OPENFAAS_CONFIG="$WORK/openfaas"   # rfaas login writes here, not to ~/.openfaas
+unset OPENFAAS_URL
+
+cleanup() {
+    set +e
+    if [ -f "$STATE/gateway-id" ]; then
+        local id
+        id="$(cat "$STATE/gateway-id")"
+        "$RFAAS" gateway stop --state-dir "$STATE" >/dev/null 2>&1
+        docker ps -aq --filter "label=com.rfaas.gateway=$id" | xargs -r docker rm -f >/dev/null 2>&1
+    fi
+    admin_sql "DROP DATABASE IF EXISTS $DB; DROP USER IF EXISTS '$DB'@'127.0.0.1';" >/dev/null 2>&1
+    redis-cli -h "$RFAAS_TEST_REDIS_HOST" -p "$RFAAS_TEST_REDIS_PORT" -n "$REDIS_DB" flushdb >/dev/null 2>&1
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "error: $*" >&2; exit 1; }
+admin_sql() {
+    MYSQL_PWD="$RFAAS_TEST_MYSQL_PASSWORD" mariadb --protocol=tcp -h "$RFAAS_TEST_MYSQL_HOST" \
+        -P "$RFAAS_TEST_MYSQL_PORT" -u "$RFAAS_TEST_MYSQL_USER" -e "$1"
+}
+sql() { admin_sql "USE $DB; $1"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
+# Nearest-rank percentile $1 (0-100) of the numbers on stdin.
+percentile() { sort -g | awk -v p="$1" '{a[NR]=$1} END {i=int((p*NR+99)/100); if (i<1) i=1; print a[i]}'; }
+
+# --- database, Redis, secret --------------------------------------------------------------
+echo "==> preparing database $DB and Redis DB $REDIS_DB" >&2
+DB_PW="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+(umask 077 && printf '%s' "$DB_PW" >"$WORK/db-password")
+admin_sql "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB CHARACTER SET utf8mb4;
+CREATE USER IF NOT EXISTS '$DB'@'127.0.0.1' IDENTIFIED BY '$DB_PW';
+ALTER USER '$DB'@'127.0.0.1' IDENTIFIED BY '$DB_PW';
+GRANT ALL PRIVILEGES ON $DB.* TO '$DB'@'127.0.0.1'; FLUSH PRIVILEGES;"
+MYSQL_PWD="$RFAAS_TEST_MYSQL_PASSWORD" mariadb --protocol=tcp -h "$RFAAS_TEST_MYSQL_HOST" \
+    -P "$RFAAS_TEST_MYSQL_PORT" -u "$RFAAS_TEST_MYSQL_USER" "$DB" <stacks/food-delivery/schema.sql
+redis-cli -h "$RFAAS_TEST_REDIS_HOST" -p "$RFAAS_TEST_REDIS_PORT" -n "$REDIS_DB" flushdb >/dev/null
+
+# --- images and gateway -------------------------------------------------------------------
+echo "==> building the three images (:bench) and starting a gateway" >&2
+cp -r stacks/food-delivery "$WORK/stack"
+rm -rf "$WORK/stack/build" "$WORK/stack/.secrets"
+sed -i '/^ *topic: cron-function/d; /^ *schedule: /d' "$WORK/stack/stack.yaml"
+CPU_LIMITS="${CPU_LIMITS:-on}"
+if [ "$CPU_LIMITS" = off ]; then
+    # Only under `limits:` (the line after `memory:`); `requests.cpu` has no effect on Docker.
+    sed -i '/^    limits:$/,/^    requests:$/{/^      cpu: /d}' "$WORK/stack/stack.yaml"
+fi
+export TAG=bench MYSQL_DATABASE="$DB" MYSQL_USER="$DB" REDIS_DB \
+    MYSQL_PORT="$RFAAS_TEST_MYSQL_PORT" REDIS_PORT="$RFAAS_TEST_REDIS_PORT"
+(cd "$WORK/stack" && "$RFAAS" build -f stack.yaml --quiet >/dev/null 2>"$WORK/build.log") \
+    || { cat "$WORK/build.log" >&2; fail "build failed"; }
+GW="$("$RFAAS" gateway start --port 0 --state-dir "$STATE" 2>/dev/null)"
+"$RFAAS" login -g "$GW" --password-stdin <"$STATE/basic-auth-password" >/dev/null 2>&1
+"$RFAAS" secret create food-db-password -g "$GW" --from-file "$WORK/db-password" >/dev/null 2>&1
+(cd "$WORK/stack" && "$RFAAS" deploy -f stack.yaml -g "$GW" --wait >/dev/null 2>"$WORK/deploy.log") \
+    || { cat "$WORK/deploy.log" >&2; fail "deploy failed"; }
+GW_ID="$(cat "$STATE/gateway-id")"
+for fn in delivery-analytics order-completion auto-close-orders; do
+    code="$(curl -s -o /dev/null -w '%{http_code}' "$GW/function/$fn/health")"
+    [ "$code" = 200 ] || fail "$fn/health answered $code"
+done
+
+# MiB used by each function container, "name MiB" lines.
+memory() {
+    docker stats --no-stream --format '{{.Name}} {{.MemUsage}}' \
+        $(docker ps -q --filter "label=com.rfaas.gateway=$GW_ID") | awk '{
+            v = $2; n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+            if (u == "KiB") n /= 1024; else if (u == "GiB") n *= 1024; else if (u == "B") n /= 1048576
+            name = $1; sub(/^rfaas-openfaas-fn-/, "", name); sub(/-[0-9a-f]+$/, "", name)
+            printf "%s %.1f\n", name, n }'
+}
+memory >"$WORK/mem-idle"
+
+# "nr_periods nr_throttled" of a function container's CPU cgroup (v1 or v2), "0 0" if unknown.
+cfs() {
+    local id f
+    id="$(docker ps -q --no-trunc --filter "label=com.rfaas.gateway=$GW_ID" --filter "label=com.rfaas.function=$1")"
+    for f in /sys/fs/cgroup/cpu/docker/"$id"/cpu.stat /sys/fs/cgroup/cpu,cpuacct/docker/"$id"/cpu.stat \
+        /sys/fs/cgroup/system.slice/docker-"$id".scope/cpu.stat /sys/fs/cgroup/docker/"$id"/cpu.stat; do
+        [ -r "$f" ] && { awk '$1 == "nr_periods" {p = $2} $1 == "nr_throttled" {t = $2} END {print p + 0, t + 0}' "$f"; return; }
+    done
+    echo "0 0"
+}
+# Percentage of CFS periods in which the function was throttled between two cfs() readings.
+throttled() { echo "$1 $2" | awk '{p = $3 - $1; printf "%s", p > 0 ? sprintf("%.0f%%", 100 * ($4 - $2) / p) : "-"}'; }
+
+# --- wrk scripts --------------------------------------------------------------------------
+# Every script ends with the same report: "RESULT p50_us p99_us req_per_s socket_errors non_2xx".
+cat >"$WORK/report.lua" <<'EOF'
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %.1f %d %d\n", latency:percentile(50), latency:percentile(99),
+    summary.requests / (summary.duration / 1e6), e.connect + e.read + e.write + e.timeout, e.status))
+end
+EOF
+# Threads are numbered 0..n-1 from setup(); init() gets "-- <prefix> <threads>".
+cat >"$WORK/threads.lua" <<'EOF'
+local count = 0
+function setup(thread)
+  thread:set("tid", count)
+  count = count + 1
+end
+EOF
+# A new delivery (unique deliveryId) for one of 50 drivers per request.
+cat "$WORK/threads.lua" - "$WORK/report.lua" >"$WORK/delivery.lua" <<'EOF'
+local n = 0
+function init(args)
+  prefix = args[1] .. "-" .. tid
+end
+function request()
+  n = n + 1
+  local body = string.format('{"deliveryId":"del-%s-%d","orderId":"ord-%s-%d","driverId":"drv-%d",'
+    .. '"estimatedDeliveryTime":1800,"actualDeliveryTime":%d,"distanceKm":%.1f,"customerRating":%d}',
+    prefix, n, prefix, n, n % 50, 1200 + (n * 37) % 1200, 1 + (n % 150) / 10, 1 + n % 5)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+EOF
+# Completes seeded order <prefix><i>: thread t takes i = t, t+threads, t+2*threads, ... so every
+# request completes a different order (customer cust-<i % 500>, as seeded).
+cat "$WORK/threads.lua" - "$WORK/report.lua" >"$WORK/order.lua" <<'EOF'
+function init(args)
+  prefix, step, i = args[1], tonumber(args[2]), tid
+end
+function request()
+  local id = i
+  i = i + step
+  local body = string.format('{"orderId":"%s%d","customerId":"cust-%d","customerEmail":"c%d@example.com",'
+    .. '"items":[{"name":"Margherita pizza","quantity":2,"unitPrice":9.5},'
+    .. '{"name":"Lemonade","quantity":1,"unitPrice":3.25}],"total":22.25}', prefix, id, id % 500, id % 500)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+EOF
+
+# wrk_run SCRIPT URL SECONDS ARGS... -> "p50_us p99_us rps errors non2xx"
+wrk_run() {
+    local script="$1" url="$2" secs="$3"
+    shift 3
+    wrk -t 2 -c "$CONC" -d "${secs}s" -s "$script" "$url" -- "$@" | awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
+}
+# Seeds orders <prefix>0 .. <prefix>N-1 (status DELIVERED, delivered $3 hours ago).
+seed_orders() {
+    sql "INSERT INTO orders (id, customer_id, customer_email, status, total, delivered_at)
+         SELECT CONCAT('$1', seq), CONCAT('cust-', seq % 500), CONCAT('c', seq % 500, '@example.com'),
+                'DELIVERED', 22.25, NOW() - INTERVAL $3 HOUR FROM seq_0_to_$(($2 - 1));"
+}
+
+# --- delivery-analytics -------------------------------------------------------------------
+echo "==> delivery-analytics: warm-up 3 s, then ${DURATION} s at c=$CONC" >&2
+wrk_run "$WORK/delivery.lua" "$GW/function/delivery-analytics" 3 warm 2 >/dev/null
+cfs0="$(cfs delivery-analytics)"
+read -r da_p50 da_p99 da_rps da_err da_non2xx < <(wrk_run "$WORK/delivery.lua" "$GW/function/delivery-analytics" "$DURATION" run 2)
+da_throttled="$(throttled "$cfs0" "$(cfs delivery-analytics)")"
+da_stored="$(redis-cli -h "$RFAAS_TEST_REDIS_HOST" -p "$RFAAS_TEST_REDIS_PORT" -n "$REDIS_DB" \
+    hget platform:stats count 2>/dev/null || echo '?')"
+
+# --- order-completion ---------------------------------------------------------------------
+# 2,000 orders for the warm-up and up to 2,500 req/s for the measured run.
+ORDERS=$((2500 * DURATION))
+echo "==> order-completion: seeding $ORDERS + 2000 orders; warm-up 2 s, then ${DURATION} s at c=$CONC" >&2
+seed_orders ow- 2000 0
+seed_orders om- "$ORDERS" 0
+wrk_run "$WORK/order.lua" "$GW/function/order-completion" 2 ow- 2 >/dev/null
+cfs0="$(cfs order-completion)"
+read -r oc_p50 oc_p99 oc_rps oc_err oc_non2xx < <(wrk_run "$WORK/order.lua" "$GW/function/order-completion" "$DURATION" om- 2)
+oc_throttled="$(throttled "$cfs0" "$(cfs order-completion)")"
+oc_done="$(sql "SELECT COUNT(*) FROM orders WHERE id LIKE 'om-%' AND status = 'COMPLETED';" | tail -1)"
+oc_receipts="$(sql "SELECT COUNT(*) FROM receipts WHERE order_id LIKE 'om-%';" | tail -1)"
+oc_sent="$(printf '%.0f' "$(echo "$oc_rps * $DURATION" | bc -l)")"
+[ "$oc_done" -lt "$ORDERS" ] || echo "warning: every seeded order was used; later requests were 404s" >&2
+
+# --- auto-close-orders --------------------------------------------------------------------
+echo "==> auto-close-orders: 1 warm-up + $RUNS timed runs of 100 orders each" >&2
+sql "UPDATE orders SET status = 'COMPLETED' WHERE status = 'DELIVERED';"
+ac_ms=()
+for run in $(seq 0 "$RUNS"); do
+    seed_orders "ac-$run-" 100 3
+    out="$(curl -s -w '\n%{http_code} %{time_total}' -X POST -H 'Content-Type: application/json' \
+        --data-binary @stacks/food-delivery/payloads/auto-close.json "$GW/function/auto-close-orders")"
+    read -r code secs <<<"$(tail -1 <<<"$out")"
+    closed="$(head -1 <<<"$out" | jq -r .closedCount)"
+    [ "$code" = 200 ] && [ "$closed" = 100 ] || fail "auto-close run $run: HTTP $code, closed $closed (want 100)"
+    [ "$run" = 0 ] || ac_ms+=("$(echo "$secs * 1000" | bc -l)")
+done
+ac_p50="$(printf '%s\n' "${ac_ms[@]}" | percentile 50)"
+ac_p99="$(printf '%s\n' "${ac_ms[@]}" | percentile 99)"
+memory >"$WORK/mem-load"
+
+# --- report -------------------------------------------------------------------------------
+ms() { echo "scale=2; $1 / 1000" | bc -l | sed 's/^\./0./'; }
+ok() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "ok"; else echo "MISSED"; fi; }
+x() { echo "scale=1; $1 / $2" | bc -l | sed "s/^\./0./"; }
+echo
+echo "food-delivery through rfaas gateway ($(nproc) cores, load avg $(cut -d' ' -f1-3 /proc/loadavg)); wrk c=$CONC, ${DURATION} s after a warm-up; CPU limits $CPU_LIMITS"
+echo
+printf '%-22s %9s %9s %9s %6s  %-16s %-14s %s\n' function "p50 ms" "p99 ms" "req/s" errors target "seed p50/p99" "speed-up p50/p99"
+printf '%-22s %9s %9s %9s %6s  %-16s %-14s %s\n' delivery-analytics "$(ms "$da_p50")" "$(ms "$da_p99")" "$da_rps" \
+    "$((da_err + da_non2xx))" "p99<15 ms $(ok "$da_p99 < 15000")" "150/250 ms" \
+    "$(x 150000 "$da_p50")x / $(x 250000 "$da_p99")x"
+printf '%-22s %9s %9s %9s %6s  %-16s %-14s %s\n' order-completion "$(ms "$oc_p50")" "$(ms "$oc_p99")" "$oc_rps" \
+    "$((oc_err + oc_non2xx))" "p99<30 ms $(ok "$oc_p99 < 30000")" "300/500 ms" \
+    "$(x 300000 "$oc_p50")x / $(x 500000 "$oc_p99")x"
+printf '%-22s %9.2f %9.2f %9s %6s  %-16s %-14s %s\n' "auto-close (100/run)" "$ac_p50" "$ac_p99" "-" 0 \
+    "p99<200 ms $(ok "$ac_p99 < 200")" "2000/5000 ms" \
+    "$(x 2000 "$ac_p50")x / $(x 5000 "$ac_p99")x"
+echo
+echo "delivery-analytics: $da_stored deliveries recorded in Redis DB $REDIS_DB (warm-up included);" \
+    "CPU-throttled in $da_throttled of the CFS periods of the measured run"
+echo "order-completion: ~$oc_sent requests, $oc_done distinct orders COMPLETED with $oc_receipts receipts" \
+    "(one order per request); CPU-throttled in $oc_throttled of the CFS periods"
+echo "auto-close-orders: $RUNS runs (ms): $(printf '%.0f ' "${ac_ms[@]}")"
+echo
+printf '%-22s %12s %16s\n' "memory (MiB)" idle "after the load"
+join <(sort "$WORK/mem-idle") <(sort "$WORK/mem-load") | while read -r name idle load; do
+    printf '%-22s %12s %16s\n' "$name" "$idle" "$load"
+done

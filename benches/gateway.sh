@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Gateway speed figures on the real engine (issue 4). Needs Docker, wrk, hyperfine, curl, jq.
+#   a. proxy overhead: a golang-http starter function called on its own port vs through
+#      /function/<name>, wrk at c=1 and c=16          target: added p50 < 100 µs, gateway ≥ 80% of direct req/s
+#   b. deploy → first 200 for a prebuilt image (median of 5)                      target < 1 s
+#   c. `rfaas list` wall time against the gateway (hyperfine)                      target < 10 ms
+# Usage: bash benches/gateway.sh        (DURATION=10 seconds per wrk run, ROUNDS=3 interleaved rounds)
+# Starts its own gateway on a free port with a temporary state directory; never touches the
+# gateway on :8080 or ~/.openfaas. The function image (rfaas-bench/gateway-hello:bench) is kept
+# so that later runs skip the build; everything else is removed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${DURATION:-10}"
+ROUNDS="${ROUNDS:-3}"
+IMAGE="rfaas-bench/gateway-hello:bench"
+cargo build --release --quiet
+RFAAS="$PWD/target/release/rfaas"
+WORK="$(mktemp -d)"
+STATE="$WORK/state"
+export OPENFAAS_CONFIG="$WORK/openfaas"   # rfaas login writes here, not to ~/.openfaas
+unset OPENFAAS_URL
+
+cleanup() {
+    set +e
+    if [ -f "$STATE/gateway-id" ]; then
+        local id
+        id="$(cat "$STATE/gateway-id")"
+        "$RFAAS" gateway stop --state-dir "$STATE" >/dev/null 2>&1
+        docker ps -aq --filter "label=com.rfaas.gateway=$id" | xargs -r docker rm -f >/dev/null 2>&1
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+fail() { echo "error: $*" >&2; exit 1; }
+
+# --- the function image: the golang-http template's starter ------------------------------
+(
+    cd "$WORK"
+    "$RFAAS" new hello --lang golang-http -q >/dev/null 2>&1
+    sed -i "s|image: .*|image: $IMAGE|" stack.yaml
+    "$RFAAS" build -f stack.yaml --quiet >/dev/null 2>"$WORK/build.log" || { cat "$WORK/build.log" >&2; exit 1; }
+)
+
+# --- our own gateway ----------------------------------------------------------------------
+GW="$("$RFAAS" gateway start --port 0 --state-dir "$STATE" 2>/dev/null)"
+GW_PID="$(jq -r .pid "$STATE/gateway.json")"
+"$RFAAS" login -g "$GW" --password-stdin <"$STATE/basic-auth-password" >/dev/null 2>&1
+AUTH="admin:$(cat "$STATE/basic-auth-password")"
+"$RFAAS" deploy -g "$GW" --image "$IMAGE" --name hello --wait >/dev/null 2>&1 || fail "deploy failed"
+PORT="$(docker ps --filter "label=com.rfaas.gateway=$(cat "$STATE/gateway-id")" \
+    --filter label=com.rfaas.function=hello --format '{{.Label "com.rfaas.port"}}')"
+[ -n "$PORT" ] || fail "no container port for hello"
+FN_PID="$(docker inspect --format '{{.State.Pid}}' "$(docker ps -q --filter "label=com.rfaas.gateway=$(cat "$STATE/gateway-id")" \
+    --filter label=com.rfaas.function=hello)")"
+DIRECT="http://127.0.0.1:$PORT/"
+VIA="$GW/function/hello"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$VIA")" = 200 ] || fail "$VIA does not answer 200"
+
+# wrk prints one line "RESULT p50_us p99_us req_per_s errors non_2xx requests" from this script.
+cat >"$WORK/report.lua" <<'EOF'
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %.0f %d %d %d\n", latency:percentile(50), latency:percentile(99),
+    summary.requests / (summary.duration / 1e6), e.connect + e.read + e.write + e.timeout, e.status,
+    summary.requests))
+end
+EOF
+# CPU time (user + system, in clock ticks) used so far by the processes given by pid.
+ticks() { cat "${@/#//proc/}" 2>/dev/null | awk '{t += $14 + $15} END {print t + 0}'; }
+HZ="$(getconf CLK_TCK)"
+# wrk_run URL CONNECTIONS SECONDS -> "p50_us p99_us rps gateway_cpu_us_per_req function_cpu_us_per_req"
+wrk_run() {
+    local threads=$(($2 < 2 ? 1 : 2)) line g0 f0 g1 f1
+    g0="$(ticks "$GW_PID/stat")"; f0="$(ticks "$FN_PID/stat")"
+    line="$(wrk -t "$threads" -c "$2" -d "$3s" -s "$WORK/report.lua" "$1" | grep '^RESULT')"
+    g1="$(ticks "$GW_PID/stat")"; f1="$(ticks "$FN_PID/stat")"
+    set -- $line
+    [ "$5" = 0 ] && [ "$6" = 0 ] || fail "wrk saw $5 socket errors and $6 non-2xx answers"
+    echo "$2 $3 $4 $(((g1 - g0) * 1000000 / HZ / $7)) $(((f1 - f0) * 1000000 / HZ / $7))"
+}
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
+
+echo "warming up..." >&2
+wrk_run "$DIRECT" 16 2 >/dev/null
+wrk_run "$VIA" 16 2 >/dev/null
+
+# Direct and gateway runs alternate, so load from elsewhere on the machine hits both alike;
+# each figure is the median over the rounds.
+declare -A R
+for round in $(seq "$ROUNDS"); do
+    for c in 1 16; do
+        for target in direct gateway; do
+            url="$DIRECT"; [ "$target" = gateway ] && url="$VIA"
+            echo "round $round/$ROUNDS: $target c=$c (${DURATION}s)" >&2
+            R[$target,$c]+="$(wrk_run "$url" "$c" "$DURATION")"$'\n'
+        done
+    done
+done
+pick() { printf '%s' "${R[$1,$2]}" | awk -v f="$3" 'NF {print $f}' | median; }
+
+# --- b. deploy -> first 200 ---------------------------------------------------------------
+now_ns() { date +%s%N; }
+deploy_ms=()
+for i in 1 2 3 4 5; do
+    name="hello-$i"
+    t0="$(now_ns)"
+    code="$(curl -s -o /dev/null -w '%{http_code}' -u "$AUTH" -X POST "$GW/system/functions" \
+        -H 'Content-Type: application/json' -d "{\"service\":\"$name\",\"image\":\"$IMAGE\"}")"
+    case "$code" in 200 | 201 | 202) ;; *) fail "deploy of $name answered $code" ;; esac
+    deadline=$(($(now_ns) + 30000000000))
+    until [ "$(curl -s -o /dev/null -w '%{http_code}' "$GW/function/$name")" = 200 ]; do
+        [ "$(now_ns)" -lt "$deadline" ] || fail "$name not answering 200 after 30 s"
+    done
+    deploy_ms+=("$((($(now_ns) - t0) / 1000000))")
+    curl -s -o /dev/null -u "$AUTH" -X DELETE "$GW/system/functions" -H 'Content-Type: application/json' -d "{\"functionName\":\"$name\"}"
+done
+deploy_median="$(printf '%s\n' "${deploy_ms[@]}" | median)"
+
+# --- c. rfaas list ------------------------------------------------------------------------
+hyperfine -N --warmup 10 --runs 100 --export-json "$WORK/list.json" "$RFAAS list -g $GW" >/dev/null 2>&1 \
+    || fail "hyperfine rfaas list failed"
+list_ms="$(jq -r '.results[0].median * 1000' "$WORK/list.json")"
+list_mean="$(jq -r '.results[0].mean * 1000' "$WORK/list.json")"
+
+# --- report -------------------------------------------------------------------------------
+ok() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "ok"; else echo "MISSED"; fi; }
+echo
+echo "rfaas gateway $("$RFAAS" version --short-version 2>/dev/null || echo)  ($(nproc) cores, load avg $(cut -d' ' -f1-3 /proc/loadavg); median of $ROUNDS x ${DURATION}s wrk runs)"
+echo
+printf '%-18s %9s %9s %9s %16s %16s\n' "a. proxy overhead" "p50 µs" "p99 µs" "req/s" "gw CPU µs/req" "fn CPU µs/req"
+for c in 1 16; do
+    for target in direct gateway; do
+        gcpu="$(pick $target $c 4)"; [ "$target" = direct ] && gcpu=-
+        printf '%-18s %9s %9s %9s %16s %16s\n' "$target c=$c" "$(pick $target $c 1)" "$(pick $target $c 2)" \
+            "$(pick $target $c 3)" "$gcpu" "$(pick $target $c 5)"
+    done
+done
+echo
+for c in 1 16; do
+    added=$(($(pick gateway $c 1) - $(pick direct $c 1)))
+    pct="$(echo "scale=1; 100 * $(pick gateway $c 3) / $(pick direct $c 3)" | bc -l)"
+    printf 'c=%-3s added p50 %6s µs  (target < 100 µs: %s)   gateway throughput %5s%% of direct  (target >= 80%%: %s)\n' \
+        "$c" "$added" "$(ok "$added < 100")" "$pct" "$(ok "$pct >= 80")"
+done
+echo
+printf 'b. deploy -> first 200 (ms):  %s   median %s ms  (target < 1000 ms: %s)\n' \
+    "${deploy_ms[*]}" "$deploy_median" "$(ok "$deploy_median < 1000")"
+printf 'c. rfaas list:  median %.2f ms, mean %.2f ms  (target < 10 ms: %s)\n' \
+    "$list_ms" "$list_mean" "$(ok "$list_ms < 10")"
+echo "(gateway pid $GW_PID; direct = the function's own port $PORT)"
