@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 ROOT="$PWD"
 DURATION="${DURATION:-10}"
 RUNS="${RUNS:-20}"
-CONC=16
+CONC="${CONC:-16}"   # wrk connections; CONC=1 measures latency without queueing
 DB=food_bench
 REDIS_DB=8
 
@@ -117,7 +117,7 @@ cfs() {
     echo "0 0"
 }
 # Percentage of CFS periods in which the function was throttled between two cfs() readings.
-throttled() { echo "$1 $2" | awk '{p = $3 - $1; printf "%s", p > 0 ? sprintf("%.0f%%", 100 * ($4 - $2) / p) : "-"}'; }
+throttled() { echo "$1 $2" | awk '{p = $3 - $1; printf "%s", (p > 0 ? sprintf("%.0f%%", 100 * ($4 - $2) / p) : "-")}'; }
 
 # --- wrk scripts --------------------------------------------------------------------------
 # Every script ends with the same report: "RESULT p50_us p99_us req_per_s socket_errors non_2xx".
@@ -170,7 +170,7 @@ EOF
 wrk_run() {
     local script="$1" url="$2" secs="$3"
     shift 3
-    wrk -t 2 -c "$CONC" -d "${secs}s" -s "$script" "$url" -- "$@" | awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
+    wrk -t "$(( CONC < 2 ? CONC : 2 ))" -c "$CONC" -d "${secs}s" -s "$script" "$url" -- "$@" | awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
 }
 # Seeds orders <prefix>0 .. <prefix>N-1 (status DELIVERED, delivered $3 hours ago).
 seed_orders() {
