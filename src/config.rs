@@ -221,21 +221,7 @@ pub fn write_config(path: &Path, config: &ConfigFile) -> anyhow::Result<()> {
 
 /// Writes `bytes` to `path` with mode 0600 via a temporary file and rename.
 pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    file.write_all(bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    file.sync_all().with_context(|| format!("cannot write {}", tmp.display()))?;
-    set_mode(&tmp, 0o600)?;
-    fs_err::rename(&tmp, path)?;
-    Ok(())
+    crate::private_files::write_private(path, bytes).with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {

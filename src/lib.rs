@@ -17,6 +17,7 @@ pub mod go_yaml;
 pub mod kubernetes;
 pub mod openfaas;
 pub mod output;
+pub mod private_files;
 pub mod stack;
 pub mod template;
 

@@ -14,8 +14,8 @@ use rand::RngExt;
 use subtle::ConstantTimeEq;
 
 use super::error::plain;
-use super::private_files::write_private;
 use super::state::Gateway;
+use crate::private_files::write_private;
 
 /// File names, as faasd names them.
 pub const USER_FILE: &str = "basic-auth-user";

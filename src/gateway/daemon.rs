@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth;
 pub use super::auth::Credentials;
-use super::private_files::{private_dir, write_private};
+use crate::private_files::{private_dir, write_private};
 
 /// The file a listening gateway writes into its state directory.
 pub const GATEWAY_FILE: &str = "gateway.json";

@@ -25,7 +25,6 @@ pub mod logs;
 pub mod metrics;
 pub mod names;
 pub mod namespaces;
-pub mod private_files;
 pub mod provider;
 pub mod proxy;
 pub mod queue;
@@ -63,7 +62,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Runs the gateway in the foreground until SIGTERM or Ctrl-C.
 pub async fn serve(config: GatewayConfig, printer: &crate::output::Printer) -> anyhow::Result<()> {
     let dir = config.state_dir.clone();
-    private_files::private_dir(&dir).with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+    crate::private_files::private_dir(&dir)
+        .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
     let _lock = lock_state_dir(&dir)?;
     let (credentials, created) =
         auth::load_or_create(&dir).with_context(|| format!("cannot create credentials in {}", dir.display()))?;
@@ -189,7 +189,7 @@ async fn gateway_id(dir: &Path, store: &store::Store) -> anyhow::Result<String> 
     let known = std::fs::read_to_string(&path).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let id = store.gateway_id(known.clone()).await?;
     if known.is_none() {
-        private_files::write_private(&path, id.as_bytes())
+        crate::private_files::write_private(&path, id.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(id)

@@ -23,10 +23,10 @@ use super::error::{ApiError, bad_name, parse_json};
 use super::image_user::Owner;
 use super::names::{FnKey, check_secret};
 use super::namespaces::require_namespace;
-use super::private_files::{private_dir, write_file, write_private};
 use super::state::Gateway;
 use super::store::FunctionRecord;
 use crate::openfaas::types::{DEFAULT_NAMESPACE, Secret};
+use crate::private_files::{private_dir, write_file, write_private};
 
 /// Secret files under the state directory.
 pub struct SecretStore {
