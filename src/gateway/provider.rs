@@ -168,7 +168,9 @@ impl Provider {
                 binds: Some(binds),
                 memory: res.memory,
                 memory_reservation: res.memory_reservation,
-                nano_cpus: res.nano_cpus,
+                cpu_quota: res.cpu_quota,
+                cpu_period: res.cpu_period,
+                cpu_shares: res.cpu_shares,
                 readonly_rootfs: Some(d.read_only_root_filesystem),
                 tmpfs,
                 ..Default::default()

@@ -1,6 +1,12 @@
-//! Kubernetes resource quantities (`128Mi`, `1G`, `100m`, `0.5`) turned into what Docker takes:
-//! bytes for memory, nano-CPUs for cpu. `limits` become hard limits, `requests.memory` a
-//! reservation; `requests.cpu` has no Docker equivalent and is only validated.
+//! Kubernetes resource quantities (`128Mi`, `1G`, `100m`, `0.5`) turned into what Docker takes.
+//!
+//! - `limits.memory` is the hard memory limit, `requests.memory` the reservation.
+//! - `limits.cpu` is a CFS bandwidth limit with a 10 ms period instead of the 100 ms that
+//!   `docker run --cpus` uses: a function that spends its quota early in a period waits for the
+//!   rest of it, so at 500m a burst stalls for up to 50 ms with 100 ms periods and up to 5 ms
+//!   with 10 ms ones. The kernel's smallest quota is 1 ms, so limits under 100m get a longer
+//!   period (`quota = 1 ms`).
+//! - `requests.cpu` becomes the relative CPU weight, as the kubelet maps it (1 CPU = 1024 shares).
 
 use crate::openfaas::types::FunctionResources;
 
@@ -9,12 +15,36 @@ use crate::openfaas::types::FunctionResources;
 pub struct DockerResources {
     pub memory: Option<i64>,
     pub memory_reservation: Option<i64>,
-    pub nano_cpus: Option<i64>,
+    /// CFS bandwidth: `cpu_quota` µs of CPU time in every `cpu_period` µs.
+    pub cpu_quota: Option<i64>,
+    pub cpu_period: Option<i64>,
+    pub cpu_shares: Option<i64>,
+}
+
+/// The CFS period used for CPU limits, in µs.
+const CFS_PERIOD_US: i64 = 10_000;
+/// The kernel's smallest CFS quota and largest period, in µs.
+const CFS_MIN_QUOTA_US: i64 = 1_000;
+const CFS_MAX_PERIOD_US: i64 = 1_000_000;
+
+/// `(quota, period)` in µs for a limit of `nano_cpus`.
+fn cfs_bandwidth(nano_cpus: i64) -> (i64, i64) {
+    let quota = nano_cpus * CFS_PERIOD_US / 1_000_000_000;
+    if quota >= CFS_MIN_QUOTA_US {
+        return (quota, CFS_PERIOD_US);
+    }
+    let period = (CFS_MIN_QUOTA_US * 1_000_000_000 / nano_cpus).min(CFS_MAX_PERIOD_US);
+    (CFS_MIN_QUOTA_US, period)
+}
+
+/// CPU shares for a request of `nano_cpus`, as the kubelet computes them (at least 2).
+fn cpu_shares(nano_cpus: i64) -> i64 {
+    (nano_cpus * 1024 / 1_000_000_000).max(2)
 }
 
 /// Parses a memory quantity into bytes.
 pub fn memory_bytes(text: &str) -> Result<i64, String> {
-    const SUFFIXES: [(&str, f64); 12] = [
+    const SUFFIXES: [(&str, f64); 11] = [
         ("Ki", 1024.0),
         ("Mi", 1048576.0),
         ("Gi", 1073741824.0),
@@ -25,7 +55,6 @@ pub fn memory_bytes(text: &str) -> Result<i64, String> {
         ("G", 1e9),
         ("T", 1e12),
         ("m", 1e-3),
-        ("", 1.0),
         ("", 1.0),
     ];
     let t = text.trim();
@@ -65,7 +94,9 @@ pub fn to_docker(
             out.memory = Some(memory_bytes(&l.memory)?);
         }
         if !l.cpu.is_empty() {
-            out.nano_cpus = Some(nano_cpus(&l.cpu)?);
+            let (quota, period) = cfs_bandwidth(nano_cpus(&l.cpu)?);
+            out.cpu_quota = Some(quota);
+            out.cpu_period = Some(period);
         }
     }
     if let Some(r) = requests {
@@ -73,7 +104,7 @@ pub fn to_docker(
             out.memory_reservation = Some(memory_bytes(&r.memory)?);
         }
         if !r.cpu.is_empty() {
-            nano_cpus(&r.cpu)?;
+            out.cpu_shares = Some(cpu_shares(nano_cpus(&r.cpu)?));
         }
     }
     Ok(out)
@@ -99,10 +130,23 @@ mod tests {
         let limits = FunctionResources { memory: "64Mi".into(), cpu: "1".into() };
         let requests = FunctionResources { memory: "32Mi".into(), cpu: "x".into() };
         assert!(to_docker(Some(&limits), Some(&requests)).is_err());
-        let requests = FunctionResources { memory: "32Mi".into(), cpu: String::new() };
+        let requests = FunctionResources { memory: "32Mi".into(), cpu: "100m".into() };
         let d = to_docker(Some(&limits), Some(&requests)).unwrap();
         assert_eq!(d.memory, Some(64 << 20));
         assert_eq!(d.memory_reservation, Some(32 << 20));
-        assert_eq!(d.nano_cpus, Some(1_000_000_000));
+        assert_eq!((d.cpu_quota, d.cpu_period), (Some(10_000), Some(10_000)));
+        assert_eq!(d.cpu_shares, Some(102));
+    }
+
+    #[test]
+    fn cpu_limits_use_short_cfs_periods_within_kernel_bounds() {
+        assert_eq!(cfs_bandwidth(500_000_000), (5_000, 10_000));
+        assert_eq!(cfs_bandwidth(2_000_000_000), (20_000, 10_000));
+        assert_eq!(cfs_bandwidth(100_000_000), (1_000, 10_000));
+        // Under 100m the quota stays at the kernel's 1 ms minimum and the period grows.
+        assert_eq!(cfs_bandwidth(50_000_000), (1_000, 20_000));
+        assert_eq!(cfs_bandwidth(1_000_000), (1_000, 1_000_000));
+        assert_eq!(cpu_shares(1_000_000), 2);
+        assert_eq!(cpu_shares(250_000_000), 256);
     }
 }

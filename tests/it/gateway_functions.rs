@@ -228,7 +228,7 @@ async fn limits_read_only_root_and_environment_reach_docker() {
     let gw = TestGateway::start().await;
     let mut deployment = echo_fn("limited", &image);
     deployment["limits"] = json!({"memory": "64Mi", "cpu": "500m"});
-    deployment["requests"] = json!({"memory": "32Mi"});
+    deployment["requests"] = json!({"memory": "32Mi", "cpu": "250m"});
     deployment["readOnlyRootFilesystem"] = json!(true);
     deployment["envProcess"] = json!("python3 server.py");
     deployment["envVars"] = json!({"ECHO_MODE": "x", "port": "1"});
@@ -239,7 +239,9 @@ async fn limits_read_only_root_and_environment_reach_docker() {
     assert_eq!(host.network_mode.as_deref(), Some("host"));
     assert_eq!(host.memory, Some(64 << 20));
     assert_eq!(host.memory_reservation, Some(32 << 20));
-    assert_eq!(host.nano_cpus, Some(500_000_000));
+    // 500m as 5 ms of CPU per 10 ms period; the 250m request as 256 shares.
+    assert_eq!((host.cpu_quota, host.cpu_period), (Some(5_000), Some(10_000)));
+    assert_eq!(host.cpu_shares, Some(256));
     assert_eq!(host.readonly_rootfs, Some(true));
     assert!(host.tmpfs.unwrap().contains_key("/tmp"));
     let env = inspect.config.unwrap().env.unwrap();
