@@ -1,6 +1,6 @@
 """Turns delivery records into hash increments and hashes back into summaries.
 
-Pure functions; store.py applies the increments in one MULTI/EXEC.
+Pure functions; store.py applies the increments with one atomic Lua script.
 """
 
 

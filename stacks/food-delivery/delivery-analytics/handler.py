@@ -146,8 +146,6 @@ def handle(event, context):
     except store.StoreUnavailable as exc:
         _log(f"redis unavailable: {exc}")
         return _error(503, "redis unavailable")
-    except store.StoreConflict as exc:
-        return _error(409, str(exc))
     except Exception as exc:  # noqa: BLE001 - never leak a stack trace
         _log(f"internal error: {type(exc).__name__}: {exc}")
         return _error(500, "internal error")

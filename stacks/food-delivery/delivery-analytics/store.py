@@ -2,7 +2,9 @@
 
 One connection pool per process, created lazily on first use. Short socket
 timeouts make an outage fail fast (the handler answers 503); the pool
-reconnects by itself once Redis is back.
+reconnects by itself once Redis is back. A new delivery is one round trip: a
+Lua script (EVALSHA, loaded again by redis-py after a Redis restart) that
+stores it and updates the aggregates atomically.
 """
 import json
 import os
@@ -26,8 +28,47 @@ class StoreUnavailable(Exception):
     """Redis cannot be reached (connection refused, timeout, loading...)."""
 
 
-class StoreConflict(Exception):
-    """Optimistic transaction kept failing because of concurrent writers."""
+# Stores a record once and applies its aggregate writes, atomically (Redis runs a
+# script without interleaving other clients' commands). KEYS[1] is the record's
+# key and KEYS[2..] the keys the writes touch; ARGV is the record, its TTL in
+# seconds, then each write as: argument count n, command, key index, n - 2 more
+# arguments. Returns the stored record if the key already exists, else nil.
+RECORD_ONCE = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return existing end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+local i = 3
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  redis.call(ARGV[i + 1], KEYS[tonumber(ARGV[i + 2])], unpack(ARGV, i + 3, i + n))
+  i = i + n + 1
+end
+return false
+"""
+
+
+def aggregate_writes(record, now):
+    """The Redis writes one new delivery makes: [(command, key, arg, ...)]."""
+    ints, floats = aggregates.increments(record)
+    stamp = now.isoformat(timespec="seconds").replace("+00:00", "Z")
+    writes = []
+    for hash_key in (driver_key(record["driverId"]), PLATFORM_KEY):
+        writes += [("HINCRBY", hash_key, field, amount) for field, amount in ints.items()]
+        writes += [("HINCRBYFLOAT", hash_key, field, amount) for field, amount in floats.items()]
+        writes.append(("HSET", hash_key, "last_delivery_at", stamp))
+    writes.append(("SADD", PLATFORM_DRIVERS_KEY, record["driverId"]))
+    return writes
+
+
+def record_once_arguments(key, text, ttl_seconds, writes):
+    """(keys, args) for RECORD_ONCE."""
+    keys = [key]
+    args = [text, ttl_seconds]
+    for command, write_key, *rest in writes:
+        if write_key not in keys:
+            keys.append(write_key)
+        args += [len(rest) + 2, command, keys.index(write_key) + 1, *rest]
+    return keys, args
 
 
 def delivery_key(delivery_id):
@@ -86,6 +127,7 @@ class DeliveryStore:
     def __init__(self, client, ttl_seconds=86400):
         self.client = client
         self.ttl_seconds = ttl_seconds
+        self._script = None
 
     def _call(self, fn, *args):
         try:
@@ -100,41 +142,27 @@ class DeliveryStore:
         return self._call(self.client.ping)
 
     def record(self, record):
-        """Stores the record and updates the aggregates in one MULTI/EXEC.
+        """Stores the record and updates the aggregates in one atomic script.
 
         Returns (stored_record, duplicate). A deliveryId already stored (within
-        its TTL) is not counted again: WATCH on the delivery key makes the
-        check-and-write atomic against concurrent posts of the same delivery.
+        its TTL) is not counted again: the script checks for it and writes in one
+        step, so concurrent posts of the same delivery count it once.
         """
         return self._call(self._record, record)
 
     def _record(self, record):
-        from redis.exceptions import WatchError
+        text = json.dumps(record, separators=(",", ":"))
+        writes = aggregate_writes(record, datetime.now(timezone.utc))
+        keys, args = record_once_arguments(delivery_key(record["deliveryId"]), text, self.ttl_seconds, writes)
+        existing = self._record_once()(keys=keys, args=args)
+        if existing is not None:
+            return json.loads(existing), True
+        return record, False
 
-        key = delivery_key(record["deliveryId"])
-        ints, floats = aggregates.increments(record)
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-        with self.client.pipeline(transaction=True) as pipe:
-            for _ in range(5):
-                try:
-                    pipe.watch(key)
-                    existing = pipe.get(key)
-                    if existing is not None:
-                        return json.loads(existing), True
-                    pipe.multi()
-                    pipe.set(key, json.dumps(record, separators=(",", ":")), ex=self.ttl_seconds)
-                    for hash_key in (driver_key(record["driverId"]), PLATFORM_KEY):
-                        for field, amount in ints.items():
-                            pipe.hincrby(hash_key, field, amount)
-                        for field, amount in floats.items():
-                            pipe.hincrbyfloat(hash_key, field, amount)
-                        pipe.hset(hash_key, "last_delivery_at", now)
-                    pipe.sadd(PLATFORM_DRIVERS_KEY, record["driverId"])
-                    pipe.execute()
-                    return record, False
-                except WatchError:
-                    continue
-        raise StoreConflict("delivery was modified concurrently, retry")
+    def _record_once(self):
+        if self._script is None:
+            self._script = self.client.register_script(RECORD_ONCE)
+        return self._script
 
     def driver_stats(self, driver_id):
         """The driver's hash, or None when the driver has no deliveries."""

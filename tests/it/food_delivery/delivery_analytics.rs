@@ -144,8 +144,8 @@ async fn extreme_values_are_refused_or_scored(stack: &FoodStack) {
     assert_eq!(scored.ok()["components"]["speed"], 1.0);
 }
 
-/// Ten concurrent posts of one new delivery: one records it, nine see the duplicate (the WATCH
-/// on the delivery key), and the driver's count goes up by one.
+/// Ten concurrent posts of one new delivery: one records it, nine see the duplicate (the Lua
+/// script checks and writes atomically), and the driver's count goes up by one.
 async fn concurrent_duplicates_count_once(stack: &FoodStack) {
     let body = json!({"deliveryId": "del-race", "orderId": "ord-race", "driverId": "drv-race",
                       "estimatedDeliveryTime": 900, "actualDeliveryTime": 800, "customerRating": 5});
