@@ -448,18 +448,8 @@ pub struct NewArgs {
     /// Gateway URL written into a new stack file
     #[arg(short = 'g', long, env = crate::env_vars::OPENFAAS_URL, default_value = "http://127.0.0.1:8080")]
     pub gateway: String,
-    /// CPU limit, e.g. 500m
-    #[arg(long)]
-    pub cpu_limit: Option<String>,
-    /// CPU request, e.g. 100m
-    #[arg(long)]
-    pub cpu_request: Option<String>,
-    /// Memory limit, e.g. 128Mi
-    #[arg(long)]
-    pub memory_limit: Option<String>,
-    /// Memory request, e.g. 64Mi
-    #[arg(long)]
-    pub memory_request: Option<String>,
+    #[command(flatten)]
+    pub resources: ResourceFlags,
     /// Do not print the template's notes
     #[arg(short = 'q', long)]
     pub quiet: bool,
@@ -673,4 +663,22 @@ pub struct LocalGatewayStateArgs {
     /// State directory: credentials, functions, secrets, queue [default: ~/.rfaas/gateway]
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<std::path::PathBuf>,
+}
+
+/// `--cpu-limit`, `--cpu-request`, `--memory-limit`, `--memory-request` (Kubernetes quantities),
+/// shared by `new` (written into the stack file) and `deploy` (without a stack file).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ResourceFlags {
+    /// CPU limit, e.g. 500m
+    #[arg(long, value_name = "CPU")]
+    pub cpu_limit: Option<String>,
+    /// CPU request, e.g. 100m
+    #[arg(long, value_name = "CPU")]
+    pub cpu_request: Option<String>,
+    /// Memory limit, e.g. 128Mi
+    #[arg(long, value_name = "MEMORY")]
+    pub memory_limit: Option<String>,
+    /// Memory request, e.g. 64Mi
+    #[arg(long, value_name = "MEMORY")]
+    pub memory_request: Option<String>,
 }

@@ -1,4 +1,4 @@
-//! Files only the gateway's user may read: directories 0700, files 0600, written atomically
+//! Files only the current user may read: directories 0700, files 0600, written atomically
 //! (temporary file, fsync, rename) so a crash never leaves half a password or secret behind.
 
 use fs_err::os::unix::fs::OpenOptionsExt;

@@ -61,18 +61,8 @@ pub struct DeployArgs {
     /// Template language, to read fprocess from (without a stack file)
     #[arg(long)]
     pub lang: Option<String>,
-    /// CPU limit, e.g. 500m (without a stack file)
-    #[arg(long)]
-    pub cpu_limit: Option<String>,
-    /// CPU request, e.g. 100m (without a stack file)
-    #[arg(long)]
-    pub cpu_request: Option<String>,
-    /// Memory limit, e.g. 128Mi (without a stack file)
-    #[arg(long)]
-    pub memory_limit: Option<String>,
-    /// Memory request, e.g. 64Mi (without a stack file)
-    #[arg(long)]
-    pub memory_request: Option<String>,
+    #[command(flatten, next_help_heading = "Resources (without a stack file)")]
+    pub resources: super::ResourceFlags,
     /// Accepted for faas-cli compatibility; never sent
     #[arg(long, hide = true)]
     pub network: Option<String>,

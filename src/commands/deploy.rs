@@ -92,8 +92,8 @@ fn from_flags(args: &DeployArgs, ctx: &Context) -> anyhow::Result<FunctionDeploy
         secrets: o.secrets,
         labels: Some(o.labels.into_iter().collect()),
         annotations: Some(o.annotations.into_iter().collect()),
-        limits: resources(&args.memory_limit, &args.cpu_limit),
-        requests: resources(&args.memory_request, &args.cpu_request),
+        limits: resources(&args.resources.memory_limit, &args.resources.cpu_limit),
+        requests: resources(&args.resources.memory_request, &args.resources.cpu_request),
         read_only_root_filesystem: o.readonly,
     })
 }

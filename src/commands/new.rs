@@ -100,8 +100,9 @@ fn image(args: &NewArgs, name: &str) -> String {
 
 fn function_block(name: &str, lang: &str, handler: &str, image: &str, args: &NewArgs) -> String {
     let mut out = format!("  {name}:\n    lang: {lang}\n    handler: {handler}\n    image: {image}\n");
+    let r = &args.resources;
     for (key, cpu, memory) in
-        [("limits", &args.cpu_limit, &args.memory_limit), ("requests", &args.cpu_request, &args.memory_request)]
+        [("limits", &r.cpu_limit, &r.memory_limit), ("requests", &r.cpu_request, &r.memory_request)]
     {
         if cpu.is_none() && memory.is_none() {
             continue;

@@ -50,17 +50,8 @@ fn read(path: &Path) -> anyhow::Result<serde_json::Value> {
 }
 
 fn write(dir: &Path, path: &Path, config: &serde_json::Value) -> anyhow::Result<()> {
-    fs_err::create_dir_all(dir)?;
-    crate::template::copy::set_mode(dir, 0o700)?;
     let text = serde_json::to_string_pretty(config)? + "\n";
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).with_context(|| format!("cannot write {}", path.display()))?;
-    std::io::Write::write_all(&mut file, text.as_bytes())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    // An existing file keeps its old mode on open: tighten it too.
-    crate::template::copy::set_mode(path, 0o600)?;
+    crate::private_files::private_dir(dir)?;
+    crate::private_files::write_private(path, text.as_bytes())?;
     Ok(())
 }

@@ -75,10 +75,7 @@ fn deploy_args(args: &UpArgs, api: ApiArgs) -> DeployArgs {
         name: None,
         fprocess: None,
         lang: None,
-        cpu_limit: None,
-        cpu_request: None,
-        memory_limit: None,
-        memory_request: None,
+        resources: Default::default(),
         network: None,
     }
 }
