@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Gateway speed figures on the real engine (issue 4). Needs Docker; installs wrk, hyperfine,
-# curl, jq and bc with apt-get when they are missing (benches/lib.sh).
-#   a. proxy overhead: a golang-http starter function called on its own port vs through
-#      /function/<name>, wrk at c=1 and c=16          target: added p50 < 100 µs, gateway ≥ 80% of direct req/s
+# curl, jq, bc and nginx-light with apt-get when they are missing (benches/lib.sh).
+#   a. proxy overhead: a golang-http starter function called on its own port (direct), through
+#      nginx and through the gateway's /function/<name>, wrk at c=1 and c=16
+#                                      target: added p50 < 100 µs, gateway ≥ 80% of direct req/s
+#      nginx is the reference: a mature reverse proxy set up the efficient standard way
+#      (worker_processes auto, access_log off, an upstream with keepalive 64, HTTP/1.1 to the
+#      upstream). On a small machine wrk, the function and the proxy share the cores, so it shows
+#      what a proxy can achieve there; the summary gives the gateway's req/s as % of nginx's too.
 #   b. deploy → first 200 for a prebuilt image (median of 5)                      target < 1 s
 #   c. `rfaas list` wall time against the gateway (hyperfine)                      target < 10 ms
 # Usage: bash benches/gateway.sh        (DURATION=10 seconds per wrk run, ROUNDS=3 interleaved rounds)
-# Starts its own gateway on a free port with a temporary state directory; never touches the
-# gateway on :8080 or ~/.openfaas. The function image (rfaas-bench/gateway-hello:bench) is kept
-# so that later runs skip the build; everything else is removed on exit.
+# Starts its own gateway on a free port with a temporary state directory and its own nginx (prefix,
+# config, pid and logs in the same temporary directory) on a free 127.0.0.1 port; never touches the
+# gateway on :8080, ~/.openfaas or the system's nginx. The function image
+# (rfaas-bench/gateway-hello:bench) is kept so that later runs skip the build; everything else is
+# stopped and removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -16,7 +23,7 @@ cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10}"
 ROUNDS="${ROUNDS:-3}"
 IMAGE="rfaas-bench/gateway-hello:bench"
-bench_need wrk hyperfine curl jq bc
+bench_need wrk hyperfine curl jq bc nginx
 bench_setup
 
 # --- the function image: the golang-http template's starter ------------------------------
@@ -39,6 +46,66 @@ FN_PID="$(docker inspect --format '{{.State.Pid}}' "$(docker ps -q --filter "lab
 DIRECT="http://127.0.0.1:$PORT/"
 VIA="$GW/function/hello"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$VIA")" = 200 ] || fail "$VIA does not answer 200"
+
+# --- nginx in front of the same container -------------------------------------------------
+NGX="$WORK/nginx"
+mkdir -p "$NGX/logs" "$NGX/temp"
+# nginx.conf listening on 127.0.0.1:$1; relative paths are under the prefix $NGX.
+nginx_conf() {
+    cat <<EOF
+worker_processes auto;
+pid nginx.pid;
+error_log logs/error.log;
+events {}
+http {
+    access_log off;
+    client_body_temp_path temp/client_body;
+    proxy_temp_path temp/proxy;
+    fastcgi_temp_path temp/fastcgi;
+    uwsgi_temp_path temp/uwsgi;
+    scgi_temp_path temp/scgi;
+    upstream function {
+        server 127.0.0.1:$PORT;
+        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:$1;
+        location / {
+            proxy_pass http://function;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+}
+# Master pid from the pid file, once nginx has written it.
+nginx_master() { [ -s "$NGX/nginx.pid" ] && cat "$NGX/nginx.pid"; }
+nginx_stop() {
+    local pid
+    pid="$(nginx_master)" || return 0
+    kill "$pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+}
+bench_on_exit nginx_stop
+# A random port below the ephemeral range (where wrk's own sockets live); a port that is taken
+# makes nginx fail to bind, and the next try picks another.
+for _ in $(seq 20); do
+    NGINX_PORT=$((20000 + RANDOM % 12000))
+    (: <"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null && continue
+    nginx_conf "$NGINX_PORT" >"$NGX/nginx.conf"
+    nginx -p "$NGX/" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" 2>>"$NGX/logs/start.log" && break
+    NGINX_PORT=
+done
+[ -n "$NGINX_PORT" ] || { cat "$NGX/logs/start.log" "$NGX/logs/error.log" >&2 2>/dev/null; fail "nginx did not start"; }
+NGINX="http://127.0.0.1:$NGINX_PORT/"
+for _ in $(seq 50); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$NGINX")" = 200 ] && break
+    sleep 0.1
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$NGINX")" = 200 ] || fail "$NGINX does not answer 200"
+NGINX_MASTER="$(nginx_master)" || fail "nginx wrote no pid file"
 
 bench_report_lua >"$WORK/report.lua"
 # CPU time (user + system, in clock ticks) used so far by the processes given by pid.
@@ -69,16 +136,21 @@ wrk_run() {
 
 echo "warming up..." >&2
 wrk_run warm-up "$DIRECT" 16 2
+wrk_run warm-up "$NGINX" 16 2
 wrk_run warm-up "$VIA" 16 2
+# The workers are the master's children (no cache is configured, so no cache processes).
+mapfile -t NGINX_WORKERS < <(pgrep -P "$NGINX_MASTER")
+[ "${#NGINX_WORKERS[@]}" -gt 0 ] || fail "nginx (pid $NGINX_MASTER) has no worker processes"
 
-# Direct and gateway runs alternate, so load from elsewhere on the machine hits both alike;
+# Direct, nginx and gateway runs alternate, so load from elsewhere on the machine hits all alike;
 # each figure is the median over the rounds.
 for round in $(seq "$ROUNDS"); do
     for c in 1 16; do
-        for target in direct gateway; do
+        for target in direct nginx gateway; do
             echo "round $round/$ROUNDS: $target c=$c (${DURATION}s)" >&2
             case "$target" in
                 direct) wrk_run direct "$DIRECT" "$c" "$DURATION" ;;
+                nginx) wrk_run nginx "$NGINX" "$c" "$DURATION" "${NGINX_WORKERS[@]}" ;;
                 gateway) wrk_run gateway "$VIA" "$c" "$DURATION" "$GW_PID" ;;
             esac
         done
@@ -112,12 +184,14 @@ list_ms="$(jq -r '.results[0].median * 1000' "$WORK/list.json")"
 list_mean="$(jq -r '.results[0].mean * 1000' "$WORK/list.json")"
 
 # --- report -------------------------------------------------------------------------------
+# $1 as a percentage of $2, one decimal.
+pct() { echo "scale=1; 100 * $1 / $2" | bc -l; }
 echo
 echo "rfaas gateway $("$RFAAS" version --short-version 2>/dev/null || echo)  ($(nproc) cores, load avg $(cut -d' ' -f1-3 /proc/loadavg); median of $ROUNDS x ${DURATION}s wrk runs)"
 echo
-printf '%-18s %9s %9s %9s %16s %16s\n' "a. proxy overhead" "p50 µs" "p99 µs" "req/s" "gw CPU µs/req" "fn CPU µs/req"
+printf '%-18s %9s %9s %9s %16s %16s\n' "a. proxy overhead" "p50 µs" "p99 µs" "req/s" "proxy CPU µs/req" "fn CPU µs/req"
 for c in 1 16; do
-    for target in direct gateway; do
+    for target in direct nginx gateway; do
         pcpu="$(pick $target $c 4)"; [ "$target" = direct ] && pcpu=-
         printf '%-18s %9s %9s %9s %16s %16s\n' "$target c=$c" "$(pick $target $c 1)" "$(pick $target $c 2)" \
             "$(pick $target $c 3)" "$pcpu" "$(pick $target $c 5)"
@@ -126,13 +200,18 @@ done
 echo
 for c in 1 16; do
     added=$(($(pick gateway $c 1) - $(pick direct $c 1)))
-    pct="$(echo "scale=1; 100 * $(pick gateway $c 3) / $(pick direct $c 3)" | bc -l)"
-    printf 'c=%-3s added p50 %6s µs  (target < 100 µs: %s)   gateway throughput %5s%% of direct  (target >= 80%%: %s)\n' \
-        "$c" "$added" "$(ok "$added < 100")" "$pct" "$(ok "$pct >= 80")"
+    nginx_added=$(($(pick nginx $c 1) - $(pick direct $c 1)))
+    gw_pct="$(pct "$(pick gateway $c 3)" "$(pick direct $c 3)")"
+    printf 'c=%-3s added p50 vs direct:   gateway %6s µs  (target < 100 µs: %s)   nginx %6s µs\n' \
+        "$c" "$added" "$(ok "$added < 100")" "$nginx_added"
+    printf '      throughput vs direct: gateway %5s%%    (target >= 80%%: %s)      nginx %5s%%   gateway %5s%% of nginx\n' \
+        "$gw_pct" "$(ok "$gw_pct >= 80")" "$(pct "$(pick nginx $c 3)" "$(pick direct $c 3)")" \
+        "$(pct "$(pick gateway $c 3)" "$(pick nginx $c 3)")"
 done
 echo
 printf 'b. deploy -> first 200 (ms):  %s   median %s ms  (target < 1000 ms: %s)\n' \
     "${deploy_ms[*]}" "$deploy_median" "$(ok "$deploy_median < 1000")"
 printf 'c. rfaas list:  median %.2f ms, mean %.2f ms  (target < 10 ms: %s)\n' \
     "$list_ms" "$list_mean" "$(ok "$list_ms < 10")"
-echo "(gateway pid $GW_PID; direct = the function's own port $PORT)"
+echo "(gateway pid $GW_PID; nginx $(nginx -v 2>&1 | sed 's|.*/||') on port $NGINX_PORT, pid $NGINX_MASTER with" \
+    "${#NGINX_WORKERS[@]} workers; direct = the function's own port $PORT)"
