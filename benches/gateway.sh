@@ -53,6 +53,7 @@ mkdir -p "$NGX/logs" "$NGX/temp"
 # nginx.conf listening on 127.0.0.1:$1; relative paths are under the prefix $NGX.
 nginx_conf() {
     cat <<EOF
+daemon off;
 worker_processes auto;
 pid nginx.pid;
 error_log logs/error.log;
@@ -79,33 +80,54 @@ http {
 }
 EOF
 }
-# Master pid from the pid file, once nginx has written it.
-nginx_master() { [ -s "$NGX/nginx.pid" ] && cat "$NGX/nginx.pid"; }
+# Whether process $1 runs (a zombie does not).
+running() {
+    local stat
+    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+    stat="${stat##*) }"
+    [ "${stat%% *}" != Z ]
+}
+# nginx runs in the foreground (daemon off) as this script's child, so that the script knows
+# its pid at once, sees it exit if it cannot start, and reaps it when stopping it.
+NGINX_MASTER=
 nginx_stop() {
-    local pid
-    pid="$(nginx_master)" || return 0
-    kill "$pid" 2>/dev/null
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null
+    [ -n "$NGINX_MASTER" ] || return 0
+    kill "$NGINX_MASTER" 2>/dev/null
+    for _ in $(seq 50); do running "$NGINX_MASTER" || break; sleep 0.1; done
+    if running "$NGINX_MASTER"; then
+        pkill -KILL -P "$NGINX_MASTER"
+        kill -KILL "$NGINX_MASTER"
+    fi
+    wait "$NGINX_MASTER" 2>/dev/null
+    NGINX_MASTER=
 }
 bench_on_exit nginx_stop
-# A random port below the ephemeral range (where wrk's own sockets live); a port that is taken
-# makes nginx fail to bind, and the next try picks another.
-for _ in $(seq 20); do
-    NGINX_PORT=$((20000 + RANDOM % 12000))
-    (: <"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null && continue
-    nginx_conf "$NGINX_PORT" >"$NGX/nginx.conf"
-    nginx -p "$NGX/" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" 2>>"$NGX/logs/start.log" && break
-    NGINX_PORT=
+# Starts nginx on 127.0.0.1:$1; succeeds once it answers 200 (within 10 s), else stops it.
+nginx_start() {
+    nginx_conf "$1" >"$NGX/nginx.conf"
+    nginx -p "$NGX/" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" >>"$NGX/logs/start.log" 2>&1 &
+    NGINX_MASTER=$!
+    for _ in $(seq 100); do
+        running "$NGINX_MASTER" || break
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/")" = 200 ] && return 0
+        sleep 0.1
+    done
+    nginx_stop
+    return 1
+}
+# A random port below the ephemeral range (where wrk's own sockets live); if it is taken, nginx
+# cannot bind it and exits, and the next try picks another.
+NGINX_PORT=
+for _ in $(seq 10); do
+    port=$((20000 + RANDOM % 12000))
+    (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+    nginx_start "$port" && { NGINX_PORT=$port; break; }
 done
-[ -n "$NGINX_PORT" ] || { cat "$NGX/logs/start.log" "$NGX/logs/error.log" >&2 2>/dev/null; fail "nginx did not start"; }
+if [ -z "$NGINX_PORT" ]; then
+    cat "$NGX/logs/start.log" "$NGX/logs/error.log" >&2 2>/dev/null
+    fail "nginx did not start and answer 200 (its logs are above)"
+fi
 NGINX="http://127.0.0.1:$NGINX_PORT/"
-for _ in $(seq 50); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$NGINX")" = 200 ] && break
-    sleep 0.1
-done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$NGINX")" = 200 ] || fail "$NGINX does not answer 200"
-NGINX_MASTER="$(nginx_master)" || fail "nginx wrote no pid file"
 
 bench_report_lua >"$WORK/report.lua"
 # CPU time (user + system, in clock ticks) used so far by the processes given by pid.
@@ -138,8 +160,9 @@ echo "warming up..." >&2
 wrk_run warm-up "$DIRECT" 16 2
 wrk_run warm-up "$NGINX" 16 2
 wrk_run warm-up "$VIA" 16 2
-# The workers are the master's children (no cache is configured, so no cache processes).
-mapfile -t NGINX_WORKERS < <(pgrep -P "$NGINX_MASTER")
+# The workers are the children of the master named in the pid file (no cache is configured, so
+# no cache processes).
+mapfile -t NGINX_WORKERS < <(pgrep -P "$(cat "$NGX/nginx.pid")")
 [ "${#NGINX_WORKERS[@]}" -gt 0 ] || fail "nginx (pid $NGINX_MASTER) has no worker processes"
 
 # Direct, nginx and gateway runs alternate, so load from elsewhere on the machine hits all alike;
