@@ -4,20 +4,25 @@
 #   2. rebuild after a handler-only change to the python3-http function          target < 3 s
 #   3. rebuild of three changed python3-http functions, --parallel 1 vs 3        (speed-up)
 # Usage: bash benches/build.sh [runs]   (median of `runs`, default 3)
+# Installs bc with apt-get if it is missing (benches/lib.sh). The images, tagged bench-<pid>,
+# are removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=SCRIPTDIR/lib.sh
+. benches/lib.sh
 RUNS="${1:-3}"
-cargo build --release --quiet
-RFAAS="$PWD/target/release/rfaas"
-WORK="$(mktemp -d)"
 TAG="bench-$$"
-trap 'docker image ls --format "{{.Repository}}:{{.Tag}}" | grep ":$TAG\$" | xargs -r docker image rm --no-prune >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
+bench_need bc
+bench_setup
+remove_images() {
+    docker image ls --format "{{.Repository}}:{{.Tag}}" | grep ":$TAG\$" | xargs -r docker image rm --no-prune >/dev/null 2>&1
+}
+bench_on_exit remove_images
 cd "$WORK"
 
 now() { date +%s.%N; }
 # Runs "$@" quietly and prints the seconds it took.
 timed() { local t0; t0=$(now); "$@" >/dev/null 2>"$WORK/last.log" || { cat "$WORK/last.log" >&2; exit 1; }; echo "$(now) - $t0" | bc -l; }
-median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
 
 "$RFAAS" new py --lang python3-http --prefix rfaas-bench -q >/dev/null 2>&1
 "$RFAAS" new js --lang node18 --append stack.yaml --prefix rfaas-bench -q >/dev/null 2>&1
@@ -28,21 +33,21 @@ sed -i "s/:latest/:$TAG/" stack.yaml
 echo "warming up: first build of 5 functions (uses the engine's layer cache)..." >&2
 "$RFAAS" build --parallel 2 --quiet >/dev/null 2>"$WORK/warm.log" || { cat "$WORK/warm.log" >&2; exit 1; }
 
-noop=$(for _ in $(seq "$RUNS"); do timed "$RFAAS" build --regex '^(py|js|go)$'; done | median)
+noop=$(for _ in $(seq "$RUNS"); do timed "$RFAAS" build --regex '^(py|js|go)$'; done | median %.3f)
 echo "no-op rebuild, 3 functions:                  ${noop} s   (target < 0.5 s)"
 
 handler=$(for i in $(seq "$RUNS"); do
     echo "# edit $i $$ $(date +%s%N)" >> py/handler.py
     timed "$RFAAS" build --regex '^py$' --quiet
-done | median)
+done | median %.3f)
 echo "handler-only change, python3-http rebuild:   ${handler} s   (target < 3 s)"
 
 three() {  # $1 = parallelism: change the three python handlers, rebuild them
     for f in py py2 py3; do echo "# $1 $$ $(date +%s%N)" >> "$f/handler.py"; done
     timed "$RFAAS" build --regex '^py[23]?$' --parallel "$1" --quiet
 }
-p1=$(for _ in $(seq "$RUNS"); do three 1; done | median)
-p3=$(for _ in $(seq "$RUNS"); do three 3; done | median)
+p1=$(for _ in $(seq "$RUNS"); do three 1; done | median %.3f)
+p3=$(for _ in $(seq "$RUNS"); do three 3; done | median %.3f)
 speedup=$(echo "$p1 / $p3" | bc -l)
 printf 'three changed functions, --parallel 1:       %s s\n' "$p1"
 printf 'three changed functions, --parallel 3:       %s s   (speed-up %.2fx on %s cores)\n' "$p3" "$speedup" "$(nproc)"

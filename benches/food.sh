@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Food-delivery stack speed through rfaas's gateway (issue 5). Needs the tests/env services
-# (Docker, Redis, MariaDB), wrk, curl, jq, bc.
+# Food-delivery stack speed through rfaas's gateway (issue 5). Starts the tests/env services
+# (Docker, Redis, MariaDB) with tests/env/setup.sh and installs wrk, curl, jq, bc, redis-tools and
+# mariadb-client with apt-get when they are missing (benches/lib.sh).
 #   delivery-analytics  POST /, a new delivery per request, wrk c=16       target p99 < 15 ms
 #   order-completion    POST /, a different seeded order per request, c=16  target p99 < 30 ms
 #   auto-close-orders   POST /, closing 100 DELIVERED orders per run (re-seeded before each of
@@ -15,48 +16,33 @@
 # seeded orders mid-run. Images are kept (later runs skip the build); the rest is removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT="$PWD"
+# shellcheck source=SCRIPTDIR/lib.sh
+. benches/lib.sh
 DURATION="${DURATION:-10}"
 RUNS="${RUNS:-20}"
 CONC="${CONC:-16}"   # wrk connections; CONC=1 measures latency without queueing
 DB=food_bench
 REDIS_DB=8
 
-SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-setup_log="$($SUDO bash tests/env/setup.sh 2>&1)" || { echo "$setup_log" >&2; exit 1; }
+bench_need wrk curl jq bc redis-cli mariadb
+setup_log="$(bench_sudo bash tests/env/setup.sh 2>&1)" || { echo "$setup_log" >&2; exit 1; }
 set -a
 # shellcheck disable=SC1091
 . "${RFAAS_TEST_STATE:-/var/lib/rfaas-test}/env"
 set +a
-cargo build --release --quiet
-RFAAS="$ROOT/target/release/rfaas"
-WORK="$(mktemp -d)"
-STATE="$WORK/state"
-export OPENFAAS_CONFIG="$WORK/openfaas"   # rfaas login writes here, not to ~/.openfaas
-unset OPENFAAS_URL
+bench_setup
 
-cleanup() {
-    set +e
-    if [ -f "$STATE/gateway-id" ]; then
-        local id
-        id="$(cat "$STATE/gateway-id")"
-        "$RFAAS" gateway stop --state-dir "$STATE" >/dev/null 2>&1
-        docker ps -aq --filter "label=com.rfaas.gateway=$id" | xargs -r docker rm -f >/dev/null 2>&1
-    fi
+# Runs at exit, after the gateway and its containers are gone.
+drop_bench_data() {
     admin_sql "DROP DATABASE IF EXISTS $DB; DROP USER IF EXISTS '$DB'@'127.0.0.1';" >/dev/null 2>&1
     redis-cli -h "$RFAAS_TEST_REDIS_HOST" -p "$RFAAS_TEST_REDIS_PORT" -n "$REDIS_DB" flushdb >/dev/null 2>&1
-    rm -rf "$WORK"
 }
-trap cleanup EXIT
-fail() { echo "error: $*" >&2; exit 1; }
+bench_on_exit drop_bench_data
 admin_sql() {
     MYSQL_PWD="$RFAAS_TEST_MYSQL_PASSWORD" mariadb --protocol=tcp -h "$RFAAS_TEST_MYSQL_HOST" \
         -P "$RFAAS_TEST_MYSQL_PORT" -u "$RFAAS_TEST_MYSQL_USER" -e "$1"
 }
 sql() { admin_sql "USE $DB; $1"; }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
-# Nearest-rank percentile $1 (0-100) of the numbers on stdin.
-percentile() { sort -g | awk -v p="$1" '{a[NR]=$1} END {i=int((p*NR+99)/100); if (i<1) i=1; print a[i]}'; }
 
 # --- database, Redis, secret --------------------------------------------------------------
 echo "==> preparing database $DB and Redis DB $REDIS_DB" >&2
@@ -84,12 +70,10 @@ export TAG=bench MYSQL_DATABASE="$DB" MYSQL_USER="$DB" REDIS_DB \
     MYSQL_PORT="$RFAAS_TEST_MYSQL_PORT" REDIS_PORT="$RFAAS_TEST_REDIS_PORT"
 (cd "$WORK/stack" && "$RFAAS" build -f stack.yaml --quiet >/dev/null 2>"$WORK/build.log") \
     || { cat "$WORK/build.log" >&2; fail "build failed"; }
-GW="$("$RFAAS" gateway start --port 0 --state-dir "$STATE" 2>/dev/null)"
-"$RFAAS" login -g "$GW" --password-stdin <"$STATE/basic-auth-password" >/dev/null 2>&1
+bench_gateway_start
 "$RFAAS" secret create food-db-password -g "$GW" --from-file "$WORK/db-password" >/dev/null 2>&1
 (cd "$WORK/stack" && "$RFAAS" deploy -f stack.yaml -g "$GW" --wait >/dev/null 2>"$WORK/deploy.log") \
     || { cat "$WORK/deploy.log" >&2; fail "deploy failed"; }
-GW_ID="$(cat "$STATE/gateway-id")"
 for fn in delivery-analytics order-completion auto-close-orders; do
     code="$(curl -s -o /dev/null -w '%{http_code}' "$GW/function/$fn/health")"
     [ "$code" = 200 ] || fail "$fn/health answered $code"
@@ -97,8 +81,9 @@ done
 
 # MiB used by each function container, "name MiB" lines.
 memory() {
-    docker stats --no-stream --format '{{.Name}} {{.MemUsage}}' \
-        $(docker ps -q --filter "label=com.rfaas.gateway=$GW_ID") | awk '{
+    local ids
+    mapfile -t ids < <(docker ps -q --filter "label=com.rfaas.gateway=$GW_ID")
+    docker stats --no-stream --format '{{.Name}} {{.MemUsage}}' "${ids[@]}" | awk '{
             v = $2; n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
             if (u == "KiB") n /= 1024; else if (u == "GiB") n *= 1024; else if (u == "B") n /= 1048576
             name = $1; sub(/^rfaas-openfaas-fn-/, "", name); sub(/-[0-9a-f]+$/, "", name)
@@ -120,14 +105,8 @@ cfs() {
 throttled() { echo "$1 $2" | awk '{p = $3 - $1; printf "%s", (p > 0 ? sprintf("%.0f%%", 100 * ($4 - $2) / p) : "-")}'; }
 
 # --- wrk scripts --------------------------------------------------------------------------
-# Every script ends with the same report: "RESULT p50_us p99_us req_per_s socket_errors non_2xx".
-cat >"$WORK/report.lua" <<'EOF'
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %.1f %d %d\n", latency:percentile(50), latency:percentile(99),
-    summary.requests / (summary.duration / 1e6), e.connect + e.read + e.write + e.timeout, e.status))
-end
-EOF
+# Every script ends with the same report, bench_report_lua's RESULT line.
+bench_report_lua >"$WORK/report.lua"
 # Threads are numbered 0..n-1 from setup(); init() gets "-- <prefix> <threads>".
 cat >"$WORK/threads.lua" <<'EOF'
 local count = 0
@@ -170,7 +149,7 @@ EOF
 wrk_run() {
     local script="$1" url="$2" secs="$3"
     shift 3
-    wrk -t "$(( CONC < 2 ? CONC : 2 ))" -c "$CONC" -d "${secs}s" -s "$script" "$url" -- "$@" | awk '/^RESULT/ {print $2, $3, $4, $5, $6}'
+    bench_wrk "$CONC" "$secs" "$script" "$url" "$@" | cut -d' ' -f1-5
 }
 # Seeds orders <prefix>0 .. <prefix>N-1 (status DELIVERED, delivered $3 hours ago).
 seed_orders() {
@@ -183,7 +162,8 @@ seed_orders() {
 echo "==> delivery-analytics: warm-up 3 s, then ${DURATION} s at c=$CONC" >&2
 wrk_run "$WORK/delivery.lua" "$GW/function/delivery-analytics" 3 warm 2 >/dev/null
 cfs0="$(cfs delivery-analytics)"
-read -r da_p50 da_p99 da_rps da_err da_non2xx < <(wrk_run "$WORK/delivery.lua" "$GW/function/delivery-analytics" "$DURATION" run 2)
+res="$(wrk_run "$WORK/delivery.lua" "$GW/function/delivery-analytics" "$DURATION" run 2)"
+read -r da_p50 da_p99 da_rps da_err da_non2xx <<<"$res"
 da_throttled="$(throttled "$cfs0" "$(cfs delivery-analytics)")"
 da_stored="$(redis-cli -h "$RFAAS_TEST_REDIS_HOST" -p "$RFAAS_TEST_REDIS_PORT" -n "$REDIS_DB" \
     hget platform:stats count 2>/dev/null || echo '?')"
@@ -196,7 +176,8 @@ seed_orders ow- 2000 0
 seed_orders om- "$ORDERS" 0
 wrk_run "$WORK/order.lua" "$GW/function/order-completion" 2 ow- 2 >/dev/null
 cfs0="$(cfs order-completion)"
-read -r oc_p50 oc_p99 oc_rps oc_err oc_non2xx < <(wrk_run "$WORK/order.lua" "$GW/function/order-completion" "$DURATION" om- 2)
+res="$(wrk_run "$WORK/order.lua" "$GW/function/order-completion" "$DURATION" om- 2)"
+read -r oc_p50 oc_p99 oc_rps oc_err oc_non2xx <<<"$res"
 oc_throttled="$(throttled "$cfs0" "$(cfs order-completion)")"
 oc_done="$(sql "SELECT COUNT(*) FROM orders WHERE id LIKE 'om-%' AND status = 'COMPLETED';" | tail -1)"
 oc_receipts="$(sql "SELECT COUNT(*) FROM receipts WHERE order_id LIKE 'om-%';" | tail -1)"
@@ -213,7 +194,9 @@ for run in $(seq 0 "$RUNS"); do
         --data-binary @stacks/food-delivery/payloads/auto-close.json "$GW/function/auto-close-orders")"
     read -r code secs <<<"$(tail -1 <<<"$out")"
     closed="$(head -1 <<<"$out" | jq -r .closedCount)"
-    [ "$code" = 200 ] && [ "$closed" = 100 ] || fail "auto-close run $run: HTTP $code, closed $closed (want 100)"
+    if [ "$code" != 200 ] || [ "$closed" != 100 ]; then
+        fail "auto-close run $run: HTTP $code, closed $closed (want 100)"
+    fi
     [ "$run" = 0 ] || ac_ms+=("$(echo "$secs * 1000" | bc -l)")
 done
 ac_p50="$(printf '%s\n' "${ac_ms[@]}" | percentile 50)"
@@ -222,7 +205,6 @@ memory >"$WORK/mem-load"
 
 # --- report -------------------------------------------------------------------------------
 ms() { echo "scale=2; $1 / 1000" | bc -l | sed 's/^\./0./'; }
-ok() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "ok"; else echo "MISSED"; fi; }
 x() { echo "scale=1; $1 / $2" | bc -l | sed "s/^\./0./"; }
 echo
 echo "food-delivery through rfaas gateway ($(nproc) cores, load avg $(cut -d' ' -f1-3 /proc/loadavg)); wrk c=$CONC, ${DURATION} s after a warm-up; CPU limits $CPU_LIMITS"

@@ -1,37 +1,30 @@
 #!/usr/bin/env bash
-# Gateway speed figures on the real engine (issue 4). Needs Docker, wrk, hyperfine, curl, jq.
-#   a. proxy overhead: a golang-http starter function called on its own port vs through
-#      /function/<name>, wrk at c=1 and c=16          target: added p50 < 100 µs, gateway ≥ 80% of direct req/s
+# Gateway speed figures on the real engine (issue 4). Needs Docker; installs wrk, hyperfine,
+# curl, jq, bc and nginx-light with apt-get when they are missing (benches/lib.sh).
+#   a. proxy overhead: a golang-http starter function called on its own port (direct), through
+#      nginx and through the gateway's /function/<name>, wrk at c=1 and c=16
+#                                      target: added p50 < 100 µs, gateway ≥ 80% of direct req/s
+#      nginx is the reference: a mature reverse proxy set up the efficient standard way
+#      (worker_processes auto, access_log off, an upstream with keepalive 64, HTTP/1.1 to the
+#      upstream). On a small machine wrk, the function and the proxy share the cores, so it shows
+#      what a proxy can achieve there; the summary gives the gateway's req/s as % of nginx's too.
 #   b. deploy → first 200 for a prebuilt image (median of 5)                      target < 1 s
 #   c. `rfaas list` wall time against the gateway (hyperfine)                      target < 10 ms
 # Usage: bash benches/gateway.sh        (DURATION=10 seconds per wrk run, ROUNDS=3 interleaved rounds)
-# Starts its own gateway on a free port with a temporary state directory; never touches the
-# gateway on :8080 or ~/.openfaas. The function image (rfaas-bench/gateway-hello:bench) is kept
-# so that later runs skip the build; everything else is removed on exit.
+# Starts its own gateway on a free port with a temporary state directory and its own nginx (prefix,
+# config, pid and logs in the same temporary directory) on a free 127.0.0.1 port; never touches the
+# gateway on :8080, ~/.openfaas or the system's nginx. The function image
+# (rfaas-bench/gateway-hello:bench) is kept so that later runs skip the build; everything else is
+# stopped and removed on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=SCRIPTDIR/lib.sh
+. benches/lib.sh
 DURATION="${DURATION:-10}"
 ROUNDS="${ROUNDS:-3}"
 IMAGE="rfaas-bench/gateway-hello:bench"
-cargo build --release --quiet
-RFAAS="$PWD/target/release/rfaas"
-WORK="$(mktemp -d)"
-STATE="$WORK/state"
-export OPENFAAS_CONFIG="$WORK/openfaas"   # rfaas login writes here, not to ~/.openfaas
-unset OPENFAAS_URL
-
-cleanup() {
-    set +e
-    if [ -f "$STATE/gateway-id" ]; then
-        local id
-        id="$(cat "$STATE/gateway-id")"
-        "$RFAAS" gateway stop --state-dir "$STATE" >/dev/null 2>&1
-        docker ps -aq --filter "label=com.rfaas.gateway=$id" | xargs -r docker rm -f >/dev/null 2>&1
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "error: $*" >&2; exit 1; }
+bench_need wrk hyperfine curl jq bc nginx
+bench_setup
 
 # --- the function image: the golang-http template's starter ------------------------------
 (
@@ -42,61 +35,152 @@ fail() { echo "error: $*" >&2; exit 1; }
 )
 
 # --- our own gateway ----------------------------------------------------------------------
-GW="$("$RFAAS" gateway start --port 0 --state-dir "$STATE" 2>/dev/null)"
-GW_PID="$(jq -r .pid "$STATE/gateway.json")"
-"$RFAAS" login -g "$GW" --password-stdin <"$STATE/basic-auth-password" >/dev/null 2>&1
+bench_gateway_start
 AUTH="admin:$(cat "$STATE/basic-auth-password")"
 "$RFAAS" deploy -g "$GW" --image "$IMAGE" --name hello --wait >/dev/null 2>&1 || fail "deploy failed"
-PORT="$(docker ps --filter "label=com.rfaas.gateway=$(cat "$STATE/gateway-id")" \
+PORT="$(docker ps --filter "label=com.rfaas.gateway=$GW_ID" \
     --filter label=com.rfaas.function=hello --format '{{.Label "com.rfaas.port"}}')"
 [ -n "$PORT" ] || fail "no container port for hello"
-FN_PID="$(docker inspect --format '{{.State.Pid}}' "$(docker ps -q --filter "label=com.rfaas.gateway=$(cat "$STATE/gateway-id")" \
+FN_PID="$(docker inspect --format '{{.State.Pid}}' "$(docker ps -q --filter "label=com.rfaas.gateway=$GW_ID" \
     --filter label=com.rfaas.function=hello)")"
 DIRECT="http://127.0.0.1:$PORT/"
 VIA="$GW/function/hello"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$VIA")" = 200 ] || fail "$VIA does not answer 200"
 
-# wrk prints one line "RESULT p50_us p99_us req_per_s errors non_2xx requests" from this script.
-cat >"$WORK/report.lua" <<'EOF'
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format("RESULT %d %d %.0f %d %d %d\n", latency:percentile(50), latency:percentile(99),
-    summary.requests / (summary.duration / 1e6), e.connect + e.read + e.write + e.timeout, e.status,
-    summary.requests))
-end
-EOF
-# CPU time (user + system, in clock ticks) used so far by the processes given by pid.
-ticks() { cat "${@/#//proc/}" 2>/dev/null | awk '{t += $14 + $15} END {print t + 0}'; }
-HZ="$(getconf CLK_TCK)"
-# wrk_run URL CONNECTIONS SECONDS -> "p50_us p99_us rps gateway_cpu_us_per_req function_cpu_us_per_req"
-wrk_run() {
-    local threads=$(($2 < 2 ? 1 : 2)) line g0 f0 g1 f1
-    g0="$(ticks "$GW_PID/stat")"; f0="$(ticks "$FN_PID/stat")"
-    line="$(wrk -t "$threads" -c "$2" -d "$3s" -s "$WORK/report.lua" "$1" | grep '^RESULT')"
-    g1="$(ticks "$GW_PID/stat")"; f1="$(ticks "$FN_PID/stat")"
-    set -- $line
-    [ "$5" = 0 ] && [ "$6" = 0 ] || fail "wrk saw $5 socket errors and $6 non-2xx answers"
-    echo "$2 $3 $4 $(((g1 - g0) * 1000000 / HZ / $7)) $(((f1 - f0) * 1000000 / HZ / $7))"
+# --- nginx in front of the same container -------------------------------------------------
+NGX="$WORK/nginx"
+mkdir -p "$NGX/logs" "$NGX/temp"
+# nginx.conf listening on 127.0.0.1:$1; relative paths are under the prefix $NGX.
+nginx_conf() {
+    cat <<EOF
+daemon off;
+worker_processes auto;
+pid nginx.pid;
+error_log logs/error.log;
+events {}
+http {
+    access_log off;
+    client_body_temp_path temp/client_body;
+    proxy_temp_path temp/proxy;
+    fastcgi_temp_path temp/fastcgi;
+    uwsgi_temp_path temp/uwsgi;
+    scgi_temp_path temp/scgi;
+    upstream function {
+        server 127.0.0.1:$PORT;
+        keepalive 64;
+    }
+    server {
+        listen 127.0.0.1:$1;
+        location / {
+            proxy_pass http://function;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
+EOF
+}
+# Whether process $1 runs (a zombie does not).
+running() {
+    local stat
+    read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+    stat="${stat##*) }"
+    [ "${stat%% *}" != Z ]
+}
+# nginx runs in the foreground (daemon off) as this script's child, so that the script knows
+# its pid at once, sees it exit if it cannot start, and reaps it when stopping it.
+NGINX_MASTER=
+nginx_stop() {
+    [ -n "$NGINX_MASTER" ] || return 0
+    kill "$NGINX_MASTER" 2>/dev/null
+    for _ in $(seq 50); do running "$NGINX_MASTER" || break; sleep 0.1; done
+    if running "$NGINX_MASTER"; then
+        pkill -KILL -P "$NGINX_MASTER"
+        kill -KILL "$NGINX_MASTER"
+    fi
+    wait "$NGINX_MASTER" 2>/dev/null
+    NGINX_MASTER=
+}
+bench_on_exit nginx_stop
+# Starts nginx on 127.0.0.1:$1; succeeds once it answers 200 (within 10 s), else stops it.
+nginx_start() {
+    nginx_conf "$1" >"$NGX/nginx.conf"
+    nginx -p "$NGX/" -c "$NGX/nginx.conf" -e "$NGX/logs/error.log" >>"$NGX/logs/start.log" 2>&1 &
+    NGINX_MASTER=$!
+    for _ in $(seq 100); do
+        running "$NGINX_MASTER" || break
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/")" = 200 ] && return 0
+        sleep 0.1
+    done
+    nginx_stop
+    return 1
+}
+# A random port below the ephemeral range (where wrk's own sockets live); if it is taken, nginx
+# cannot bind it and exits, and the next try picks another.
+NGINX_PORT=
+for _ in $(seq 10); do
+    port=$((20000 + RANDOM % 12000))
+    (: <"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+    nginx_start "$port" && { NGINX_PORT=$port; break; }
+done
+if [ -z "$NGINX_PORT" ]; then
+    cat "$NGX/logs/start.log" "$NGX/logs/error.log" >&2 2>/dev/null
+    fail "nginx did not start and answer 200 (its logs are above)"
+fi
+NGINX="http://127.0.0.1:$NGINX_PORT/"
+
+bench_report_lua >"$WORK/report.lua"
+# CPU time (user + system, in clock ticks) used so far by the processes given by pid.
+ticks() {
+    local pid stat f t=0
+    for pid in "$@"; do
+        read -r stat <"/proc/$pid/stat" || fail "process $pid is gone"
+        read -ra f <<<"${stat##*) }"   # fields from the 3rd on: after "pid (comm) "
+        t=$((t + f[11] + f[12]))       # utime, stime
+    done
+    echo "$t"
+}
+HZ="$(getconf CLK_TCK)"
+declare -A R
+# wrk_run TARGET URL CONNECTIONS SECONDS [PROXY_PID...] appends to R[TARGET,CONNECTIONS] the line
+# "p50_us p99_us rps proxy_cpu_us_per_req function_cpu_us_per_req".
+wrk_run() {
+    local target="$1" url="$2" c="$3" secs="$4" res p0 f0 p1 f1 p50 p99 rps errors non2xx requests
+    shift 4
+    p0="$(ticks "$@")"; f0="$(ticks "$FN_PID")"
+    res="$(bench_wrk "$c" "$secs" "$WORK/report.lua" "$url")"
+    p1="$(ticks "$@")"; f1="$(ticks "$FN_PID")"
+    read -r p50 p99 rps errors non2xx requests <<<"$res"
+    [ "$((errors + non2xx))" = 0 ] || fail "wrk saw $errors socket errors and $non2xx non-2xx answers from $url"
+    R[$target,$c]+="$p50 $p99 $(printf '%.0f' "$rps") $(((p1 - p0) * 1000000 / HZ / requests))"
+    R[$target,$c]+=" $(((f1 - f0) * 1000000 / HZ / requests))"$'\n'
+}
 
 echo "warming up..." >&2
-wrk_run "$DIRECT" 16 2 >/dev/null
-wrk_run "$VIA" 16 2 >/dev/null
+wrk_run warm-up "$DIRECT" 16 2
+wrk_run warm-up "$NGINX" 16 2
+wrk_run warm-up "$VIA" 16 2
+# The workers are the children of the master named in the pid file (no cache is configured, so
+# no cache processes).
+mapfile -t NGINX_WORKERS < <(pgrep -P "$(cat "$NGX/nginx.pid")")
+[ "${#NGINX_WORKERS[@]}" -gt 0 ] || fail "nginx (pid $NGINX_MASTER) has no worker processes"
 
-# Direct and gateway runs alternate, so load from elsewhere on the machine hits both alike;
+# Direct, nginx and gateway runs alternate, so load from elsewhere on the machine hits all alike;
 # each figure is the median over the rounds.
-declare -A R
 for round in $(seq "$ROUNDS"); do
     for c in 1 16; do
-        for target in direct gateway; do
-            url="$DIRECT"; [ "$target" = gateway ] && url="$VIA"
+        for target in direct nginx gateway; do
             echo "round $round/$ROUNDS: $target c=$c (${DURATION}s)" >&2
-            R[$target,$c]+="$(wrk_run "$url" "$c" "$DURATION")"$'\n'
+            case "$target" in
+                direct) wrk_run direct "$DIRECT" "$c" "$DURATION" ;;
+                nginx) wrk_run nginx "$NGINX" "$c" "$DURATION" "${NGINX_WORKERS[@]}" ;;
+                gateway) wrk_run gateway "$VIA" "$c" "$DURATION" "$GW_PID" ;;
+            esac
         done
     done
 done
-pick() { printf '%s' "${R[$1,$2]}" | awk -v f="$3" 'NF {print $f}' | median; }
+# Median over the rounds of field $3 for target $1 at c=$2, as an integer.
+pick() { printf '%s' "${R[$1,$2]}" | awk -v f="$3" 'NF {print $f}' | median %.0f; }
 
 # --- b. deploy -> first 200 ---------------------------------------------------------------
 now_ns() { date +%s%N; }
@@ -123,28 +207,34 @@ list_ms="$(jq -r '.results[0].median * 1000' "$WORK/list.json")"
 list_mean="$(jq -r '.results[0].mean * 1000' "$WORK/list.json")"
 
 # --- report -------------------------------------------------------------------------------
-ok() { if [ "$(echo "$1" | bc -l)" = 1 ]; then echo "ok"; else echo "MISSED"; fi; }
+# $1 as a percentage of $2, one decimal.
+pct() { echo "scale=1; 100 * $1 / $2" | bc -l; }
 echo
 echo "rfaas gateway $("$RFAAS" version --short-version 2>/dev/null || echo)  ($(nproc) cores, load avg $(cut -d' ' -f1-3 /proc/loadavg); median of $ROUNDS x ${DURATION}s wrk runs)"
 echo
-printf '%-18s %9s %9s %9s %16s %16s\n' "a. proxy overhead" "p50 µs" "p99 µs" "req/s" "gw CPU µs/req" "fn CPU µs/req"
+printf '%-18s %9s %9s %9s %16s %16s\n' "a. proxy overhead" "p50 µs" "p99 µs" "req/s" "proxy CPU µs/req" "fn CPU µs/req"
 for c in 1 16; do
-    for target in direct gateway; do
-        gcpu="$(pick $target $c 4)"; [ "$target" = direct ] && gcpu=-
+    for target in direct nginx gateway; do
+        pcpu="$(pick $target $c 4)"; [ "$target" = direct ] && pcpu=-
         printf '%-18s %9s %9s %9s %16s %16s\n' "$target c=$c" "$(pick $target $c 1)" "$(pick $target $c 2)" \
-            "$(pick $target $c 3)" "$gcpu" "$(pick $target $c 5)"
+            "$(pick $target $c 3)" "$pcpu" "$(pick $target $c 5)"
     done
 done
 echo
 for c in 1 16; do
     added=$(($(pick gateway $c 1) - $(pick direct $c 1)))
-    pct="$(echo "scale=1; 100 * $(pick gateway $c 3) / $(pick direct $c 3)" | bc -l)"
-    printf 'c=%-3s added p50 %6s µs  (target < 100 µs: %s)   gateway throughput %5s%% of direct  (target >= 80%%: %s)\n' \
-        "$c" "$added" "$(ok "$added < 100")" "$pct" "$(ok "$pct >= 80")"
+    nginx_added=$(($(pick nginx $c 1) - $(pick direct $c 1)))
+    gw_pct="$(pct "$(pick gateway $c 3)" "$(pick direct $c 3)")"
+    printf 'c=%-3s added p50 vs direct:   gateway %6s µs  (target < 100 µs: %s)   nginx %6s µs\n' \
+        "$c" "$added" "$(ok "$added < 100")" "$nginx_added"
+    printf '      throughput vs direct: gateway %5s%%    (target >= 80%%: %s)      nginx %5s%%   gateway %5s%% of nginx\n' \
+        "$gw_pct" "$(ok "$gw_pct >= 80")" "$(pct "$(pick nginx $c 3)" "$(pick direct $c 3)")" \
+        "$(pct "$(pick gateway $c 3)" "$(pick nginx $c 3)")"
 done
 echo
 printf 'b. deploy -> first 200 (ms):  %s   median %s ms  (target < 1000 ms: %s)\n' \
     "${deploy_ms[*]}" "$deploy_median" "$(ok "$deploy_median < 1000")"
 printf 'c. rfaas list:  median %.2f ms, mean %.2f ms  (target < 10 ms: %s)\n' \
     "$list_ms" "$list_mean" "$(ok "$list_ms < 10")"
-echo "(gateway pid $GW_PID; direct = the function's own port $PORT)"
+echo "(gateway pid $GW_PID; nginx $(nginx -v 2>&1 | sed 's|.*/||') on port $NGINX_PORT, pid $NGINX_MASTER with" \
+    "${#NGINX_WORKERS[@]} workers; direct = the function's own port $PORT)"
