@@ -9,6 +9,8 @@
 #   memory of each function container (docker stats --no-stream), idle and after the load
 # and compares with the seed platform's published p50/p99.
 # Usage: bash benches/food.sh            (DURATION=10 seconds per wrk run, RUNS=20 auto-close runs;
+#        CONC=16 wrk connections, CONC=1 for latency without queueing; PACE_MS=0, or a pause
+#        each connection makes between requests for a load below saturation;
 #        CPU_LIMITS=off deploys without the stack's `limits.cpu`, to see what the CPU cap costs)
 # Isolated from the developer setup: its own gateway on a free port with a temporary state
 # directory, images tagged :bench, database food_bench (user food_bench), Redis DB 8, and the
@@ -21,6 +23,9 @@ cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10}"
 RUNS="${RUNS:-20}"
 CONC="${CONC:-16}"   # wrk connections; CONC=1 measures latency without queueing
+# Each connection waits PACE_MS between requests instead of sending back to back: CONC clients
+# offering about CONC * 1000 / PACE_MS req/s, to see latency at a load below saturation.
+PACE_MS="${PACE_MS:-0}"
 DB=food_bench
 REDIS_DB=8
 
@@ -115,6 +120,9 @@ function setup(thread)
   count = count + 1
 end
 EOF
+if [ "$PACE_MS" -gt 0 ]; then
+    printf 'function delay()\n  return %d\nend\n' "$PACE_MS" >>"$WORK/threads.lua"
+fi
 # A new delivery (unique deliveryId) for one of 50 drivers per request.
 cat "$WORK/threads.lua" - "$WORK/report.lua" >"$WORK/delivery.lua" <<'EOF'
 local n = 0
@@ -207,7 +215,7 @@ memory >"$WORK/mem-load"
 ms() { echo "scale=2; $1 / 1000" | bc -l | sed 's/^\./0./'; }
 x() { echo "scale=1; $1 / $2" | bc -l | sed "s/^\./0./"; }
 echo
-echo "food-delivery through rfaas gateway ($(nproc) cores, load avg $(cut -d' ' -f1-3 /proc/loadavg)); wrk c=$CONC, ${DURATION} s after a warm-up; CPU limits $CPU_LIMITS"
+echo "food-delivery through rfaas gateway ($(nproc) cores, load avg $(cut -d' ' -f1-3 /proc/loadavg)); wrk c=$CONC$([ "$PACE_MS" -gt 0 ] && echo " pausing ${PACE_MS} ms between requests"), ${DURATION} s after a warm-up; CPU limits $CPU_LIMITS"
 echo
 printf '%-22s %9s %9s %9s %6s  %-16s %-14s %s\n' function "p50 ms" "p99 ms" "req/s" errors target "seed p50/p99" "speed-up p50/p99"
 printf '%-22s %9s %9s %9s %6s  %-16s %-14s %s\n' delivery-analytics "$(ms "$da_p50")" "$(ms "$da_p99")" "$da_rps" \
