@@ -1,18 +1,31 @@
 //! Records the git commit in RFAAS_GIT_SHA for `rfaas version`, and rebuilds when the bundled
 //! templates change.
 
+use std::path::PathBuf;
+use std::process::Command;
+
 fn main() {
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/refs/heads");
     // The bundled templates are embedded with include_dir!: rebuild when they change.
     println!("cargo:rerun-if-changed=templates");
-    let sha = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
-    if let Some(sha) = sha {
+    // Rebuild when the commit changes. In a worktree `.git` is a file, so the paths come from
+    // git itself; a path that does not exist would make cargo rerun this script on every build.
+    let git_dir = git(&["rev-parse", "--git-dir"]).map(PathBuf::from);
+    let common_dir = git(&["rev-parse", "--git-common-dir"]).map(PathBuf::from);
+    let watched = [
+        git_dir.as_ref().map(|d| d.join("HEAD")),
+        common_dir.as_ref().map(|d| d.join("refs/heads")),
+        common_dir.as_ref().map(|d| d.join("packed-refs")),
+    ];
+    for path in watched.into_iter().flatten().filter(|p| p.exists()) {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
+    if let Some(sha) = git(&["rev-parse", "--short", "HEAD"]) {
         println!("cargo:rustc-env=RFAAS_GIT_SHA={sha}");
     }
+}
+
+/// The trimmed output of a successful `git` command.
+fn git(args: &[&str]) -> Option<String> {
+    let output = Command::new("git").args(args).output().ok().filter(|o| o.status.success())?;
+    Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }
