@@ -6,6 +6,8 @@
 //! files when the gateway lacks them, and every function is waited for before the URLs and a
 //! sample `rfaas invoke` per function are printed.
 
+use std::path::{Path, PathBuf};
+
 use crate::cli::{ApiArgs, BuildArgs, DeployArgs, PushArgs, UpArgs};
 use crate::commands::{self, Context, login, namespace_for};
 use crate::gateway::daemon;
@@ -123,10 +125,52 @@ fn print_samples(stack: &Stack, api: &ApiArgs, namespace_flag: &Option<String>, 
     for f in stack.functions() {
         let namespace = namespace_for(namespace_flag, Some(stack), &f.name);
         let suffix = if namespace.is_empty() { String::new() } else { format!(".{namespace}") };
+        let payload = sample_payload(&stack.source, &f.name).filter(|p| ctx.cwd.join(p).is_file());
+        let invoke = sample_invoke(&f.name, &gateway_flag, payload.as_deref());
         out.push_str(&format!(
-            "\n  {name}\n    URL:    {gateway}/function/{name}{suffix}\n    invoke: echo '{{}}' | rfaas invoke {name}{gateway_flag} --content-type application/json",
+            "\n  {name}\n    URL:    {gateway}/function/{name}{suffix}\n    invoke: {invoke}",
             name = f.name
         ));
     }
     ctx.printer.data(&out);
+}
+
+/// Where a sample request body for `function` would be: `payloads/<function>.json` beside a
+/// local stack file (none for a stack read from a URL).
+fn sample_payload(stack_source: &str, function: &str) -> Option<PathBuf> {
+    if stack_source.contains("://") || stack_source == "-" {
+        return None;
+    }
+    let dir = Path::new(stack_source).parent().unwrap_or(Path::new(""));
+    Some(dir.join("payloads").join(format!("{function}.json")))
+}
+
+/// A command line that invokes `name`, with the sample body when there is one.
+fn sample_invoke(name: &str, gateway_flag: &str, payload: Option<&Path>) -> String {
+    let invoke = format!("rfaas invoke {name}{gateway_flag} --content-type application/json");
+    match payload {
+        Some(path) => format!("{invoke} < {}", path.display()),
+        None => format!("echo '{{}}' | {invoke}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn samples_use_a_payload_beside_a_local_stack_file() {
+        let path = sample_payload("stacks/food/stack.yaml", "orders").unwrap();
+        assert_eq!(path, Path::new("stacks/food/payloads/orders.json"));
+        assert_eq!(sample_payload("stack.yaml", "orders").unwrap(), Path::new("payloads/orders.json"));
+        assert_eq!(sample_payload("https://example.com/stack.yaml", "orders"), None);
+        assert_eq!(
+            sample_invoke("orders", "", Some(&path)),
+            "rfaas invoke orders --content-type application/json < stacks/food/payloads/orders.json"
+        );
+        assert_eq!(
+            sample_invoke("orders", " -g http://127.0.0.1:9000", None),
+            "echo '{}' | rfaas invoke orders -g http://127.0.0.1:9000 --content-type application/json"
+        );
+    }
 }

@@ -48,10 +48,10 @@ echo "==> rfaas up --local" >&2
 "$RFAAS" up --local -f stack.yaml
 
 echo "==> invoking each function once" >&2
-"$RFAAS" invoke delivery-analytics --content-type application/json <payloads/delivery.json
+"$RFAAS" invoke delivery-analytics --content-type application/json <payloads/delivery-analytics.json
 echo
 "$RFAAS" invoke order-completion --content-type application/json <payloads/order-completion.json
 echo
-"$RFAAS" invoke auto-close-orders --content-type application/json <payloads/auto-close-dry-run.json
+"$RFAAS" invoke auto-close-orders --content-type application/json <payloads/auto-close-orders.json
 echo
 "$RFAAS" list

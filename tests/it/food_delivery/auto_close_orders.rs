@@ -63,7 +63,7 @@ async fn auto_close_orders_runs_closes_by_hand_and_reports() {
 /// (five runs recorded in auto_close_runs).
 async fn runs_close_old_delivered_orders(stack: &mut FoodStack, db: &TestDatabase) {
     // A dry run (the README's payload) reports, oldest delivery first, and changes nothing.
-    let dry = stack.invoke_json(FN, "auto-close-dry-run.json");
+    let dry = stack.invoke_json(FN, "auto-close-orders.json");
     assert_eq!((&dry["dryRun"], &dry["closedCount"], &dry["batches"]), (&json!(true), &json!(2), &json!(1)));
     assert_eq!(ids(&dry), ["ord-1003", "ord-1001"]);
     assert_eq!(db.count("SELECT COUNT(*) FROM orders WHERE status = 'DELIVERED'"), 3);

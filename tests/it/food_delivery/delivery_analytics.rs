@@ -66,7 +66,7 @@ async fn delivery_analytics_scores_deliveries_and_serves_statistics() {
 /// The README's payloads through `rfaas invoke`, as the README runs them: the worked example,
 /// the same delivery again, the required fields only, and the invalid one.
 fn scores_the_readme_payloads(stack: &mut FoodStack, redis: &RedisDb) {
-    let scored = stack.invoke_json(FN, "delivery.json");
+    let scored = stack.invoke_json(FN, "delivery-analytics.json");
     assert_eq!(scored["score"], 76.5);
     assert_eq!(scored["components"], json!({"onTime": 0.8571, "speed": 0.5571, "rating": 0.75}));
     assert_eq!((scored["onTime"].as_bool(), scored["delaySeconds"].as_f64()), (Some(false), Some(300.0)));
@@ -75,7 +75,7 @@ fn scores_the_readme_payloads(stack: &mut FoodStack, redis: &RedisDb) {
     assert!((3000..=3600).contains(&ttl), "DELIVERY_TTL_SECONDS=3600 reaches the function: ttl {ttl}");
 
     // Posting the same delivery again answers the stored result and counts nothing twice.
-    let again = stack.invoke_json(FN, "delivery.json");
+    let again = stack.invoke_json(FN, "delivery-analytics.json");
     assert_eq!((again["duplicate"].as_bool(), &again["recordedAt"]), (Some(true), &scored["recordedAt"]));
 
     // Required fields only: no rating, no distance -> the on-time component alone.
