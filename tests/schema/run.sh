@@ -9,7 +9,8 @@
 #
 # Reports (JUnit, NDJSON) and schemathesis's cache go to target/schemathesis/. Exit code:
 # schemathesis's.
-# Environment: SCHEMATHESIS (default /opt/rfaas-schemathesis/bin/schemathesis), OPENFAAS_SPEC
+# Environment: SCHEMATHESIS (default /opt/rfaas-schemathesis/bin/schemathesis, installed there
+# from PyPI on first use), OPENFAAS_SPEC
 # (default /work/shared/reference/openfaas-spec.openapi.yml).
 set -euo pipefail
 
@@ -21,6 +22,13 @@ REPORTS="$ROOT/target/schemathesis"
 log() { echo "schema: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
+if [ ! -x "$ST" ] && [ -z "${SCHEMATHESIS:-}" ]; then
+    # Installs the pinned schemathesis from PyPI into its own virtualenv (once).
+    venv=$(dirname "$(dirname "$ST")")
+    log "installing schemathesis 4.32.5 into $venv"
+    python3 -m venv "$venv" >/dev/null || die "cannot create a virtualenv at $venv (apt-get install python3-venv)"
+    "$venv/bin/pip" install --quiet schemathesis==4.32.5 || die "pip install schemathesis==4.32.5 failed"
+fi
 [ -x "$ST" ] || die "schemathesis not found at $ST (set SCHEMATHESIS)"
 [ -f "$SPEC" ] || die "spec not found at $SPEC (set OPENFAAS_SPEC)"
 command -v docker >/dev/null || die "docker not found: run 'sudo bash tests/env/setup.sh'"
