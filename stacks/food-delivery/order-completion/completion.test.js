@@ -33,7 +33,10 @@ test('completes the order, awards points and writes the receipt in one transacti
   assert.equal(db.orders.get('ord-1').status, 'COMPLETED');
   assert.equal(db.orders.get('ord-1').closed_by, 'completion');
   assert.equal(db.loyaltyTx.get('ord-1').points, 250);
-  assert.deepEqual(db.statements.slice(0, 2), [SQL.lockOrder, SQL.lockReceiptByOrder]);
+  assert.deepEqual(db.statements, [
+    'BEGIN', SQL.lockOrder, SQL.lockReceiptByOrder, SQL.markCompleted, SQL.insertLoyaltyTransaction,
+    SQL.addPoints, SQL.insertReceipt, SQL.loyaltyBalance, 'COMMIT',
+  ]);
   assert.equal(db.locks.size, 0);
   assert.equal(db.connections.released, 1);
 });
@@ -67,6 +70,21 @@ test('points accumulate across different orders of one customer', async () => {
   await completeOrder(db.pool(), input(), opts);
   const second = await completeOrder(db.pool(), input({ orderId: 'ord-2', items: [{ name: 'x', quantity: 1, unitPrice: 5.99 }] }), opts);
   assert.equal(second.loyaltyBalance, 300);
+});
+
+test('a completion that rolls back leaves a concurrent one of the same customer a right balance', async () => {
+  const db = setup();
+  db.addOrder('ord-2', { customer_id: 'cust-1' });
+  // The first to reach insertReceipt fails after its upsert; the other waits on the account row.
+  db.failOnce(SQL.insertReceipt, new Error('disk full'));
+  const pool = db.pool();
+  const [first, second] = await Promise.allSettled([
+    completeOrder(pool, input(), opts), completeOrder(pool, input({ orderId: 'ord-2' }), opts),
+  ]);
+  assert.match(String(first.reason), /disk full/);
+  assert.equal(second.value.loyaltyBalance, 250);
+  assert.equal(db.accounts.get('cust-1'), 250);
+  assert.equal(db.locks.size, 0);
 });
 
 test('unknown, cancelled and foreign orders change nothing', async () => {

@@ -1,8 +1,10 @@
 'use strict';
 // In-memory stand-in for a mysql2/promise pool (tests only). It understands
-// exactly the statements in lib/sql.js, models row locks on orders (a second
-// transaction's SELECT ... FOR UPDATE waits until the first commits or rolls
-// back), UNIQUE keys, and rollback.
+// exactly the statements in lib/sql.js, models row locks on orders and on
+// loyalty accounts (a second transaction's SELECT ... FOR UPDATE of an order, or
+// its upsert of a customer's account, waits until the first commits or rolls
+// back), UNIQUE keys, and rollback. `statements` records every statement, BEGIN,
+// COMMIT and ROLLBACK included: one entry per round trip.
 
 const SQL = require('../lib/sql');
 
@@ -22,7 +24,7 @@ class FakeDb {
     this.receipts = new Map(); // id -> row
     this.loyaltyTx = new Map(); // order_id -> row
     this.accounts = new Map(); // customer_id -> points
-    this.locks = new Map(); // order id -> connection
+    this.locks = new Map(); // 'orders/<id>' or 'loyalty_accounts/<customer>' -> connection
     this.waiters = [];
     this.down = false;
     this.failures = []; // [{sql, error}] thrown once when that statement runs
@@ -81,6 +83,8 @@ class FakeConnection {
   }
 
   async beginTransaction() {
+    await tick();
+    this.db.statements.push('BEGIN');
     this.inTx = true;
   }
 
@@ -93,10 +97,12 @@ class FakeConnection {
 
   async commit() {
     await tick();
+    this.db.statements.push('COMMIT');
     this.finish();
   }
 
   async rollback() {
+    this.db.statements.push('ROLLBACK');
     for (const restore of this.undo.reverse()) restore();
     this.finish();
   }
@@ -109,11 +115,11 @@ class FakeConnection {
     this.db.connections.destroyed += 1;
   }
 
-  async lock(id) {
-    while (this.db.locks.has(id) && this.db.locks.get(id) !== this) {
+  async lock(key) {
+    while (this.db.locks.has(key) && this.db.locks.get(key) !== this) {
       await new Promise((resolve) => this.db.waiters.push(resolve));
     }
-    if (this.inTx) this.db.locks.set(id, this);
+    if (this.inTx) this.db.locks.set(key, this);
   }
 
   async query(sql, params = []) {
@@ -130,7 +136,7 @@ class FakeConnection {
       case SQL.ping:
         return [[{ ok: 1 }], []];
       case SQL.lockOrder: {
-        await this.lock(params[0]);
+        await this.lock(`orders/${params[0]}`);
         const row = db.orders.get(params[0]);
         return [row ? [{ ...row }] : [], []];
       }
@@ -165,6 +171,7 @@ class FakeConnection {
       }
       case SQL.addPoints: {
         const [customerId, points] = params;
+        await this.lock(`loyalty_accounts/${customerId}`);
         const had = db.accounts.has(customerId);
         const before = db.accounts.get(customerId) || 0;
         db.accounts.set(customerId, before + points);
