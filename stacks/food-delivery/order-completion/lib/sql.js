@@ -5,8 +5,15 @@ const RECEIPT_COLUMNS = 'id, order_id, customer_id, `lines`, subtotal, total, po
 
 module.exports = {
   ping: 'SELECT 1 AS ok',
-  lockOrder: 'SELECT id, customer_id, customer_email, status, total FROM orders WHERE id = ? FOR UPDATE',
-  lockReceiptByOrder: `SELECT ${RECEIPT_COLUMNS} FROM receipts WHERE order_id = ? FOR UPDATE`,
+  // The order and its receipt (receipt_* all NULL when there is none), both row-locked.
+  // LEFT JOIN makes orders the driving table, so the receipt is looked up only once the
+  // order's row lock is granted (lib/completion.js says why that is enough).
+  lockOrderWithReceipt:
+    'SELECT o.id, o.customer_id, o.customer_email, o.status, o.total,'
+    + ' r.id AS receipt_id, r.customer_id AS receipt_customer_id, r.`lines` AS receipt_lines,'
+    + ' r.subtotal AS receipt_subtotal, r.total AS receipt_total, r.points AS receipt_points,'
+    + ' r.created_at AS receipt_created_at'
+    + ' FROM orders o LEFT JOIN receipts r ON r.order_id = o.id WHERE o.id = ? FOR UPDATE',
   markCompleted:
     "UPDATE orders SET status = 'COMPLETED', completed_at = COALESCE(completed_at, NOW()),"
     + " closed_by = COALESCE(closed_by, 'completion'), customer_id = COALESCE(customer_id, ?),"

@@ -3,8 +3,9 @@
 // exactly the statements in lib/sql.js, models row locks on orders and on
 // loyalty accounts (a second transaction's SELECT ... FOR UPDATE of an order, or
 // its upsert of a customer's account, waits until the first commits or rolls
-// back), UNIQUE keys, and rollback. `statements` records every statement, BEGIN,
-// COMMIT and ROLLBACK included: one entry per round trip.
+// back; the joined receipt is read after the lock is granted, as InnoDB does),
+// UNIQUE keys, and rollback. `statements` records every statement, BEGIN, COMMIT
+// and ROLLBACK included: one entry per round trip.
 
 const SQL = require('../lib/sql');
 
@@ -135,16 +136,29 @@ class FakeConnection {
     switch (sql) {
       case SQL.ping:
         return [[{ ok: 1 }], []];
-      case SQL.lockOrder: {
+      case SQL.lockOrderWithReceipt: {
         await this.lock(`orders/${params[0]}`);
         const row = db.orders.get(params[0]);
-        return [row ? [{ ...row }] : [], []];
+        if (!row) return [[], []];
+        const r = [...db.receipts.values()].find((receipt) => receipt.order_id === row.id);
+        return [[{
+          id: row.id,
+          customer_id: row.customer_id,
+          customer_email: row.customer_email,
+          status: row.status,
+          total: row.total,
+          receipt_id: r ? r.id : null,
+          receipt_customer_id: r ? r.customer_id : null,
+          receipt_lines: r ? r.lines : null,
+          receipt_subtotal: r ? r.subtotal : null,
+          receipt_total: r ? r.total : null,
+          receipt_points: r ? r.points : null,
+          receipt_created_at: r ? r.created_at : null,
+        }], []];
       }
-      case SQL.lockReceiptByOrder:
       case SQL.findReceipt: {
-        const orderId = sql === SQL.findReceipt ? params[1] : params[0];
-        const rows = [...db.receipts.values()]
-          .filter((r) => r.order_id === orderId || (sql === SQL.findReceipt && r.id === params[0]));
+        const [id, orderId] = params;
+        const rows = [...db.receipts.values()].filter((r) => r.id === id || r.order_id === orderId);
         return [rows.slice(0, 1).map((r) => ({ ...r })), []];
       }
       case SQL.markCompleted: {
