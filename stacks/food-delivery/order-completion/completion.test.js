@@ -1,7 +1,7 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { completeOrder, findReceipt } = require('./lib/completion');
+const { balanceAfterAddPoints, completeOrder, findReceipt } = require('./lib/completion');
 const { parseCompletion } = require('./lib/validate');
 const SQL = require('./lib/sql');
 const { FakeDb, dbError } = require('./test-support/fake-db');
@@ -33,10 +33,10 @@ test('completes the order, awards points and writes the receipt in one transacti
   assert.equal(db.orders.get('ord-1').status, 'COMPLETED');
   assert.equal(db.orders.get('ord-1').closed_by, 'completion');
   assert.equal(db.loyaltyTx.get('ord-1').points, 250);
-  // Eight round trips: the receipt comes with the order lock.
+  // Seven round trips: the balance comes back with the upsert, the receipt with the order lock.
   assert.deepEqual(db.statements, [
     'BEGIN', SQL.lockOrderWithReceipt, SQL.markCompleted, SQL.insertLoyaltyTransaction,
-    SQL.addPoints, SQL.insertReceipt, SQL.loyaltyBalance, 'COMMIT',
+    SQL.addPoints, SQL.insertReceipt, 'COMMIT',
   ]);
   assert.equal(db.locks.size, 0);
   assert.equal(db.connections.released, 1);
@@ -105,6 +105,16 @@ test('the balance is the points just added for a new customer, the sum for an ex
   assert.equal(third.receipt.pointsAwarded, 0);
   assert.equal(third.loyaltyBalance, 300);
   assert.equal(db.accounts.get('cust-1'), 300);
+});
+
+test('the balance from what MariaDB 10.11 reports for addPoints (mysql2 result headers)', () => {
+  // [account before (null: none), points added, affectedRows, insertId] as observed.
+  const observed = [
+    [null, 250, 1, 0], [250, 30, 2, 280], [280, 0, 1, 280], [null, 0, 1, 0], [0, 0, 1, 0], [0, 10, 2, 10],
+  ];
+  for (const [before, points, affectedRows, insertId] of observed) {
+    assert.equal(balanceAfterAddPoints({ affectedRows, insertId }, points), (before || 0) + points, `${before} + ${points}`);
+  }
 });
 
 test('a new customer whose first order earns no points has a balance of 0, and then the points', async () => {

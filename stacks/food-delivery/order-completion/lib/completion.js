@@ -1,5 +1,5 @@
 'use strict';
-// Order completion in one transaction of six statements between BEGIN and COMMIT; an order
+// Order completion in one transaction of five statements between BEGIN and COMMIT; an order
 // already completed (or unknown, or refused) takes one, then ROLLBACK.
 //
 // The first statement reads the order and its receipt together and row-locks both
@@ -49,6 +49,14 @@ function joinedReceipt(row) {
   });
 }
 
+// The balance after SQL.addPoints. An existing account reports its new balance as the insert
+// id; a new one reports 0 and holds just the points added. (An existing balance of 0 plus 0
+// points also reports 0, which is then right as well.)
+function balanceAfterAddPoints(result, points) {
+  const reported = Number(result.insertId);
+  return reported > 0 ? reported : points;
+}
+
 // Runs inside an open transaction; returns an outcome, never commits.
 async function completeLocked(conn, input, newReceiptId, now) {
   const [rows] = await conn.query(SQL.lockOrderWithReceipt, [input.orderId]);
@@ -75,17 +83,16 @@ async function completeLocked(conn, input, newReceiptId, now) {
 
   await conn.query(SQL.markCompleted, [input.customerId, input.customerEmail, input.total, input.orderId]);
   await conn.query(SQL.insertLoyaltyTransaction, [input.orderId, input.customerId, input.points]);
-  await conn.query(SQL.addPoints, [input.customerId, input.points]);
+  const [added] = await conn.query(SQL.addPoints, [input.customerId, input.points]);
   const createdAt = now();
   const receiptId = newReceiptId();
   await conn.query(SQL.insertReceipt, [
     receiptId, input.orderId, input.customerId, JSON.stringify(input.lines),
     input.subtotal, input.total, input.points, createdAt,
   ]);
-  const [balance] = await conn.query(SQL.loyaltyBalance, [input.customerId]);
   return {
     kind: 'completed',
-    loyaltyBalance: balance.length ? Number(balance[0].points) : input.points,
+    loyaltyBalance: balanceAfterAddPoints(added, input.points),
     receipt: {
       receiptId,
       orderId: input.orderId,
@@ -146,4 +153,4 @@ async function findReceipt(pool, id) {
   return rows.length ? receiptFromRow(rows[0]) : null;
 }
 
-module.exports = { completeOrder, findReceipt, receiptFromRow };
+module.exports = { balanceAfterAddPoints, completeOrder, findReceipt, receiptFromRow };

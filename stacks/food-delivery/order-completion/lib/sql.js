@@ -20,10 +20,16 @@ module.exports = {
     + ' customer_email = COALESCE(customer_email, ?), total = COALESCE(total, ?) WHERE id = ?',
   insertLoyaltyTransaction:
     'INSERT INTO loyalty_transactions (order_id, customer_id, points) VALUES (?, ?, ?)',
+  // Adds the points and hands the new balance back without another SELECT: LAST_INSERT_ID(expr)
+  // returns expr and the server reports it as the statement's insert id (MySQL and MariaDB
+  // alike; INSERT ... RETURNING would be MariaDB-only). That happens only when the account
+  // already existed; a fresh insert reports insert id 0, since loyalty_accounts has no
+  // AUTO_INCREMENT column (lib/completion.js turns that into the balance). LAST_INSERT_ID is
+  // unsigned, so a negative balance would fail the statement (out of range) rather than be
+  // misreported; nothing takes points away.
   addPoints:
     'INSERT INTO loyalty_accounts (customer_id, points) VALUES (?, ?)'
-    + ' ON DUPLICATE KEY UPDATE points = points + VALUES(points)',
-  loyaltyBalance: 'SELECT points FROM loyalty_accounts WHERE customer_id = ?',
+    + ' ON DUPLICATE KEY UPDATE points = LAST_INSERT_ID(points + VALUES(points))',
   insertReceipt:
     'INSERT INTO receipts (id, order_id, customer_id, `lines`, subtotal, total, points, created_at)'
     + ' VALUES (?, ?, ?, ?, ?, ?, ?, ?)',

@@ -4,8 +4,10 @@
 // loyalty accounts (a second transaction's SELECT ... FOR UPDATE of an order, or
 // its upsert of a customer's account, waits until the first commits or rolls
 // back; the joined receipt is read after the lock is granted, as InnoDB does),
-// UNIQUE keys, and rollback. `statements` records every statement, BEGIN, COMMIT
-// and ROLLBACK included: one entry per round trip.
+// UNIQUE keys, rollback, and what the server reports for the upsert of
+// loyalty_accounts (affected rows with mysql2's FOUND_ROWS flag, insert id set by
+// LAST_INSERT_ID(expr)). `statements` records every statement, BEGIN, COMMIT and
+// ROLLBACK included: one entry per round trip.
 
 const SQL = require('../lib/sql');
 
@@ -190,11 +192,10 @@ class FakeConnection {
         const before = db.accounts.get(customerId) || 0;
         db.accounts.set(customerId, before + points);
         this.undo.push(() => (had ? db.accounts.set(customerId, before) : db.accounts.delete(customerId)));
-        return [{ affectedRows: had ? 2 : 1 }, undefined];
-      }
-      case SQL.loyaltyBalance: {
-        const points = db.accounts.get(params[0]);
-        return [points === undefined ? [] : [{ points }], []];
+        // A new row: 1 affected, insert id 0 (no AUTO_INCREMENT column). An existing one: 2, or 1
+        // when its value did not change, and LAST_INSERT_ID(points + VALUES(points)) as insert id.
+        if (!had) return [{ affectedRows: 1, insertId: 0 }, undefined];
+        return [{ affectedRows: points === 0 ? 1 : 2, insertId: before + points }, undefined];
       }
       case SQL.insertReceipt: {
         const [id, orderId, customerId, lines, subtotal, total, points, createdAt] = params;
