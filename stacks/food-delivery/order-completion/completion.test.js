@@ -1,7 +1,7 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { completeOrder, findReceipt } = require('./lib/completion');
+const { balanceAfterAddPoints, completeOrder, findReceipt } = require('./lib/completion');
 const { parseCompletion } = require('./lib/validate');
 const SQL = require('./lib/sql');
 const { FakeDb, dbError } = require('./test-support/fake-db');
@@ -33,18 +33,49 @@ test('completes the order, awards points and writes the receipt in one transacti
   assert.equal(db.orders.get('ord-1').status, 'COMPLETED');
   assert.equal(db.orders.get('ord-1').closed_by, 'completion');
   assert.equal(db.loyaltyTx.get('ord-1').points, 250);
-  assert.deepEqual(db.statements.slice(0, 2), [SQL.lockOrder, SQL.lockReceiptByOrder]);
+  // Seven round trips: the balance comes back with the upsert, the receipt with the order lock.
+  assert.deepEqual(db.statements, [
+    'BEGIN', SQL.lockOrderWithReceipt, SQL.markCompleted, SQL.insertLoyaltyTransaction,
+    SQL.addPoints, SQL.insertReceipt, 'COMMIT',
+  ]);
   assert.equal(db.locks.size, 0);
   assert.equal(db.connections.released, 1);
 });
 
-test('a second completion returns the same receipt and awards nothing', async () => {
+test('a second completion returns the same receipt and awards nothing, in one locking read', async () => {
   const db = setup();
   const first = await completeOrder(db.pool(), input(), opts);
+  db.statements = [];
   const second = await completeOrder(db.pool(), input(), opts);
   assert.equal(second.kind, 'already');
   assert.deepEqual(second.receipt, first.receipt);
+  assert.equal(second.loyaltyBalance, undefined);
+  assert.deepEqual(db.statements, ['BEGIN', SQL.lockOrderWithReceipt, 'ROLLBACK']);
   assert.equal(db.accounts.get('cust-1'), 250);
+  assert.equal(db.loyaltyTx.size, 1);
+  assert.equal(db.locks.size, 0);
+});
+
+test('an existing receipt is read from the joined columns as stored (JSON text, DATETIME)', async () => {
+  const db = setup();
+  db.receipts.set('rcpt-old', {
+    id: 'rcpt-old', order_id: 'ord-1', customer_id: 'cust-1',
+    lines: '[{"name":"Pizza","quantity":2,"unitPrice":12.75,"lineTotal":25.5}]',
+    subtotal: 25.5, total: 25.5, points: 250, created_at: new Date('2024-04-30T18:00:00.123Z'),
+  });
+  const outcome = await completeOrder(db.pool(), input(), opts);
+  assert.equal(outcome.kind, 'already');
+  assert.deepEqual(outcome.receipt, {
+    receiptId: 'rcpt-old',
+    orderId: 'ord-1',
+    customerId: 'cust-1',
+    lines: [{ name: 'Pizza', quantity: 2, unitPrice: 12.75, lineTotal: 25.5 }],
+    subtotal: 25.5,
+    total: 25.5,
+    pointsAwarded: 250,
+    createdAt: '2024-04-30T18:00:00.123Z',
+  });
+  assert.equal(db.accounts.size, 0);
 });
 
 test('20 concurrent completions of one order award points exactly once', async () => {
@@ -61,12 +92,66 @@ test('20 concurrent completions of one order award points exactly once', async (
   assert.equal(db.loyaltyTx.size, 1);
 });
 
-test('points accumulate across different orders of one customer', async () => {
+test('the balance is the points just added for a new customer, the sum for an existing one', async () => {
   const db = setup();
   db.addOrder('ord-2', { customer_id: 'cust-1' });
-  await completeOrder(db.pool(), input(), opts);
+  db.addOrder('ord-3', { customer_id: 'cust-1' });
+  const first = await completeOrder(db.pool(), input(), opts);
+  assert.equal(first.loyaltyBalance, 250);
   const second = await completeOrder(db.pool(), input({ orderId: 'ord-2', items: [{ name: 'x', quantity: 1, unitPrice: 5.99 }] }), opts);
   assert.equal(second.loyaltyBalance, 300);
+  // Under 1.00: no points, and the account is left as it was (the server reports 1 row affected).
+  const third = await completeOrder(db.pool(), input({ orderId: 'ord-3', items: [{ name: 'mint', quantity: 1, unitPrice: 0.99 }] }), opts);
+  assert.equal(third.receipt.pointsAwarded, 0);
+  assert.equal(third.loyaltyBalance, 300);
+  assert.equal(db.accounts.get('cust-1'), 300);
+});
+
+test('the balance from what MariaDB 10.11 reports for addPoints (mysql2 result headers)', () => {
+  // [account before (null: none), points added, affectedRows, insertId] as observed.
+  const observed = [
+    [null, 250, 1, 0], [250, 30, 2, 280], [280, 0, 1, 280], [null, 0, 1, 0], [0, 0, 1, 0], [0, 10, 2, 10],
+  ];
+  for (const [before, points, affectedRows, insertId] of observed) {
+    assert.equal(balanceAfterAddPoints({ affectedRows, insertId }, points), (before || 0) + points, `${before} + ${points}`);
+  }
+});
+
+test('a new customer whose first order earns no points has a balance of 0, and then the points', async () => {
+  const db = setup();
+  db.addOrder('ord-2', { customer_id: 'cust-1' });
+  const first = await completeOrder(db.pool(), input({ items: [{ name: 'mint', quantity: 1, unitPrice: 0.5 }] }), opts);
+  assert.equal(first.loyaltyBalance, 0);
+  assert.equal(db.accounts.get('cust-1'), 0);
+  const second = await completeOrder(db.pool(), input({ orderId: 'ord-2' }), opts);
+  assert.equal(second.loyaltyBalance, 250);
+});
+
+test('the balance of one customer is right under concurrent completions of different orders', async () => {
+  const db = new FakeDb();
+  const orders = Array.from({ length: 10 }, (_, i) => `ord-${i}`);
+  orders.forEach((id) => db.addOrder(id, { customer_id: 'cust-1' }));
+  const pool = db.pool();
+  const outcomes = await Promise.all(orders.map((orderId) => completeOrder(pool, input({ orderId }), opts)));
+  assert.ok(outcomes.every((o) => o.kind === 'completed'));
+  const balances = outcomes.map((o) => o.loyaltyBalance).sort((a, b) => a - b);
+  assert.deepEqual(balances, orders.map((_, i) => 250 * (i + 1)));
+  assert.equal(db.accounts.get('cust-1'), 2500);
+});
+
+test('a completion that rolls back leaves a concurrent one of the same customer a right balance', async () => {
+  const db = setup();
+  db.addOrder('ord-2', { customer_id: 'cust-1' });
+  // The first to reach insertReceipt fails after its upsert; the other waits on the account row.
+  db.failOnce(SQL.insertReceipt, new Error('disk full'));
+  const pool = db.pool();
+  const [first, second] = await Promise.allSettled([
+    completeOrder(pool, input(), opts), completeOrder(pool, input({ orderId: 'ord-2' }), opts),
+  ]);
+  assert.match(String(first.reason), /disk full/);
+  assert.equal(second.value.loyaltyBalance, 250);
+  assert.equal(db.accounts.get('cust-1'), 250);
+  assert.equal(db.locks.size, 0);
 });
 
 test('unknown, cancelled and foreign orders change nothing', async () => {

@@ -109,21 +109,30 @@ async fn points_are_ten_per_whole_currency_unit(stack: &FoodStack, db: &TestData
     db.sql(
         "INSERT INTO orders (id, customer_id, status, delivered_at) VALUES
          ('pts-1', 'cust-p', 'DELIVERED', NOW()), ('pts-2', 'cust-p', 'DELIVERED', NOW()),
-         ('pts-3', 'cust-p', 'DELIVERED', NOW())",
+         ('pts-3', 'cust-p', 'DELIVERED', NOW()), ('pts-4', 'cust-p', 'DELIVERED', NOW())",
     );
+    // (order, items, points awarded, loyaltyBalance after): the balance comes back with the
+    // upsert of the account, for a new account (pts-1), a growing one, and one left unchanged.
     let cases = [
-        ("pts-1", json!([{"name": "mint", "quantity": 1, "unitPrice": 0.99}]), 0),
-        ("pts-2", json!([{"name": "soda", "quantity": 4, "unitPrice": 2.5}]), 100),
+        ("pts-1", json!([{"name": "mint", "quantity": 1, "unitPrice": 0.99}]), 0, 0),
+        ("pts-2", json!([{"name": "soda", "quantity": 4, "unitPrice": 2.5}]), 100, 100),
         (
             "pts-3",
             json!([{"name": "menu", "quantity": 1, "unitPrice": 9.99},
                    {"name": "fries", "quantity": 2, "unitPrice": 5}]),
             190,
+            290,
         ),
+        ("pts-4", json!([{"name": "gum", "quantity": 1, "unitPrice": 0.5}]), 0, 290),
     ];
-    for (order, items, points) in cases {
+    for (order, items, points, balance) in cases {
         let reply = stack.post(FN, "/", &completion(order, "cust-p", items)).await;
-        assert_eq!(reply.ok()["pointsAwarded"], points, "{order}: {reply:?}");
+        let body = reply.ok();
+        assert_eq!(
+            (&body["pointsAwarded"], &body["loyaltyBalance"]),
+            (&json!(points), &json!(balance)),
+            "{order}: {reply:?}"
+        );
     }
     assert_eq!(db.value("SELECT points FROM loyalty_accounts WHERE customer_id = 'cust-p'"), "290");
     assert_eq!(db.value("SELECT SUM(points) FROM loyalty_transactions WHERE customer_id = 'cust-p'"), "290");
@@ -219,7 +228,7 @@ async fn twenty_concurrent_completions_of_one_order_award_points_once() {
     assert_eq!(receipts.len(), 1, "one receipt for all 20: {receipts:?}");
     let completed: Vec<&Value> = replies.iter().map(|r| &r.body).filter(|b| b["alreadyCompleted"] == false).collect();
     assert_eq!(completed.len(), 1, "exactly one request completes the order: {replies:?}");
-    assert_eq!(completed[0]["pointsAwarded"], 330);
+    assert_eq!((&completed[0]["pointsAwarded"], &completed[0]["loyaltyBalance"]), (&json!(330), &json!(330)));
     let awarded: u64 = replies.iter().map(|r| r.body["pointsAwarded"].as_u64().expect("points")).sum();
     assert_eq!(awarded, 330);
 

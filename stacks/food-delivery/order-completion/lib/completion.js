@@ -1,9 +1,18 @@
 'use strict';
-// Order completion in one transaction. The row lock on the order (SELECT ...
-// FOR UPDATE) serialises concurrent completions of the same order: the first
-// one writes the receipt, every later one sees it and returns it unchanged.
-// UNIQUE keys on loyalty_transactions.order_id and receipts.order_id make a
-// double award impossible even if the lock were bypassed.
+// Order completion in one transaction of five statements between BEGIN and COMMIT; an order
+// already completed (or unknown, or refused) takes one, then ROLLBACK.
+//
+// The first statement reads the order and its receipt together and row-locks both
+// (SQL.lockOrderWithReceipt). That is as safe as locking the order and then reading the receipt
+// in a statement of its own, because only a completion writes a receipt, and it does so while
+// holding the order's row lock, which it keeps until COMMIT. A concurrent completion of the same
+// order waits on that lock; the LEFT JOIN drives from orders, so it reads receipts only after the
+// lock is granted, and a locking read sees the latest committed rows (not an older snapshot): it
+// finds the receipt the first one committed and returns it unchanged. Completions of different
+// orders do not block each other on this statement: in READ COMMITTED (lib/db.js) a receipt that
+// does not exist yet takes no gap lock. UNIQUE keys on loyalty_transactions.order_id and
+// receipts.order_id make a double award impossible even if the lock were bypassed; the duplicate
+// key is then retried, and the retry returns the winner's receipt.
 
 const crypto = require('crypto');
 const SQL = require('./sql');
@@ -25,19 +34,42 @@ function receiptFromRow(row) {
   };
 }
 
+// The receipt columns of SQL.lockOrderWithReceipt, or null when the order has none yet.
+function joinedReceipt(row) {
+  if (row.receipt_id === null || row.receipt_id === undefined) return null;
+  return receiptFromRow({
+    id: row.receipt_id,
+    order_id: row.id,
+    customer_id: row.receipt_customer_id,
+    lines: row.receipt_lines,
+    subtotal: row.receipt_subtotal,
+    total: row.receipt_total,
+    points: row.receipt_points,
+    created_at: row.receipt_created_at,
+  });
+}
+
+// The balance after SQL.addPoints. An existing account reports its new balance as the insert
+// id; a new one reports 0 and holds just the points added. (An existing balance of 0 plus 0
+// points also reports 0, which is then right as well.)
+function balanceAfterAddPoints(result, points) {
+  const reported = Number(result.insertId);
+  return reported > 0 ? reported : points;
+}
+
 // Runs inside an open transaction; returns an outcome, never commits.
 async function completeLocked(conn, input, newReceiptId, now) {
-  const [orders] = await conn.query(SQL.lockOrder, [input.orderId]);
-  if (orders.length === 0) return { kind: 'not_found' };
-  const order = orders[0];
+  const [rows] = await conn.query(SQL.lockOrderWithReceipt, [input.orderId]);
+  if (rows.length === 0) return { kind: 'not_found' };
+  const order = rows[0];
   if (order.status === 'CANCELLED') {
     return { kind: 'conflict', status: order.status, message: `order ${input.orderId} is CANCELLED` };
   }
   if (order.customer_id && order.customer_id !== input.customerId) {
     return { kind: 'conflict', status: order.status, message: 'customerId does not match the order' };
   }
-  const [existing] = await conn.query(SQL.lockReceiptByOrder, [input.orderId]);
-  if (existing.length > 0) return { kind: 'already', receipt: receiptFromRow(existing[0]) };
+  const existing = joinedReceipt(order);
+  if (existing) return { kind: 'already', receipt: existing };
   // Points follow the total, so the items sent must add up to the total the order already has:
   // a client cannot award itself points for a bigger order than it placed.
   if (order.total !== null && order.total !== undefined
@@ -51,17 +83,16 @@ async function completeLocked(conn, input, newReceiptId, now) {
 
   await conn.query(SQL.markCompleted, [input.customerId, input.customerEmail, input.total, input.orderId]);
   await conn.query(SQL.insertLoyaltyTransaction, [input.orderId, input.customerId, input.points]);
-  await conn.query(SQL.addPoints, [input.customerId, input.points]);
+  const [added] = await conn.query(SQL.addPoints, [input.customerId, input.points]);
   const createdAt = now();
   const receiptId = newReceiptId();
   await conn.query(SQL.insertReceipt, [
     receiptId, input.orderId, input.customerId, JSON.stringify(input.lines),
     input.subtotal, input.total, input.points, createdAt,
   ]);
-  const [balance] = await conn.query(SQL.loyaltyBalance, [input.customerId]);
   return {
     kind: 'completed',
-    loyaltyBalance: balance.length ? Number(balance[0].points) : input.points,
+    loyaltyBalance: balanceAfterAddPoints(added, input.points),
     receipt: {
       receiptId,
       orderId: input.orderId,
@@ -122,4 +153,4 @@ async function findReceipt(pool, id) {
   return rows.length ? receiptFromRow(rows[0]) : null;
 }
 
-module.exports = { completeOrder, findReceipt, receiptFromRow };
+module.exports = { balanceAfterAddPoints, completeOrder, findReceipt, receiptFromRow };

@@ -1,8 +1,13 @@
 'use strict';
 // In-memory stand-in for a mysql2/promise pool (tests only). It understands
-// exactly the statements in lib/sql.js, models row locks on orders (a second
-// transaction's SELECT ... FOR UPDATE waits until the first commits or rolls
-// back), UNIQUE keys, and rollback.
+// exactly the statements in lib/sql.js, models row locks on orders and on
+// loyalty accounts (a second transaction's SELECT ... FOR UPDATE of an order, or
+// its upsert of a customer's account, waits until the first commits or rolls
+// back; the joined receipt is read after the lock is granted, as InnoDB does),
+// UNIQUE keys, rollback, and what the server reports for the upsert of
+// loyalty_accounts (affected rows with mysql2's FOUND_ROWS flag, insert id set by
+// LAST_INSERT_ID(expr)). `statements` records every statement, BEGIN, COMMIT and
+// ROLLBACK included: one entry per round trip.
 
 const SQL = require('../lib/sql');
 
@@ -22,7 +27,7 @@ class FakeDb {
     this.receipts = new Map(); // id -> row
     this.loyaltyTx = new Map(); // order_id -> row
     this.accounts = new Map(); // customer_id -> points
-    this.locks = new Map(); // order id -> connection
+    this.locks = new Map(); // 'orders/<id>' or 'loyalty_accounts/<customer>' -> connection
     this.waiters = [];
     this.down = false;
     this.failures = []; // [{sql, error}] thrown once when that statement runs
@@ -81,6 +86,8 @@ class FakeConnection {
   }
 
   async beginTransaction() {
+    await tick();
+    this.db.statements.push('BEGIN');
     this.inTx = true;
   }
 
@@ -93,10 +100,12 @@ class FakeConnection {
 
   async commit() {
     await tick();
+    this.db.statements.push('COMMIT');
     this.finish();
   }
 
   async rollback() {
+    this.db.statements.push('ROLLBACK');
     for (const restore of this.undo.reverse()) restore();
     this.finish();
   }
@@ -109,11 +118,11 @@ class FakeConnection {
     this.db.connections.destroyed += 1;
   }
 
-  async lock(id) {
-    while (this.db.locks.has(id) && this.db.locks.get(id) !== this) {
+  async lock(key) {
+    while (this.db.locks.has(key) && this.db.locks.get(key) !== this) {
       await new Promise((resolve) => this.db.waiters.push(resolve));
     }
-    if (this.inTx) this.db.locks.set(id, this);
+    if (this.inTx) this.db.locks.set(key, this);
   }
 
   async query(sql, params = []) {
@@ -129,16 +138,29 @@ class FakeConnection {
     switch (sql) {
       case SQL.ping:
         return [[{ ok: 1 }], []];
-      case SQL.lockOrder: {
-        await this.lock(params[0]);
+      case SQL.lockOrderWithReceipt: {
+        await this.lock(`orders/${params[0]}`);
         const row = db.orders.get(params[0]);
-        return [row ? [{ ...row }] : [], []];
+        if (!row) return [[], []];
+        const r = [...db.receipts.values()].find((receipt) => receipt.order_id === row.id);
+        return [[{
+          id: row.id,
+          customer_id: row.customer_id,
+          customer_email: row.customer_email,
+          status: row.status,
+          total: row.total,
+          receipt_id: r ? r.id : null,
+          receipt_customer_id: r ? r.customer_id : null,
+          receipt_lines: r ? r.lines : null,
+          receipt_subtotal: r ? r.subtotal : null,
+          receipt_total: r ? r.total : null,
+          receipt_points: r ? r.points : null,
+          receipt_created_at: r ? r.created_at : null,
+        }], []];
       }
-      case SQL.lockReceiptByOrder:
       case SQL.findReceipt: {
-        const orderId = sql === SQL.findReceipt ? params[1] : params[0];
-        const rows = [...db.receipts.values()]
-          .filter((r) => r.order_id === orderId || (sql === SQL.findReceipt && r.id === params[0]));
+        const [id, orderId] = params;
+        const rows = [...db.receipts.values()].filter((r) => r.id === id || r.order_id === orderId);
         return [rows.slice(0, 1).map((r) => ({ ...r })), []];
       }
       case SQL.markCompleted: {
@@ -165,15 +187,15 @@ class FakeConnection {
       }
       case SQL.addPoints: {
         const [customerId, points] = params;
+        await this.lock(`loyalty_accounts/${customerId}`);
         const had = db.accounts.has(customerId);
         const before = db.accounts.get(customerId) || 0;
         db.accounts.set(customerId, before + points);
         this.undo.push(() => (had ? db.accounts.set(customerId, before) : db.accounts.delete(customerId)));
-        return [{ affectedRows: had ? 2 : 1 }, undefined];
-      }
-      case SQL.loyaltyBalance: {
-        const points = db.accounts.get(params[0]);
-        return [points === undefined ? [] : [{ points }], []];
+        // A new row: 1 affected, insert id 0 (no AUTO_INCREMENT column). An existing one: 2, or 1
+        // when its value did not change, and LAST_INSERT_ID(points + VALUES(points)) as insert id.
+        if (!had) return [{ affectedRows: 1, insertId: 0 }, undefined];
+        return [{ affectedRows: points === 0 ? 1 : 2, insertId: before + points }, undefined];
       }
       case SQL.insertReceipt: {
         const [id, orderId, customerId, lines, subtotal, total, points, createdAt] = params;
