@@ -27,9 +27,15 @@ const CFS_PERIOD_US: i64 = 10_000;
 const CFS_MIN_QUOTA_US: i64 = 1_000;
 const CFS_MAX_PERIOD_US: i64 = 1_000_000;
 
-/// `(quota, period)` in µs for a limit of `nano_cpus`.
+/// One millicore, the smallest CPU quantity accepted.
+const NANO_CPUS_PER_MILLI: i64 = 1_000_000;
+/// The kubelet's bounds for CPU shares.
+const MIN_SHARES: i64 = 2;
+const MAX_SHARES: i64 = 262_144;
+
+/// `(quota, period)` in µs for a limit of `nano_cpus` (at least 1m).
 fn cfs_bandwidth(nano_cpus: i64) -> (i64, i64) {
-    let quota = nano_cpus * CFS_PERIOD_US / 1_000_000_000;
+    let quota = nano_cpus.saturating_mul(CFS_PERIOD_US) / 1_000_000_000;
     if quota >= CFS_MIN_QUOTA_US {
         return (quota, CFS_PERIOD_US);
     }
@@ -37,9 +43,9 @@ fn cfs_bandwidth(nano_cpus: i64) -> (i64, i64) {
     (CFS_MIN_QUOTA_US, period)
 }
 
-/// CPU shares for a request of `nano_cpus`, as the kubelet computes them (at least 2).
+/// CPU shares for a request of `nano_cpus`, as the kubelet computes and bounds them.
 fn cpu_shares(nano_cpus: i64) -> i64 {
-    (nano_cpus * 1024 / 1_000_000_000).max(2)
+    (nano_cpus.saturating_mul(1024) / 1_000_000_000).clamp(MIN_SHARES, MAX_SHARES)
 }
 
 /// Parses a memory quantity into bytes.
@@ -78,8 +84,10 @@ pub fn nano_cpus(text: &str) -> Result<i64, String> {
         None => t.parse::<f64>(),
     };
     match cpus {
-        Ok(c) if c.is_finite() && c > 0.0 => Ok((c * 1e9).round() as i64),
-        _ => Err(format!("invalid cpu quantity {text:?} (examples: 100m, 0.5, 2)")),
+        // Kubernetes' finest CPU precision is 1m; anything smaller would be 0 or less than
+        // the kernel can enforce. (The f64 → i64 cast saturates for absurdly large values.)
+        Ok(c) if c.is_finite() && c * 1e9 >= NANO_CPUS_PER_MILLI as f64 => Ok((c * 1e9).round() as i64),
+        _ => Err(format!("invalid cpu quantity {text:?} (at least 1m; examples: 100m, 0.5, 2)")),
     }
 }
 
@@ -122,7 +130,11 @@ mod tests {
         assert!(memory_bytes("lots").is_err());
         assert_eq!(nano_cpus("100m"), Ok(100_000_000));
         assert_eq!(nano_cpus("0.5"), Ok(500_000_000));
+        assert_eq!(nano_cpus("1m"), Ok(1_000_000));
         assert!(nano_cpus("-1").is_err());
+        // Below 1m: rejected, not rounded to 0 (which would divide by zero in cfs_bandwidth).
+        assert!(nano_cpus("0.5m").is_err());
+        assert!(nano_cpus("1e-10").is_err());
     }
 
     #[test]
@@ -148,5 +160,9 @@ mod tests {
         assert_eq!(cfs_bandwidth(1_000_000), (1_000, 1_000_000));
         assert_eq!(cpu_shares(1_000_000), 2);
         assert_eq!(cpu_shares(250_000_000), 256);
+        // Absurd quantities saturate instead of overflowing.
+        let huge = nano_cpus("1e12").unwrap();
+        assert_eq!(cfs_bandwidth(huge), (i64::MAX / 1_000_000_000, 10_000));
+        assert_eq!(cpu_shares(huge), MAX_SHARES);
     }
 }

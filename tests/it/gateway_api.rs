@@ -77,6 +77,11 @@ async fn function_endpoints_answer_with_openfaas_status_codes() {
     let mut bad_limits = echo_fn("lim", &image);
     bad_limits["limits"] = json!({"memory": "lots"});
     assert_eq!(gw.deploy(&bad_limits).await.0, 400);
+    // Finer than 1m would be 0 nano-CPUs: a 400 naming the value, not a crashed handler.
+    bad_limits["limits"] = json!({"cpu": "0.5m"});
+    let (status, text) = gw.deploy(&bad_limits).await;
+    assert_eq!(status, 400);
+    assert!(text.contains("invalid cpu quantity \"0.5m\""), "{text}");
     let mut bad_scale = echo_fn("sc", &image);
     bad_scale["labels"] = json!({"com.openfaas.scale.min": "11"});
     assert_eq!(gw.deploy(&bad_scale).await.0, 400);
