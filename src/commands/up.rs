@@ -138,7 +138,7 @@ fn print_samples(stack: &Stack, api: &ApiArgs, namespace_flag: &Option<String>, 
 /// Where a sample request body for `function` would be: `payloads/<function>.json` beside a
 /// local stack file (none for a stack read from a URL).
 fn sample_payload(stack_source: &str, function: &str) -> Option<PathBuf> {
-    if stack_source.contains("://") || stack_source == "-" {
+    if crate::stack::is_url(stack_source) {
         return None;
     }
     let dir = Path::new(stack_source).parent().unwrap_or(Path::new(""));

@@ -104,7 +104,8 @@ pub fn discover(file: Option<&str>, cwd: &Path) -> Option<Source> {
     ["stack.yaml", "stack.yml"].iter().map(|n| cwd.join(n)).find(|p| p.is_file()).map(Source::File)
 }
 
-fn is_url(s: &str) -> bool {
+/// Whether a `-f` value names an http(s) URL rather than a file.
+pub fn is_url(s: &str) -> bool {
     url::Url::parse(s).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
 }
 
