@@ -5,6 +5,7 @@ Routes:  POST /                 record a delivery
          GET  /stats/platform
          GET  /health
 """
+import functools
 import json
 import os
 import sys
@@ -37,8 +38,9 @@ def _log(message):
     print(f"delivery-analytics: {message}", file=sys.stderr, flush=True)
 
 
+@functools.cache
 def get_store():
-    """The store used by the handler; tests replace this function."""
+    """The process-wide store (its client and script are built once); tests replace this."""
     ttl = int(os.environ.get("DELIVERY_TTL_SECONDS", "86400"))
     return store.DeliveryStore(store.get_client(), ttl_seconds=ttl)
 

@@ -127,7 +127,8 @@ class DeliveryStore:
     def __init__(self, client, ttl_seconds=86400):
         self.client = client
         self.ttl_seconds = ttl_seconds
-        self._script = None
+        # A redis-py Script: EVALSHA, and EVAL again after NOSCRIPT (no I/O here).
+        self._record_once = client.register_script(RECORD_ONCE)
 
     def _call(self, fn, *args):
         try:
@@ -154,15 +155,10 @@ class DeliveryStore:
         text = json.dumps(record, separators=(",", ":"))
         writes = aggregate_writes(record, datetime.now(timezone.utc))
         keys, args = record_once_arguments(delivery_key(record["deliveryId"]), text, self.ttl_seconds, writes)
-        existing = self._record_once()(keys=keys, args=args)
+        existing = self._record_once(keys=keys, args=args)
         if existing is not None:
             return json.loads(existing), True
         return record, False
-
-    def _record_once(self):
-        if self._script is None:
-            self._script = self.client.register_script(RECORD_ONCE)
-        return self._script
 
     def driver_stats(self, driver_id):
         """The driver's hash, or None when the driver has no deliveries."""
