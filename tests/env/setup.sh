@@ -116,19 +116,22 @@ fi
 
 # -------------------------------------------------------------- base image --
 # Mirror URIs from the host's apt sources (deb822 or one-line format).
-apt_uri() {  # $1 = regex the URI must match, $2 = fallback
+# The machine's own mirrors only: a hard-coded host would bypass whatever the machine is set up
+# to reach (a proxy, a snapshot, an internal mirror).
+apt_uri() {  # $1 = regex the URI must match, $2 = what it is, for the error
     local uri
     uri="$( { grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}';
               grep -hsE '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
                   | sed -E 's/\[[^]]*\]//' | awk '{print $2}'; } \
             | grep -E "$1" | head -n 1 || true)"
-    echo "${uri:-$2}"
+    [ -n "$uri" ] || die "no $2 mirror in this machine's apt sources (/etc/apt/sources.list*): add one"
+    echo "$uri"
 }
-MIRROR="$(apt_uri '/debian/?$' http://deb.debian.org/debian)"
-SECURITY_MIRROR="$(apt_uri '/debian-security/?$' http://deb.debian.org/debian-security)"
 
 build_rootfs_tar() {
-    local dir="$CACHE/rootfs"
+    local dir="$CACHE/rootfs" MIRROR SECURITY_MIRROR
+    MIRROR="$(apt_uri '/debian/?$' 'Debian')"
+    SECURITY_MIRROR="$(apt_uri '/debian-security/?$' 'Debian security')"
     # Undo leftovers of an interrupted debootstrap (never rm through a mount).
     if [ -d "$dir" ]; then
         awk -v d="$dir" '$2 ~ "^"d"(/|$)" {print $2}' /proc/mounts | sort -r \

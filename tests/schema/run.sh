@@ -11,12 +11,12 @@
 # schemathesis's.
 # Environment: SCHEMATHESIS (default /opt/rfaas-schemathesis/bin/schemathesis, installed there
 # from PyPI on first use), OPENFAAS_SPEC
-# (default /work/shared/reference/openfaas-spec.openapi.yml).
+# (default ../shared/reference/openfaas-spec.openapi.yml beside the project root).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 ST=${SCHEMATHESIS:-/opt/rfaas-schemathesis/bin/schemathesis}
-SPEC=${OPENFAAS_SPEC:-/work/shared/reference/openfaas-spec.openapi.yml}
+SPEC=${OPENFAAS_SPEC:-$ROOT/../shared/reference/openfaas-spec.openapi.yml}
 REPORTS="$ROOT/target/schemathesis"
 
 log() { echo "schema: $*" >&2; }
