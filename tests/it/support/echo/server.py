@@ -1,6 +1,7 @@
 # Test function for the rfaas gateway tests: an HTTP server on env `port` that echoes requests.
 # Routes: /_/health (503 when ECHO_UNHEALTHY is set), /sleep?s=N, /fail, /status?code=N, /flaky?key=K&fails=N, /secret?name=X,
 # /log?text=T, /seen (cron calls), /whoami; anything else echoes method, path, query, headers, body.
+# Every reply names the replica in X-Echo-Instance.
 import http.server, json, os, socketserver, threading, time, urllib.parse, uuid
 
 PORT = int(os.environ.get("port", "8080"))
@@ -36,6 +37,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("X-Duration-Seconds", "0.001000")
+        self.send_header("X-Echo-Instance", INSTANCE)
         self.end_headers()
         self.wfile.write(data)
 
