@@ -111,3 +111,98 @@ async fn sixteen_concurrent_updates_leave_one_whole_value_in_every_replica() {
     }
     assert_eq!(instances.len(), 2, "both replicas answered");
 }
+
+/// `s` as Go's `encoding/json` writes a string (faas-cli's `json.Marshal`): HTML characters,
+/// control characters, U+2028/U+2029 escaped, and each byte of invalid UTF-8 as `\ufffd`.
+fn go_json_string(s: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in s.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\u{8}' => out.push_str("\\b"),
+                '\u{c}' => out.push_str("\\f"),
+                '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push_str(&"\\ufffd".repeat(chunk.invalid().len()));
+    }
+    out.push('"');
+    out
+}
+
+/// The body faas-cli 0.16/0.18 `secret create|update NAME --from-file F` sends: a Go
+/// `types.Secret` with `Value` = the trimmed text and `RawValue` = the bytes (base64).
+fn faas_cli_body(name: &str, file: &[u8]) -> String {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD.encode(file);
+    format!(r#"{{"name":"{name}","value":{},"rawValue":"{raw}"}}"#, go_json_string(go_trim_space(file)))
+}
+
+/// Go's `strings.TrimSpace` on the bytes of a string: Unicode white space is trimmed from both
+/// ends; invalid UTF-8 is not white space.
+fn go_trim_space(mut b: &[u8]) -> &[u8] {
+    while let Some(c) = b.utf8_chunks().next().and_then(|c| c.valid().chars().next()).filter(|c| c.is_whitespace()) {
+        b = &b[c.len_utf8()..];
+    }
+    loop {
+        let last = b.utf8_chunks().last().filter(|c| c.invalid().is_empty()).and_then(|c| c.valid().chars().last());
+        match last.filter(|c| c.is_whitespace()) {
+            Some(c) => b = &b[..b.len() - c.len_utf8()],
+            None => return b,
+        }
+    }
+}
+
+fn every_byte() -> Vec<u8> {
+    (0..=255u8).collect()
+}
+
+#[tokio::test]
+async fn files_sent_in_the_faas_cli_wire_format_reach_functions_byte_exact() {
+    let gw = TestGateway::start().await;
+    let files: [(&str, Vec<u8>); 2] = [("binary", every_byte()), ("text", b"line one\nline two\n".to_vec())];
+    for (name, bytes) in &files {
+        let body = faas_cli_body(name, bytes);
+        let create = gw.system(Method::POST, "/system/secrets").header("content-type", "application/json").body(body);
+        assert_eq!(gw.send(create).await.0, 201);
+    }
+    deploy_with_secrets(&gw, "bytes", &files.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>()).await;
+    for (name, bytes) in &files {
+        assert_eq!(&read_through(&gw, "bytes", name).await.0, bytes, "secret {name} as created");
+    }
+
+    let updated: [(&str, Vec<u8>); 2] =
+        [("binary", every_byte().into_iter().rev().collect()), ("text", b"\n\trotated\r\n\n".to_vec())];
+    for (name, bytes) in &updated {
+        let update = gw
+            .system(Method::PUT, "/system/secrets")
+            .header("content-type", "application/json")
+            .body(faas_cli_body(name, bytes));
+        assert_eq!(gw.send(update).await.0, 200);
+        assert_eq!(&read_through(&gw, "bytes", name).await.0, bytes, "secret {name} as updated");
+    }
+}
+
+#[tokio::test]
+async fn rfaas_secret_from_file_stores_the_files_bytes_exactly() {
+    let mut s = crate::client_commands::Session::logged_in().await;
+    std::fs::write(s.path().join("binary.dat"), every_byte()).unwrap();
+    std::fs::write(s.path().join("text.txt"), "line one\nline two\n").unwrap();
+    s.run(&["secret", "create", "binary", "--from-file", "binary.dat"]).success();
+    s.run(&["secret", "create", "text", "--from-file", "text.txt"]).success();
+    s.deploy_echo("echo", &["--secret", "binary", "--secret", "text"]);
+    assert_eq!(read_through(&s.gw, "echo", "binary").await.0, every_byte());
+    assert_eq!(read_through(&s.gw, "echo", "text").await.0, b"line one\nline two\n");
+
+    let reversed: Vec<u8> = every_byte().into_iter().rev().collect();
+    std::fs::write(s.path().join("binary.dat"), &reversed).unwrap();
+    s.run(&["secret", "update", "binary", "--from-file", "binary.dat"]).success();
+    assert_eq!(read_through(&s.gw, "echo", "binary").await.0, reversed);
+}
