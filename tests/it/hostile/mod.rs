@@ -2,4 +2,5 @@
 //! network would drive it (concurrent writes, exact wire formats of other clients, floods of
 //! idle or half-sent connections), each case checked through real sockets and real functions.
 
+mod replica_exposure;
 mod secrets;
