@@ -257,6 +257,14 @@ pub struct LogoutArgs {
 }
 
 /// Go-style durations (`5s`, `1m30s`, `500ms`) or plain seconds.
+/// A duration above zero.
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err(format!("invalid duration \"{s}\": must be more than 0")),
+        d => Ok(d),
+    }
+}
+
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if let Ok(secs) = s.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
@@ -655,6 +663,24 @@ pub struct LocalGatewayServeArgs {
     /// How long a new replica has to pass its health check (GET /_/health)
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub health_timeout: Duration,
+    #[command(flatten)]
+    pub connections: GatewayConnectionArgs,
+}
+
+/// Bounds on the gateway's inbound connections, so no client can hold them all.
+#[derive(Debug, Clone, Args)]
+pub struct GatewayConnectionArgs {
+    /// Close a connection whose request head has not arrived this long after its first byte
+    #[arg(long, default_value = "10s", value_parser = parse_positive_duration)]
+    pub header_read_timeout: Duration,
+    /// Close a connection that waits this long for its client (kept alive between requests, or
+    /// stalled in a request body)
+    #[arg(long, default_value = "60s", value_parser = parse_positive_duration)]
+    pub idle_timeout: Duration,
+    /// About how many connections may be open; at the bound, those waiting longest for their
+    /// client are closed to make room, and only when all are busy is a new one refused (503)
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 /// The gateway's state directory.

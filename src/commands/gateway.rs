@@ -1,8 +1,10 @@
 //! `rfaas gateway [start|stop|status]`: flags in, calls on `crate::gateway` out.
 
-use crate::cli::{LocalGatewayAction, LocalGatewayArgs, LocalGatewayServeArgs, LocalGatewayStateArgs};
+use crate::cli::{
+    GatewayConnectionArgs, LocalGatewayAction, LocalGatewayArgs, LocalGatewayServeArgs, LocalGatewayStateArgs,
+};
 use crate::commands::Context;
-use crate::gateway::{self, GatewayConfig, daemon};
+use crate::gateway::{self, GatewayConfig, connections, daemon};
 
 fn state_dir(args: &LocalGatewayStateArgs) -> anyhow::Result<std::path::PathBuf> {
     match &args.state_dir {
@@ -27,8 +29,17 @@ async fn serve(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
         state_dir: state_dir(&args.state)?,
         upstream_timeout: args.upstream_timeout,
         health_timeout: args.health_timeout,
+        connections: limits(&args.connections),
     };
     gateway::serve(config, &ctx.printer).await
+}
+
+fn limits(args: &GatewayConnectionArgs) -> connections::Limits {
+    connections::Limits {
+        header_read_timeout: args.header_read_timeout,
+        idle_timeout: args.idle_timeout,
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+    }
 }
 
 async fn start(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -41,6 +52,9 @@ async fn start(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
         extra_args: vec![
             format!("--upstream-timeout={}s", args.upstream_timeout.as_secs_f64()),
             format!("--health-timeout={}s", args.health_timeout.as_secs_f64()),
+            format!("--header-read-timeout={}s", args.connections.header_read_timeout.as_secs_f64()),
+            format!("--idle-timeout={}s", args.connections.idle_timeout.as_secs_f64()),
+            format!("--max-connections={}", args.connections.max_connections),
         ],
     };
     let (file, started) = daemon::start_background(&opts).await?;

@@ -2,5 +2,6 @@
 //! network would drive it (concurrent writes, exact wire formats of other clients, floods of
 //! idle or half-sent connections), each case checked through real sockets and real functions.
 
+mod connections;
 mod replica_exposure;
 mod secrets;
