@@ -1,7 +1,7 @@
 //! A flood of idle and half-sent connections from one client (every client here is 127.0.0.1)
 //! against a gateway with a small connection bound: `/healthz` and invokes keep answering, the
-//! gateway holds no more than the bound, and what the flood left open is closed by the idle and
-//! header-read timeouts.
+//! gateway holds no more than the bound, a deploy (Docker, health checks) still works, and what
+//! the flood left open is closed by the idle and header-read timeouts.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -102,9 +102,14 @@ async fn a_flood_of_idle_and_half_sent_connections_leaves_healthz_and_invokes_an
     let (health_status, health) = fresh(addr, "GET /healthz").await;
     let (invoke_status, invoke) = fresh(addr, "POST /function/echo").await;
     let mut second = wave.await.unwrap();
+    // The gateway's own outbound work (Docker, the new replica's health check) is not starved.
+    let deploying = Instant::now();
+    let (deploy_status, body) = gw.deploy(&echo_fn("during", &image)).await;
+    let deploy = deploying.elapsed();
+    assert_eq!(deploy_status, 202, "a deploy during the flood: {body}");
     eprintln!(
         "flood of {} connections, bound {MAX_CONNECTIONS}: gateway held {held}; /healthz {health:?} \
-         (before the flood {health_before:?}), invoke {invoke:?} (before {invoke_before:?})",
+         (before the flood {health_before:?}), invoke {invoke:?} (before {invoke_before:?}), deploy {deploy:?}",
         FLOOD + FLOOD / 2
     );
     assert_eq!((health_status, invoke_status), (200, 200), "/healthz and the invoke answer under the flood");
