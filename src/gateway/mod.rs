@@ -149,7 +149,7 @@ async fn run_server(listener: tokio::net::TcpListener, gw: Arc<Gateway>) -> anyh
         let _ = tx.send(true);
     });
     tokio::select! {
-        result = server => result.context("the gateway's HTTP server failed"),
+        () = server => Ok(()),
         () = async {
             let _ = rx.wait_for(|stop| *stop).await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;

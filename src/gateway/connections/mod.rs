@@ -101,13 +101,8 @@ fn connections_for_fds(fds: u64) -> u64 {
 }
 
 /// Serves `app` on `listener` within `limits` until `shutdown` completes, then until every
-/// connection has closed (the caller bounds that wait).
-pub async fn serve(
-    listener: TcpListener,
-    app: Router,
-    limits: Limits,
-    shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
+/// connection has closed (the caller bounds that wait). Accept errors never end it.
+pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: impl Future<Output = ()>) {
     let tracker = Arc::new(Tracker::new());
     let (stop, stopped) = signal::channel(false);
     let refusals = Refusals::new();
@@ -136,11 +131,10 @@ pub async fn serve(
             tokio::spawn(refuse(stream));
             continue;
         }
-        let conn = tracker.register();
-        let (tracker, app, stopped) = (tracker.clone(), app.clone(), stopped.clone());
+        let open = Open { conn: tracker.register(), tracker: tracker.clone() };
+        let (app, stopped) = (app.clone(), stopped.clone());
         tokio::spawn(async move {
-            drive(stream, remote, app, &conn, limits, stopped).await;
-            tracker.remove(&conn);
+            drive(stream, remote, app, &open.conn, limits, stopped).await;
         });
     }
     drop(listener);
@@ -149,7 +143,18 @@ pub async fn serve(
     if tracker.len() > 0 {
         empty.await;
     }
-    Ok(())
+}
+
+/// A connection's place in the tracker, given up when its task ends (even by a panic).
+struct Open {
+    conn: Arc<Conn>,
+    tracker: Arc<Tracker>,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.tracker.remove(&self.conn);
+    }
 }
 
 /// Errors that concern one connection only are skipped; others (e.g. out of descriptors) get a
