@@ -622,6 +622,7 @@ pub struct RegistryLoginArgs {
 const LOCAL_GATEWAY_EXAMPLES: &str = "Examples:
   rfaas gateway                       # foreground on http://127.0.0.1:8080
   rfaas gateway start --port 0        # background, on a free port; prints the URL
+  rfaas gateway start --max-connections 4096 --idle-timeout 30s
   rfaas gateway status
   rfaas gateway stop
   rfaas login -g http://127.0.0.1:8080 --password-stdin < ~/.rfaas/gateway/basic-auth-password";
