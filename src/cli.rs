@@ -256,7 +256,6 @@ pub struct LogoutArgs {
     pub gateway: Option<String>,
 }
 
-/// Go-style durations (`5s`, `1m30s`, `500ms`) or plain seconds.
 /// A duration above zero.
 fn parse_positive_duration(s: &str) -> Result<Duration, String> {
     match parse_duration(s)? {
@@ -265,6 +264,7 @@ fn parse_positive_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// Go-style durations (`5s`, `1m30s`, `500ms`) or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if let Ok(secs) = s.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
