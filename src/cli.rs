@@ -8,7 +8,9 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use crate::stack::image::TagFormat;
 
 mod api;
+mod queue;
 pub use api::*;
+pub use queue::QueueFlags;
 
 const ROOT_EXAMPLES: &str = "Examples:
   rfaas generate -f stack.yaml | kubectl apply -f -
@@ -655,6 +657,8 @@ pub struct LocalGatewayServeArgs {
     /// How long a new replica has to pass its health check (GET /_/health)
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub health_timeout: Duration,
+    #[command(flatten)]
+    pub queue: QueueFlags,
 }
 
 /// The gateway's state directory.

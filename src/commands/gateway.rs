@@ -2,6 +2,8 @@
 
 use crate::cli::{LocalGatewayAction, LocalGatewayArgs, LocalGatewayServeArgs, LocalGatewayStateArgs};
 use crate::commands::Context;
+use crate::gateway::callback::CallbackAllow;
+use crate::gateway::queue::QueueConfig;
 use crate::gateway::{self, GatewayConfig, daemon};
 
 fn state_dir(args: &LocalGatewayStateArgs) -> anyhow::Result<std::path::PathBuf> {
@@ -27,6 +29,10 @@ async fn serve(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
         state_dir: state_dir(&args.state)?,
         upstream_timeout: args.upstream_timeout,
         health_timeout: args.health_timeout,
+        queue: QueueConfig {
+            callback_allow: CallbackAllow::from_flags(&args.queue.callback_allow, args.bind),
+            callback_timeout: args.queue.callback_timeout,
+        },
     };
     gateway::serve(config, &ctx.printer).await
 }
@@ -38,10 +44,13 @@ async fn start(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
         bind: args.bind,
         port: args.port,
         state_dir: dir.clone(),
-        extra_args: vec![
+        extra_args: [
             format!("--upstream-timeout={}s", args.upstream_timeout.as_secs_f64()),
             format!("--health-timeout={}s", args.health_timeout.as_secs_f64()),
-        ],
+        ]
+        .into_iter()
+        .chain(args.queue.to_args())
+        .collect(),
     };
     let (file, started) = daemon::start_background(&opts).await?;
     let what = if started { "started" } else { "already running" };

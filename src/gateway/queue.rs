@@ -5,22 +5,22 @@
 //! again on the next start (delivery is at least once). A worker pool invokes the function with
 //! `POST` and the original headers through the same proxy path as synchronous calls, retrying
 //! on 429, 502, 503 and 504 (connection errors and timeouts are 502/504 there) with exponential
-//! back-off, then POSTs the result to `X-Callback-Url` with `X-Function-Status`,
-//! `X-Function-Name`, `X-Call-Id` and `X-Duration-Seconds`.
+//! back-off, then POSTs the result to `X-Callback-Url` (see [`super::callback`]).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use http_body_util::BodyExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, Semaphore};
 
+use super::callback::{CallbackAllow, Callbacks, Report};
 use super::console;
 use super::error::{ApiError, plain};
 use super::proxy::{Target, decorate, forward, parse_target};
@@ -35,10 +35,32 @@ const WORKERS: usize = 4;
 const RETRY_STATUSES: [u16; 4] = [429, 502, 503, 504];
 const HEADERS_NOT_REPLAYED: [&str; 5] = ["host", "content-length", "connection", "transfer-encoding", "keep-alive"];
 
-/// Wakes the worker when work is queued.
-#[derive(Default)]
-pub struct QueueSignal {
+/// How the async queue was asked to run (`rfaas gateway` flags).
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// Which `X-Callback-Url` hosts are accepted.
+    pub callback_allow: CallbackAllow,
+    /// The longest one callback may take, connecting included.
+    pub callback_timeout: Duration,
+}
+
+impl Default for QueueConfig {
+    fn default() -> Self {
+        QueueConfig { callback_allow: CallbackAllow::Any, callback_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// The queue's shared state: the worker's wake-up signal and the callback sender.
+pub struct Queue {
     notify: Notify,
+    callbacks: Callbacks,
+}
+
+impl Queue {
+    pub fn new(config: &QueueConfig) -> anyhow::Result<Queue> {
+        let callbacks = Callbacks::new(config.callback_allow.clone(), config.callback_timeout)?;
+        Ok(Queue { notify: Notify::new(), callbacks })
+    }
 }
 
 /// What the store keeps for one queued call.
@@ -71,8 +93,7 @@ pub async fn accept(State(gw): State<Arc<Gateway>>, request: Request) -> Result<
         None => None,
         Some(v) => {
             let text = v.to_str().map_err(|_| ApiError::BadRequest("X-Callback-Url is not valid text".into()))?;
-            url::Url::parse(text).map_err(|e| ApiError::BadRequest(format!("invalid X-Callback-Url: {e}")))?;
-            Some(text.to_string())
+            Some(gw.queue.callbacks.check(text).map_err(ApiError::BadRequest)?.to_string())
         }
     };
     let body = axum::body::to_bytes(body, MAX_BODY)
@@ -164,7 +185,7 @@ async fn process(gw: &Arc<Gateway>, job: QueuedJob) {
     }
     console::info(&format!("async {} ({}): status {status} after {attempt} attempt(s)", call.function, call.call_id));
     if let Some(url) = &call.callback_url {
-        callback(url, &call, status, &headers, body).await;
+        callback(gw, url, &call, status, &headers, body).await;
     }
     if let Err(e) = gw.store.finish(job.id).await {
         console::error(&format!("cannot mark async call {} done: {e}", call.call_id));
@@ -172,7 +193,7 @@ async fn process(gw: &Arc<Gateway>, job: QueuedJob) {
 }
 
 /// One attempt: status, response headers and body.
-async fn invoke(gw: &Arc<Gateway>, call: &QueuedCall) -> (u16, axum::http::HeaderMap, axum::body::Bytes) {
+async fn invoke(gw: &Arc<Gateway>, call: &QueuedCall) -> (u16, HeaderMap, Bytes) {
     let target = Target {
         key: super::names::FnKey::parse_qualified(&call.function),
         path_and_query: call.path_and_query.clone(),
@@ -190,30 +211,18 @@ async fn invoke(gw: &Arc<Gateway>, call: &QueuedCall) -> (u16, axum::http::Heade
     let (parts, body) = response.into_parts();
     match body.collect().await {
         Ok(collected) => (parts.status.as_u16(), parts.headers, collected.to_bytes()),
-        Err(_) => (502, parts.headers, axum::body::Bytes::new()),
+        Err(_) => (502, parts.headers, Bytes::new()),
     }
 }
 
-async fn callback(url: &str, call: &QueuedCall, status: u16, headers: &axum::http::HeaderMap, body: axum::body::Bytes) {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build();
-    let Ok(client) = client else { return };
+async fn callback(gw: &Gateway, url: &str, call: &QueuedCall, status: u16, headers: &HeaderMap, body: Bytes) {
     let seconds = (now_ms() - call.enqueued_ms) as f64 / 1000.0;
-    let mut request = client.post(url);
-    for (k, v) in headers {
-        if !HEADERS_NOT_REPLAYED.contains(&k.as_str()) {
-            request = request.header(k.as_str(), v.as_bytes());
-        }
-    }
-    request = request
-        .header("X-Duration-Seconds", format!("{seconds:.6}"))
-        .header("X-Function-Status", status.to_string())
-        .header("X-Function-Name", call.function.as_str())
-        .header("X-Call-Id", call.call_id.as_str())
-        .body(body);
-    match request.send().await {
-        Ok(r) => console::info(&format!("async {}: callback answered {}", call.call_id, r.status())),
-        Err(e) => {
-            console::warn(&format!("async {}: callback failed: {}", call.call_id, crate::error::describe_reqwest(&e)))
+    let report = Report { call_id: &call.call_id, function: &call.function, status, seconds, extra: Vec::new() };
+    let outcome = gw.queue.callbacks.send(url, &report, headers, body).await;
+    match (outcome.status, outcome.error) {
+        (Some(status), _) => console::info(&format!("async {}: callback answered {status}", call.call_id)),
+        (None, error) => {
+            console::warn(&format!("async {}: callback failed: {}", call.call_id, error.unwrap_or_default()))
         }
     }
 }

@@ -27,6 +27,7 @@ fn gateway(dir: &std::path::Path, upstream_timeout: Duration) -> Arc<Gateway> {
             state_dir: dir.to_path_buf(),
             upstream_timeout,
             health_timeout: Duration::from_secs(1),
+            queue: queue::QueueConfig::default(),
         },
         credentials,
         store: Store::open(&dir.join("gateway.db")).unwrap(),
@@ -35,7 +36,7 @@ fn gateway(dir: &std::path::Path, upstream_timeout: Duration) -> Arc<Gateway> {
         secrets: secrets::SecretStore::new(dir).unwrap(),
         metrics: metrics::Metrics::default(),
         http: http_client(),
-        queue: queue::QueueSignal::default(),
+        queue: queue::Queue::new(&queue::QueueConfig::default()).unwrap(),
     })
 }
 

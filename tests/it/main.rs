@@ -18,6 +18,7 @@ mod gateway_daemon;
 mod gateway_durability;
 mod gateway_functions;
 mod generate;
+mod hostile;
 mod new_cmd;
 mod push;
 mod shrinkwrap;
