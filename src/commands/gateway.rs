@@ -32,6 +32,9 @@ async fn serve(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
         queue: QueueConfig {
             callback_allow: CallbackAllow::from_flags(&args.queue.callback_allow, args.bind),
             callback_timeout: args.queue.callback_timeout,
+            retention_count: usize::try_from(args.queue.async_retention_count).unwrap_or(usize::MAX),
+            retention_age: args.queue.async_retention_age,
+            ..QueueConfig::default()
         },
     };
     gateway::serve(config, &ctx.printer).await

@@ -136,7 +136,7 @@ async fn start_background_work(gw: Arc<Gateway>) {
         }
     }))
     .await;
-    queue::start_workers(&gw);
+    queue::start(&gw).await;
     replicas::supervise(&gw);
     console::info(&format!("{} function(s) restored", all.len()));
 }

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod client;
 pub mod deployment;
+pub mod invocations;
 pub mod log_format;
 pub mod types;
 

@@ -2,3 +2,4 @@
 //! network would drive them (issue 15).
 
 mod async_callbacks;
+mod async_crash;

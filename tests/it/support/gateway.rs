@@ -160,6 +160,11 @@ impl TestGateway {
         panic!("gateway did not start:\n{}", self.log());
     }
 
+    /// The gateway's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILLs the gateway (containers keep running).
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
