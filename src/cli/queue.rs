@@ -1,5 +1,5 @@
-//! `rfaas gateway` flags for the async queue: where callbacks may go and how long they may take,
-//! and how long finished invocation records are kept.
+//! `rfaas gateway` flags for the async queue: workers per queue, where callbacks may go and how
+//! long they may take, and how long finished invocation records are kept.
 
 use std::time::Duration;
 
@@ -12,6 +12,9 @@ use crate::gateway::callback::HostPattern;
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Async queue")]
 pub struct QueueFlags {
+    /// Async workers of every queue (N), or of one named queue (QUEUE=N; see com.openfaas.queue) (repeatable)
+    #[arg(long, value_name = "[QUEUE=]N", value_parser = parse_queue_workers)]
+    pub queue_workers: Vec<QueueWorkers>,
     /// Accept X-Callback-Url only for this host: HOST, HOST:PORT, *.DOMAIN[:PORT] or * (repeatable)
     /// [default: any host when listening on loopback, none otherwise]
     #[arg(long, value_name = "HOST[:PORT]", value_parser = parse_host_pattern)]
@@ -31,13 +34,57 @@ fn parse_host_pattern(s: &str) -> Result<HostPattern, String> {
     s.parse()
 }
 
+/// The most workers one queue may have.
+pub const MAX_QUEUE_WORKERS: usize = 64;
+
+/// One `--queue-workers` value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueWorkers {
+    /// `None`: every queue without its own value.
+    pub queue: Option<String>,
+    pub workers: usize,
+}
+
+fn parse_queue_workers(s: &str) -> Result<QueueWorkers, String> {
+    let (queue, n) = match s.split_once('=') {
+        Some((queue, n)) => (Some(crate::gateway::queue::policy::check_queue_name(queue)?.to_string()), n),
+        None => (None, s),
+    };
+    match n.trim().parse::<usize>() {
+        Ok(workers) if (1..=MAX_QUEUE_WORKERS).contains(&workers) => Ok(QueueWorkers { queue, workers }),
+        _ => Err(format!("expected [QUEUE=]N with N from 1 to {MAX_QUEUE_WORKERS}, got {s:?}")),
+    }
+}
+
 impl QueueFlags {
     /// The same flags as arguments, for a gateway started in the background.
     pub fn to_args(&self) -> Vec<String> {
-        let mut args: Vec<String> = self.callback_allow.iter().map(|p| format!("--callback-allow={p}")).collect();
+        let mut args: Vec<String> = self
+            .queue_workers
+            .iter()
+            .map(|w| match &w.queue {
+                Some(queue) => format!("--queue-workers={queue}={}", w.workers),
+                None => format!("--queue-workers={}", w.workers),
+            })
+            .collect();
+        args.extend(self.callback_allow.iter().map(|p| format!("--callback-allow={p}")));
         args.push(format!("--callback-timeout={}s", self.callback_timeout.as_secs_f64()));
         args.push(format!("--async-retention-count={}", self.async_retention_count));
         args.push(format!("--async-retention-age={}s", self.async_retention_age.as_secs_f64()));
         args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_workers_name_a_queue_or_all() {
+        assert_eq!(parse_queue_workers("8"), Ok(QueueWorkers { queue: None, workers: 8 }));
+        assert_eq!(parse_queue_workers("slow=2"), Ok(QueueWorkers { queue: Some("slow".into()), workers: 2 }));
+        for bad in ["0", "65", "x", "=2", "../q=2", "slow=", "slow=0"] {
+            assert!(parse_queue_workers(bad).is_err(), "{bad}");
+        }
     }
 }

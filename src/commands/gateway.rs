@@ -22,6 +22,24 @@ pub async fn run(args: LocalGatewayArgs, ctx: &Context) -> anyhow::Result<()> {
     }
 }
 
+/// The queue's settings from its flags: the last `--queue-workers N` for every queue, and
+/// `--queue-workers QUEUE=N` for one.
+fn queue_config(args: &LocalGatewayServeArgs) -> QueueConfig {
+    let flags = &args.queue;
+    let defaults = QueueConfig::default();
+    let default_workers =
+        flags.queue_workers.iter().rev().find(|w| w.queue.is_none()).map_or(defaults.default_workers, |w| w.workers);
+    let workers = flags.queue_workers.iter().filter_map(|w| Some((w.queue.clone()?, w.workers))).collect();
+    QueueConfig {
+        callback_allow: CallbackAllow::from_flags(&flags.callback_allow, args.bind),
+        callback_timeout: flags.callback_timeout,
+        default_workers,
+        workers,
+        retention_count: usize::try_from(flags.async_retention_count).unwrap_or(usize::MAX),
+        retention_age: flags.async_retention_age,
+    }
+}
+
 async fn serve(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()> {
     let config = GatewayConfig {
         bind: args.bind,
@@ -29,13 +47,7 @@ async fn serve(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
         state_dir: state_dir(&args.state)?,
         upstream_timeout: args.upstream_timeout,
         health_timeout: args.health_timeout,
-        queue: QueueConfig {
-            callback_allow: CallbackAllow::from_flags(&args.queue.callback_allow, args.bind),
-            callback_timeout: args.queue.callback_timeout,
-            retention_count: usize::try_from(args.queue.async_retention_count).unwrap_or(usize::MAX),
-            retention_age: args.queue.async_retention_age,
-            ..QueueConfig::default()
-        },
+        queue: queue_config(&args),
     };
     gateway::serve(config, &ctx.printer).await
 }

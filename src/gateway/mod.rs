@@ -2,12 +2,13 @@
 //! function replica as a Docker container on the host network.
 //!
 //! Layout (one concern per file): [`router`] lists every route; [`auth`] guards `/system/*`;
-//! [`functions`], [`secrets`], [`namespaces`], [`logs`] and [`system`] are the REST API;
-//! [`proxy`] is the invoke hot path; [`queue`] the durable async queue, whose callbacks
-//! [`callback`] checks and sends; [`cron`] the built-in cron connector; [`metrics`] the
-//! Prometheus counters; [`replicas`] keeps containers as desired using [`provider`] (Docker) and
-//! [`image_user`]; [`store`] is the durable state; [`state`] the in-memory state; [`daemon`] runs
-//! the gateway in the background for `start`/`stop` and for other commands (`ensure_running`).
+//! [`functions`], [`secrets`], [`namespaces`], [`logs`], [`invocations`] (the async records) and
+//! [`system`] are the REST API; [`proxy`] is the invoke hot path; [`queue`] the durable async
+//! queue, whose callbacks [`callback`] checks and sends; [`cron`] the built-in cron connector;
+//! [`metrics`] the Prometheus counters; [`replicas`] keeps containers as desired using
+//! [`provider`] (Docker) and [`image_user`]; [`store`] is the durable state; [`state`] the
+//! in-memory state; [`daemon`] runs the gateway in the background for `start`/`stop` and for
+//! other commands (`ensure_running`).
 //!
 //! Start-up order: state directory (0700) and its lock, credentials, database, Docker, the
 //! function table from the database, the listener and `gateway.json`, then in the background the
@@ -22,6 +23,7 @@ pub mod daemon;
 pub mod error;
 pub mod functions;
 pub mod image_user;
+pub mod invocations;
 pub mod logs;
 pub mod metrics;
 pub mod names;

@@ -84,6 +84,18 @@ impl Dispatcher {
         std::mem::take(&mut self.lock().finished)
     }
 
+    /// Waiting and running calls per function: `(function, waiting, running)`, by function.
+    pub fn counts(&self) -> Vec<(FnKey, usize, usize)> {
+        let index = self.lock();
+        let keys: BTreeSet<&FnKey> = index.waiting.keys().chain(index.running_by_function.keys()).collect();
+        keys.into_iter()
+            .map(|k| {
+                let waiting = index.waiting.get(k).map_or(0, BTreeSet::len);
+                (k.clone(), waiting, index.running_by_function.get(k).copied().unwrap_or(0))
+            })
+            .collect()
+    }
+
     /// Takes the calls that may start now and says when the next one not yet due is.
     fn take_due(
         &self,

@@ -14,8 +14,12 @@
 //! [`dispatch`] decides which calls run when; [`worker`] makes one attempt and reports it.
 
 mod dispatch;
-mod policy;
+pub mod policy;
+mod stats;
 mod worker;
+
+pub use dispatch::DEFAULT_QUEUE;
+pub use stats::{FunctionQueueStats, NamedQueueStats, QueueStats, stats};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,7 +38,8 @@ use super::names::FnKey;
 use super::proxy::{decorate, parse_target};
 use super::state::Gateway;
 use super::store::{Inserted, NewInvocation, Pending};
-use dispatch::{DEFAULT_QUEUE, Dispatcher, Lane};
+use crate::openfaas::types::FunctionDeployment;
+use dispatch::{Dispatcher, Lane};
 use policy::RetryPolicy;
 
 /// Largest accepted async body.
@@ -75,21 +80,29 @@ impl Default for QueueConfig {
     }
 }
 
-/// The queue's shared state: configuration, dispatcher and callback sender.
+/// The queue's shared state: configuration, dispatcher, callback sender and counters.
 pub struct Queue {
     config: QueueConfig,
     dispatcher: Dispatcher,
     callbacks: Callbacks,
+    counters: stats::Counters,
 }
 
 impl Queue {
     pub fn new(config: &QueueConfig) -> anyhow::Result<Queue> {
         let callbacks = Callbacks::new(config.callback_allow.clone(), config.callback_timeout)?;
-        Ok(Queue { config: config.clone(), dispatcher: Dispatcher::default(), callbacks })
+        let (dispatcher, counters) = (Dispatcher::default(), stats::Counters::default());
+        Ok(Queue { config: config.clone(), dispatcher, callbacks, counters })
     }
 
     /// Hands a call that is due now, or at `pending.due_ms`, to the dispatcher.
     pub(super) fn schedule(&self, pending: Pending) {
+        self.dispatcher.add(pending);
+    }
+
+    /// Schedules a finished call queued again through the retry route.
+    pub(super) fn requeued(&self, pending: Pending) {
+        self.counters.count(stats::Event::ManualRetry);
         self.dispatcher.add(pending);
     }
 
@@ -99,14 +112,28 @@ impl Queue {
     }
 }
 
-/// The queue and in-flight cap of `key`'s calls.
-fn lane_of(_gw: &Gateway, _key: &FnKey) -> Lane {
-    Lane { queue: DEFAULT_QUEUE.to_string(), max_inflight: None }
+/// Checks a deployment's async annotations (retry policy, queue, in-flight cap); the error is the
+/// text of a 400 naming the annotation.
+pub fn check_annotations(d: &FunctionDeployment) -> Result<(), String> {
+    let annotations = d.annotations.clone().unwrap_or_default();
+    RetryPolicy::from_annotations(&annotations)?;
+    policy::lane_from_annotations(&annotations)?;
+    Ok(())
+}
+
+fn annotations_of(gw: &Gateway, key: &FnKey) -> BTreeMap<String, String> {
+    gw.functions.get(key).and_then(|f| f.record().deployment.annotations).unwrap_or_default()
+}
+
+/// The queue and in-flight cap of `key`'s calls (the default lane once the function is gone).
+fn lane_of(gw: &Gateway, key: &FnKey) -> Lane {
+    policy::lane_from_annotations(&annotations_of(gw, key))
+        .unwrap_or(Lane { queue: DEFAULT_QUEUE.to_string(), max_inflight: None })
 }
 
 /// The retry policy of `key`'s calls.
-fn policy_of(_gw: &Gateway, _key: &FnKey) -> RetryPolicy {
-    RetryPolicy::default()
+fn policy_of(gw: &Gateway, key: &FnKey) -> RetryPolicy {
+    RetryPolicy::from_annotations(&annotations_of(gw, key)).unwrap_or_default()
 }
 
 /// How a queued call is replayed to the function (the store keeps it as JSON).

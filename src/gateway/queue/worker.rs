@@ -13,6 +13,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method};
 use http_body_util::BodyExt;
 
+use super::stats::Event;
 use super::{Replay, now_ms, policy_of};
 use crate::gateway::callback::Report;
 use crate::gateway::console;
@@ -66,6 +67,7 @@ pub async fn attempt(gw: &Arc<Gateway>, call_id: &str) -> Next {
             policy.attempts,
             policy.wait(charged)
         ));
+        gw.queue.counters.count(Event::Retry);
         (AttemptEnd::Retry { next_ms: due_ms }, Next::Retry { due_ms })
     } else {
         let status =
@@ -74,6 +76,7 @@ pub async fn attempt(gw: &Arc<Gateway>, call_id: &str) -> Next {
             "async {} ({}): {status}, status {} after attempt {}",
             job.key, job.call_id, answer.status, job.number
         ));
+        gw.queue.counters.count(if status == InvocationStatus::Dead { Event::Dead } else { Event::Succeeded });
         let callback = match &job.callback_url {
             Some(url) => Some(callback(gw, url, &job, status, answer).await),
             None => None,
@@ -144,6 +147,9 @@ async fn callback(gw: &Gateway, url: &str, job: &Job, status: InvocationStatus, 
     let extra = vec![("x-call-status", status.to_string()), ("x-call-attempts", job.number.to_string())];
     let report = Report { call_id: &job.call_id, function: &function, status: answer.status, seconds, extra };
     let outcome = gw.queue.callbacks.send(url, &report, &answer.headers, answer.body).await;
+    if outcome.status.is_none_or(|code| code >= 400) {
+        gw.queue.counters.count(Event::CallbackFailed);
+    }
     match (&outcome.status, &outcome.error) {
         (Some(code), _) => console::info(&format!("async {}: callback answered {code}", job.call_id)),
         (None, error) => {

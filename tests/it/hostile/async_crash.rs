@@ -1,5 +1,6 @@
 //! Async calls named by the client (`X-Call-Id`) across a SIGKILL of the gateway: a client that
-//! re-sends every call it has no 202 for, and some it has, gets each call run once.
+//! re-sends every call it has no 202 for, and some it has, gets each call run once; the only
+//! second runs are of calls cut short by the kill, and each is recorded as an interrupted attempt.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -119,8 +120,23 @@ async fn five_hundred_calls_across_a_sigkill_are_neither_lost_nor_run_twice() {
     );
     assert!(lost.is_empty(), "lost: {lost:?}\n{}", gw.log());
     assert_eq!(runs.len(), CALLS, "only the client's calls ran: {runs:?}");
-    // Re-sending never runs a call again; only a call cut short by the kill is made again.
+    // Re-sending never runs a call again; only a call cut short by the kill is made again, and
+    // the gateway's record accounts for every run the function saw.
     assert!(twice.len() <= WORKERS && twice.iter().all(|(_, n)| *n == 2), "run twice: {twice:?}\n{}", gw.log());
+    let records = gw.invocations("function=ledger&limit=1000").await;
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), CALLS, "one record per call id");
+    for record in records {
+        let call_id = record["callId"].as_str().unwrap();
+        let attempts = record["attempts"].as_array().unwrap();
+        assert_eq!(record["status"], "succeeded", "{record:#}");
+        let answered = attempts.iter().filter(|a| a["statusCode"].is_u64()).count();
+        let interrupted =
+            attempts.iter().filter(|a| a["error"] == "interrupted: the gateway stopped during this attempt").count();
+        assert_eq!((answered, answered + interrupted), (1, attempts.len()), "{record:#}");
+        // An interrupted attempt may or may not have reached the function before the kill.
+        assert!((1..=attempts.len()).contains(&runs[call_id]), "runs {} for {record:#}", runs[call_id]);
+    }
 }
 
 #[tokio::test]
