@@ -8,8 +8,10 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use crate::stack::image::TagFormat;
 
 mod api;
+mod async_calls;
 mod queue;
 pub use api::*;
+pub use async_calls::{AsyncArgs, AsyncCallArgs, AsyncCommand, AsyncListArgs};
 pub use queue::QueueFlags;
 
 const ROOT_EXAMPLES: &str = "Examples:
@@ -123,6 +125,9 @@ pub enum Command {
     /// Manage namespaces on a gateway
     #[command(alias = "ns", after_help = NAMESPACE_EXAMPLES)]
     Namespace(NamespaceArgs),
+    /// See and replay async calls on rfaas's gateway (records, dead-letter queue)
+    #[command(after_help = async_calls::ASYNC_EXAMPLES)]
+    Async(AsyncArgs),
     /// Wait until the gateway, or a function, is ready
     #[command(after_help = READY_EXAMPLES)]
     Ready(ReadyArgs),

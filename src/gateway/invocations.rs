@@ -18,10 +18,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use super::names::{FnKey, check_function, check_namespace};
-use super::queue::{check_call_id, now_ms};
+use super::queue::now_ms;
 use super::state::Gateway;
 use super::store::{Filter, RetryRefused, StoreError};
-use crate::openfaas::invocations::InvocationStatus;
+use crate::openfaas::invocations::{InvocationStatus, check_call_id};
 
 /// Records per list when `limit` is not given.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -75,7 +75,7 @@ pub async fn list(State(gw): State<Arc<Gateway>>, RawQuery(query): RawQuery) -> 
 }
 
 fn checked(call_id: &str) -> Result<(), ApiError> {
-    check_call_id(call_id).map_err(|why| ApiError::BadRequest(why.replace("X-Call-Id", "the call id")))
+    check_call_id(call_id).map_err(|why| ApiError::BadRequest(format!("invalid call id: {why}")))
 }
 
 fn not_found(call_id: &str) -> ApiError {

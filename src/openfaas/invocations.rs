@@ -9,6 +9,23 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The longest call id.
+pub const MAX_CALL_ID: usize = 128;
+
+/// Checks a call id (a client's `X-Call-Id`, a route's or the CLI's argument); the error says why
+/// without repeating the id.
+pub fn check_call_id(id: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
+    if id.is_empty() || id.len() > MAX_CALL_ID {
+        return Err(format!("a call id must be 1 to {MAX_CALL_ID} characters long, not {}", id.len()));
+    }
+    if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) || !id.chars().all(allowed) {
+        return Err("a call id may hold only letters, digits, '.', '_', ':' and '-', starting with a letter or digit"
+            .to_string());
+    }
+    Ok(())
+}
+
 /// Where an async call is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -137,6 +154,16 @@ pub struct Invocation {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn client_call_ids_are_checked() {
+        for good in ["a", "3f2c1d3e-1b7a-4c7e-9a52-0e0b2b1c6d10", "order-42:payment.v1_x", &"x".repeat(128)] {
+            assert_eq!(check_call_id(good), Ok(()), "{good}");
+        }
+        for bad in ["", &"x".repeat(129), "../etc", ".hidden", "-x", "a/b", "a b", "a%2F", "é", "a\u{0}"] {
+            assert!(check_call_id(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn statuses_parse_and_print_lowercase() {

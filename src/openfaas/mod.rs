@@ -2,6 +2,7 @@
 //! its endpoint methods, and how a stack function becomes a deployment.
 
 pub mod api;
+pub mod async_api;
 pub mod client;
 pub mod deployment;
 pub mod invocations;
