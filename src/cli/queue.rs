@@ -68,9 +68,10 @@ impl QueueFlags {
             })
             .collect();
         args.extend(self.callback_allow.iter().map(|p| format!("--callback-allow={p}")));
-        args.push(format!("--callback-timeout={}s", self.callback_timeout.as_secs_f64()));
+        // Whole milliseconds: the duration parser takes `2500ms`, not `2.5s`.
+        args.push(format!("--callback-timeout={}ms", self.callback_timeout.as_millis()));
         args.push(format!("--async-retention-count={}", self.async_retention_count));
-        args.push(format!("--async-retention-age={}s", self.async_retention_age.as_secs_f64()));
+        args.push(format!("--async-retention-age={}ms", self.async_retention_age.as_millis()));
         args
     }
 }
@@ -78,6 +79,40 @@ impl QueueFlags {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        flags: QueueFlags,
+    }
+
+    fn parse(args: &[&str]) -> QueueFlags {
+        Wrapper::try_parse_from(std::iter::once("gateway").chain(args.iter().copied())).unwrap().flags
+    }
+
+    #[test]
+    fn a_background_gateway_gets_the_same_flags() {
+        let flags = parse(&[
+            "--queue-workers=8",
+            "--queue-workers",
+            "slow=2",
+            "--callback-allow",
+            "[::1]:9000",
+            "--callback-allow=*.example.com",
+            "--callback-timeout=2500ms",
+            "--async-retention-count=5",
+            "--async-retention-age=1h",
+        ]);
+        let args = flags.to_args();
+        let again = parse(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(again.queue_workers, flags.queue_workers);
+        assert_eq!(again.callback_allow, flags.callback_allow);
+        assert_eq!(
+            (again.callback_timeout, again.async_retention_count, again.async_retention_age),
+            (Duration::from_millis(2500), 5, Duration::from_secs(3600))
+        );
+    }
 
     #[test]
     fn queue_workers_name_a_queue_or_all() {

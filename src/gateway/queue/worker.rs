@@ -55,39 +55,40 @@ pub async fn attempt(gw: &Arc<Gateway>, call_id: &str) -> Next {
         error: answer.error.clone(),
         finished_ms: now_ms(),
     };
-    let policy = policy_of(gw, &job.key);
-    let charged = job.charged + 1;
-    let (end, next) = if policy.retries(answer.status, answer.internal) && charged < policy.attempts {
-        let due_ms = now_ms().saturating_add(policy.wait(charged).as_millis() as i64);
-        console::info(&format!(
-            "async {} ({}): status {}, attempt {charged}/{}; retrying in {:?}",
-            job.key,
-            job.call_id,
-            answer.status,
-            policy.attempts,
-            policy.wait(charged)
-        ));
-        gw.queue.counters.count(Event::Retry);
-        (AttemptEnd::Retry { next_ms: due_ms }, Next::Retry { due_ms })
-    } else {
-        let status =
-            if (200..400).contains(&answer.status) { InvocationStatus::Succeeded } else { InvocationStatus::Dead };
-        console::info(&format!(
-            "async {} ({}): {status}, status {} after attempt {}",
-            job.key, job.call_id, answer.status, job.number
-        ));
-        gw.queue.counters.count(if status == InvocationStatus::Dead { Event::Dead } else { Event::Succeeded });
-        let callback = match &job.callback_url {
-            Some(url) => Some(callback(gw, url, &job, status, answer).await),
-            None => None,
-        };
-        (AttemptEnd::Final { status, callback }, Next::Final)
-    };
+    let (end, next) = conclude(gw, &job, answer).await;
     if let Err(e) = gw.store.finish_attempt(&job.call_id, result, end).await {
+        // The record stays `running`: the next start of the gateway makes the attempt again.
         console::error(&format!("async {}: cannot record the attempt: {e}", job.call_id));
         return Next::Dropped;
     }
     next
+}
+
+/// After an attempt: a retry when the policy says so, else the final state, told to the callback.
+async fn conclude(gw: &Arc<Gateway>, job: &Job, answer: Answer) -> (AttemptEnd, Next) {
+    let policy = policy_of(gw, &job.key);
+    let charged = job.charged + 1;
+    if policy.retries(answer.status, answer.internal) && charged < policy.attempts {
+        let wait = policy.wait(charged);
+        let due_ms = now_ms().saturating_add(i64::try_from(wait.as_millis()).unwrap_or(i64::MAX));
+        console::info(&format!(
+            "async {} ({}): status {}, attempt {charged}/{}; retrying in {wait:?}",
+            job.key, job.call_id, answer.status, policy.attempts
+        ));
+        gw.queue.counters.count(Event::Retry);
+        return (AttemptEnd::Retry { next_ms: due_ms }, Next::Retry { due_ms });
+    }
+    let status = if (200..400).contains(&answer.status) { InvocationStatus::Succeeded } else { InvocationStatus::Dead };
+    console::info(&format!(
+        "async {} ({}): {status}, status {} after attempt {}",
+        job.key, job.call_id, answer.status, job.number
+    ));
+    gw.queue.counters.count(if status == InvocationStatus::Dead { Event::Dead } else { Event::Succeeded });
+    let callback = match &job.callback_url {
+        Some(url) => Some(callback(gw, url, job, status, answer).await),
+        None => None,
+    };
+    (AttemptEnd::Final { status, callback }, Next::Final)
 }
 
 /// The function's answer to one attempt.
