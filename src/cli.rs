@@ -8,7 +8,11 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use crate::stack::image::TagFormat;
 
 mod api;
+mod async_calls;
+mod queue;
 pub use api::*;
+pub use async_calls::{AsyncArgs, AsyncCallArgs, AsyncCommand, AsyncListArgs};
+pub use queue::QueueFlags;
 
 const ROOT_EXAMPLES: &str = "Examples:
   rfaas generate -f stack.yaml | kubectl apply -f -
@@ -121,6 +125,9 @@ pub enum Command {
     /// Manage namespaces on a gateway
     #[command(alias = "ns", after_help = NAMESPACE_EXAMPLES)]
     Namespace(NamespaceArgs),
+    /// See and replay async calls on rfaas's gateway (records, dead-letter queue)
+    #[command(after_help = async_calls::ASYNC_EXAMPLES)]
+    Async(AsyncArgs),
     /// Wait until the gateway, or a function, is ready
     #[command(after_help = READY_EXAMPLES)]
     Ready(ReadyArgs),
@@ -666,6 +673,8 @@ pub struct LocalGatewayServeArgs {
     pub health_timeout: Duration,
     #[command(flatten)]
     pub connections: GatewayConnectionArgs,
+    #[command(flatten)]
+    pub queue: QueueFlags,
 }
 
 /// Bounds on the gateway's inbound connections, so no client can hold them all.
@@ -682,6 +691,18 @@ pub struct GatewayConnectionArgs {
     /// client are closed to make room, and only when all are busy is a new one refused (503)
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+}
+
+impl GatewayConnectionArgs {
+    /// The same settings as flags, for `gateway start` to pass to the background gateway.
+    pub fn to_args(&self) -> Vec<String> {
+        // Whole milliseconds: the duration parser takes `1500ms`, not `1.5s`.
+        vec![
+            format!("--header-read-timeout={}ms", self.header_read_timeout.as_millis()),
+            format!("--idle-timeout={}ms", self.idle_timeout.as_millis()),
+            format!("--max-connections={}", self.max_connections),
+        ]
+    }
 }
 
 /// The gateway's state directory.

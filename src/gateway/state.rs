@@ -22,7 +22,7 @@ use super::cron::CronSlot;
 use super::metrics::Metrics;
 use super::names::FnKey;
 use super::provider::Provider;
-use super::queue::QueueSignal;
+use super::queue::{Queue, QueueConfig};
 use super::secrets::SecretStore;
 use super::store::{FunctionRecord, Store};
 
@@ -39,6 +39,8 @@ pub struct GatewayConfig {
     pub health_timeout: Duration,
     /// Timeouts and bound for inbound connections.
     pub connections: super::connections::Limits,
+    /// The async queue: callbacks, workers, records.
+    pub queue: QueueConfig,
 }
 
 /// The most replicas one function may have.
@@ -57,7 +59,7 @@ pub struct Gateway {
     pub secrets: SecretStore,
     pub metrics: Metrics,
     pub http: HttpClient,
-    pub queue: QueueSignal,
+    pub queue: Queue,
 }
 
 /// One running replica the proxy can send requests to.
