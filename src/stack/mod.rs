@@ -8,6 +8,7 @@ pub mod decode;
 pub mod envsubst;
 pub mod filter;
 pub mod image;
+pub mod limits;
 pub mod rules;
 pub mod schema;
 pub mod yaml_tree;
@@ -66,7 +67,7 @@ pub enum StackError {
     #[error("no stack file found: neither ./stack.yaml nor ./stack.yml exists in {}", .0.display())]
     NotFound(PathBuf),
     #[error("cannot read stack file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read { path: String, source: limits::ReadError },
     #[error("cannot fetch stack file {url}: {reason}")]
     Fetch { url: String, reason: String },
     #[error("{file}: {problems}")]
@@ -123,8 +124,8 @@ async fn read_source(source: &Source, given: Option<&str>) -> Result<(String, St
             let name = given
                 .map(str::to_string)
                 .unwrap_or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-            let text = tokio::fs::read_to_string(path)
-                .await
+            // Named on the command line, so `-f <(...)` and `-f /dev/stdin` work; bounded all the same.
+            let text = limits::read(path, limits::Accept::Streams)
                 .map_err(|source| StackError::Read { path: name.clone(), source })?;
             Ok((name, text))
         }
@@ -144,7 +145,11 @@ async fn fetch(url: &str) -> Result<String, StackError> {
     if !status.is_success() {
         return Err(fail(format!("the server answered HTTP {status}")));
     }
-    response.text().await.map_err(|e| fail(e.to_string()))
+    let body = crate::http_client::read_capped(response, limits::MAX_DOCUMENT_BYTES).await.map_err(|e| match e {
+        crate::http_client::BodyError::TooLarge { size, .. } => fail(limits::too_large(size)),
+        other => fail(other.to_string()),
+    })?;
+    String::from_utf8(body).map_err(|_| fail("the response is not UTF-8 text".to_string()))
 }
 
 /// Everything after reading: substitution, YAML, decoding, file checks and selection.
@@ -198,7 +203,11 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
 }
 
 fn error_at(text: &str, offset: usize, message: String) -> Diagnostic {
-    let before = &text[..offset.min(text.len())];
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     Diagnostic { severity: Severity::Error, mark: Mark { line, col }, message }
@@ -251,9 +260,11 @@ fn entry_marks(root: Option<&Node>, function: &str) -> Vec<Mark> {
     }
 }
 
-/// One environment file: YAML with a single `environment:` mapping.
+/// One environment file: YAML with a single `environment:` mapping. Only a regular file is read
+/// (the stack, maybe a remote one, names it: `/dev/zero` or a FIFO must not be).
 pub fn read_environment_file(path: &Path) -> Result<BTreeMap<String, String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text =
+        limits::read(path, limits::Accept::RegularFiles).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let root = yaml_tree::parse(&text)
         .map_err(|e| format!("{}:{}:{}: {}", path.display(), e.mark.line, e.mark.col, e.message))?;
     let Some(env) = root.as_ref().and_then(|r| r.get("environment")) else {

@@ -22,4 +22,5 @@ mod new_cmd;
 mod push;
 mod shrinkwrap;
 mod stack_errors;
+mod stack_limits;
 mod template_cmd;
