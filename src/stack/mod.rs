@@ -70,6 +70,8 @@ pub enum StackError {
     Read { path: String, source: limits::ReadError },
     #[error("cannot fetch stack file {url}: {reason}")]
     Fetch { url: String, reason: String },
+    #[error("cannot fetch stack file: {0}")]
+    Stalled(crate::http_client::Stalled),
     #[error("{file}: {problems}")]
     Invalid { file: String, problems: String },
     #[error(transparent)]
@@ -85,6 +87,7 @@ impl StackError {
             StackError::NotFound(_) => Some("use -f/--yaml to name the stack file, or create one with `rfaas new`"),
             StackError::Invalid { .. } => Some("fix the lines above; nothing was built or deployed"),
             StackError::NoMatch { .. } => Some("check the function names in the stack file"),
+            StackError::Stalled(stalled) => Some(stalled.hint()),
             _ => None,
         }
     }
@@ -133,22 +136,21 @@ async fn read_source(source: &Source, given: Option<&str>) -> Result<(String, St
     }
 }
 
+/// faas-cli's deadline for a remote stack file (its head must come, and its body keep coming,
+/// within [`crate::http_client::RESPONSE_TIMEOUT`]).
+const REMOTE_STACK_TIMEOUT: Duration = Duration::from_secs(120);
+
 async fn fetch(url: &str) -> Result<String, StackError> {
+    use crate::http_client::{FetchError, RESPONSE_TIMEOUT, get_document};
     let fail = |reason: String| StackError::Fetch { url: url.to_string(), reason };
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .user_agent(crate::USER_AGENT)
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-    let response = client.get(url).send().await.map_err(|e| fail(crate::error::describe_reqwest(&e)))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(fail(format!("the server answered HTTP {status}")));
-    }
-    let body = crate::http_client::read_capped(response, limits::MAX_DOCUMENT_BYTES).await.map_err(|e| match e {
-        crate::http_client::BodyError::TooLarge { size, .. } => fail(limits::too_large(size)),
-        other => fail(other.to_string()),
-    })?;
+    let idle = Some(RESPONSE_TIMEOUT);
+    let body = get_document(url, RESPONSE_TIMEOUT, idle, Some(REMOTE_STACK_TIMEOUT), limits::MAX_DOCUMENT_BYTES)
+        .await
+        .map_err(|e| match e {
+            FetchError::Stalled(stalled) => StackError::Stalled(stalled),
+            FetchError::TooLarge { size, .. } => fail(limits::too_large(size)),
+            other => fail(other.to_string()),
+        })?;
     String::from_utf8(body).map_err(|_| fail("the response is not UTF-8 text".to_string()))
 }
 

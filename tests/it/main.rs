@@ -9,6 +9,7 @@ mod build_run;
 mod build_validation;
 mod cli;
 mod client_commands;
+mod client_timeouts;
 mod config_file;
 mod environment;
 mod food_delivery;
