@@ -23,5 +23,6 @@ mod new_cmd;
 mod push;
 mod shrinkwrap;
 mod stack_errors;
+mod stack_fuzz;
 mod stack_limits;
 mod template_cmd;
