@@ -42,7 +42,7 @@ fn is_success(status: StatusCode) -> bool {
 }
 
 impl Client {
-    async fn json<T: DeserializeOwned>(&self, response: reqwest::Response) -> Result<T, ClientError> {
+    pub(super) async fn json<T: DeserializeOwned>(&self, response: reqwest::Response) -> Result<T, ClientError> {
         let url = response.url().clone();
         let bytes = response.bytes().await.map_err(|e| self.body_error(&url, &e))?;
         serde_json::from_slice(&bytes)
