@@ -7,8 +7,9 @@
 //! outside 1..=10, an invalid cron schedule, or an image that is absent and cannot be pulled.
 //! Deploy, update and scale wait (bounded by the health timeout) until the new replicas answer
 //! their health check; if they do not, the answer is 500 and the gateway keeps trying.
-//! Scaling accepts 0..=10 replicas: 0 stops every replica (invocations then get 503) and keeps
-//! the function listed; more than 10 is refused with 400.
+//! Scaling needs `replicas`, a whole number from 0 to 10: 0 stops every replica (invocations
+//! then get 503) and keeps the function listed; a missing, fractional, negative or larger count
+//! is refused with 400, as are invalid names in the URL.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::cron;
-use super::error::{ApiError, bad_name, parse_json};
+use super::error::{ApiError, bad_name, parse_json, shown};
 use super::names::{FnKey, check_function, check_namespace, check_secret};
 use super::namespaces::require_namespace;
 use super::replicas;
@@ -206,18 +207,17 @@ pub async fn scale(
     Query(q): NsQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let req: ScaleServiceRequest = parse_json(&body)?;
+    bad_name(check_function(&name))?;
+    let req = parse_scale(&body)?;
     if !req.service_name.is_empty() && req.service_name != name {
         return Err(ApiError::BadRequest(format!(
-            "serviceName {:?} does not match the function in the URL ({name})",
-            req.service_name
+            "serviceName {} does not match the function in the URL ({name})",
+            shown(&req.service_name)
         )));
-    }
-    if req.replicas > MAX_REPLICAS {
-        return Err(ApiError::BadRequest(format!("replicas must be from 0 to {MAX_REPLICAS}, got {}", req.replicas)));
     }
     let namespace = if req.namespace.is_empty() { query_namespace(&q) } else { &req.namespace };
     let key = FnKey::new(&name, namespace);
+    bad_name(check_namespace(&key.namespace))?;
     let f = gw.functions.get(&key).ok_or_else(|| ApiError::NotFound(format!("function {key} not found")))?;
     let edit = f.edit.lock().await;
     if !gw.functions.holds(&f) {
@@ -229,4 +229,35 @@ pub async fn scale(
     drop(edit);
     converge(&gw, &f).await?;
     Ok(StatusCode::OK.into_response())
+}
+
+/// Parses a scale body. `replicas` is required: with serde's defaults a body without it (`{}`,
+/// `{"replica": 3}`) would silently scale the function to zero.
+fn parse_scale(body: &[u8]) -> Result<ScaleServiceRequest, ApiError> {
+    let value: serde_json::Value = parse_json(body)?;
+    let Some(replicas) = value.get("replicas") else {
+        return Err(ApiError::BadRequest(format!(
+            "replicas is required: a whole number from 0 to {MAX_REPLICAS}, e.g. {{\"serviceName\": \"NAME\", \"replicas\": 1}}"
+        )));
+    };
+    if replicas.as_u64().is_none_or(|n| n > MAX_REPLICAS) {
+        return Err(ApiError::BadRequest(format!(
+            "replicas must be a whole number from 0 to {MAX_REPLICAS}, got {}",
+            json_shown(replicas)
+        )));
+    }
+    serde_json::from_value(value).map_err(|_| {
+        ApiError::BadRequest("invalid request body: serviceName and namespace must be strings".to_string())
+    })
+}
+
+/// A JSON value in an error message, bounded like [`shown`].
+fn json_shown(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => shown(text),
+        serde_json::Value::Array(_) => "an array".to_string(),
+        serde_json::Value::Object(_) => "an object".to_string(),
+        // Numbers print short: serde_json keeps only a u64, an i64 or an f64.
+        other => other.to_string(),
+    }
 }
