@@ -27,6 +27,7 @@ pub mod names;
 pub mod namespaces;
 pub mod provider;
 pub mod proxy;
+mod quantity;
 pub mod queue;
 pub mod replicas;
 pub mod resources;
