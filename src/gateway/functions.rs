@@ -3,8 +3,10 @@
 //!
 //! Status codes: POST 202 (409 when the function exists), PUT 200 (404 when unknown, which
 //! faas-cli relies on to fall back to POST), DELETE 200 / 404, GET one 200 / 404, scale 200 / 404.
-//! Invalid input is 400: names, namespace, missing secrets, bad limits, a `com.openfaas.scale.min`
-//! outside 1..=10, an invalid cron schedule, or an image that is absent and cannot be pulled.
+//! Invalid input is 400: names, namespace, missing secrets, bad limits, environment variables
+//! Docker cannot pass on or that the gateway sets itself, a `com.openfaas.scale.min` outside
+//! 1..=10, an invalid cron schedule, or an image that is absent and cannot be pulled or has no
+//! command. Every check runs before anything is stored: a 400 leaves no record behind.
 //! Deploy, update and scale wait (bounded by the health timeout) until the new replicas answer
 //! their health check; if they do not, the answer is 500 and the gateway keeps trying.
 //! Scaling needs `replicas`, a whole number from 0 to 10: 0 stops every replica (invocations
@@ -25,6 +27,7 @@ use super::cron;
 use super::error::{ApiError, bad_name, parse_json, shown};
 use super::names::{FnKey, check_function, check_namespace, check_secret};
 use super::namespaces::require_namespace;
+use super::provider;
 use super::replicas;
 use super::resources;
 use super::state::{Function, Gateway, MAX_REPLICAS};
@@ -106,6 +109,7 @@ async fn validate(gw: &Gateway, d: &mut FunctionDeployment) -> Result<(FnKey, Op
         }
     }
     resources::to_docker(d.limits.as_ref(), d.requests.as_ref()).map_err(ApiError::BadRequest)?;
+    provider::check_env(d).map_err(ApiError::BadRequest)?;
     cron::schedule_of(d).map_err(ApiError::BadRequest)?;
     let min = match d.labels.as_ref().and_then(|l| l.get(SCALE_MIN_LABEL)) {
         None => None,
