@@ -110,7 +110,11 @@ async fn validate(gw: &Gateway, d: &mut FunctionDeployment) -> Result<(FnKey, Op
     }
     resources::to_docker(d.limits.as_ref(), d.requests.as_ref()).map_err(ApiError::BadRequest)?;
     provider::check_env(d).map_err(ApiError::BadRequest)?;
-    cron::schedule_of(d).map_err(ApiError::BadRequest)?;
+    let deployment = d.clone();
+    tokio::task::spawn_blocking(move || cron::schedule_of(&deployment))
+        .await
+        .map_err(|e| ApiError::internal("cannot check the schedule", e))?
+        .map_err(|e| ApiError::BadRequest(format!("function {}: {e}", d.service)))?;
     let min = match d.labels.as_ref().and_then(|l| l.get(SCALE_MIN_LABEL)) {
         None => None,
         Some(text) => match text.trim().parse::<u64>() {

@@ -159,7 +159,12 @@ fn rejected_deployments(image: &str, no_command: &str) -> Vec<(Value, u16, Strin
         (json!({"limits": {"memory": "1"}}), 400, "limits.memory \"1\"".into()),
         (json!({"requests": {"cpu": "x"}}), 400, "requests.cpu \"x\"".into()),
         (json!({"envVars": {"port": "9"}}), 400, "envVars[\"port\"]".into()),
-        (json!({"annotations": cron}), 400, "invalid schedule \"*/5 * * *\"".into()),
+        (json!({"annotations": cron}), 400, "function kept: invalid schedule \"*/5 * * *\"".into()),
+        (
+            json!({"annotations": {"topic": "cron-function", "schedule": "0 0 30 2 *"}}),
+            400,
+            "function kept: invalid schedule \"0 0 30 2 *\": it never fires".into(),
+        ),
         (json!({"labels": {"com.openfaas.scale.min": "0"}}), 400, "label com.openfaas.scale.min".into()),
         (json!({"image": "rfaas-test/does-not-exist:1"}), 400, "cannot pull image rfaas-test/does-not-exist:1".into()),
         (json!({"image": "Not A Reference"}), 400, "cannot pull image Not A Reference".into()),
