@@ -19,6 +19,7 @@ mod gateway_durability;
 mod gateway_functions;
 mod gateway_validation;
 mod generate;
+mod hostile;
 mod new_cmd;
 mod push;
 mod shrinkwrap;
