@@ -3,10 +3,11 @@
 //!
 //! Status codes: POST 202 (409 when the function exists), PUT 200 (404 when unknown, which
 //! faas-cli relies on to fall back to POST), DELETE 200 / 404, GET one 200 / 404, scale 200 / 404.
-//! Invalid input is 400: names, namespace, missing secrets, bad limits, environment variables
-//! Docker cannot pass on or that the gateway sets itself, a `com.openfaas.scale.min` outside
-//! 1..=10, an invalid cron schedule, or an image that is absent and cannot be pulled or has no
-//! command. Every check runs before anything is stored: a 400 leaves no record behind.
+//! Invalid input is 400 (on every write, DELETE and scale included): names, namespace, missing
+//! secrets, bad limits, environment variables Docker cannot pass on or that the gateway sets
+//! itself, a `com.openfaas.scale.min` outside 1..=10, an invalid cron schedule, or an image that
+//! is absent and cannot be pulled or has no command. Every check runs before anything is
+//! stored: a 400 leaves no record behind.
 //! Deploy, update and scale wait (bounded by the health timeout) until the new replicas answer
 //! their health check; if they do not, the answer is 500 and the gateway keeps trying.
 //! Scaling needs `replicas`, a whole number from 0 to 10: 0 stops every replica (invocations
@@ -193,6 +194,8 @@ pub async fn delete(State(gw): State<Arc<Gateway>>, Query(q): NsQuery, body: Byt
     let req: DeleteFunctionRequest = parse_json(&body)?;
     let namespace = if req.namespace.is_empty() { query_namespace(&q) } else { &req.namespace };
     let key = FnKey::new(&req.function_name, namespace);
+    bad_name(check_function(&key.name))?;
+    bad_name(check_namespace(&key.namespace))?;
     let f = gw.functions.get(&key).ok_or_else(|| ApiError::NotFound(format!("function {key} not found")))?;
     let _edit = f.edit.lock().await;
     if !gw.functions.holds(&f) {

@@ -2,4 +2,5 @@
 //! network would drive it, each case checked over real sockets against the real binary.
 
 mod auth;
+mod bad_bodies;
 mod wire;
