@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth;
 pub use super::auth::Credentials;
-use crate::private_files::{private_dir, write_private};
+use crate::private_files::{check_private_dir, private_dir, write_private};
 
 /// The file a listening gateway writes into its state directory.
 pub const GATEWAY_FILE: &str = "gateway.json";
@@ -69,9 +69,12 @@ pub(crate) fn remove_gateway_file(state_dir: &Path, pid: u32) {
     }
 }
 
-/// The gateway's credentials (user and password files in the state directory).
+/// The gateway's credentials (user and password files in the state directory), read only from
+/// a directory no one else can write.
 pub fn read_credentials(state_dir: &Path) -> anyhow::Result<Credentials> {
-    auth::read(state_dir).with_context(|| format!("cannot read the gateway credentials in {}", state_dir.display()))
+    let context = || format!("cannot read the gateway credentials in {}", state_dir.display());
+    check_private_dir(state_dir).with_context(context)?;
+    auth::read(state_dir).with_context(context)
 }
 
 fn pid_alive(pid: u32) -> bool {
@@ -108,10 +111,12 @@ pub struct StartOptions {
 /// Starts a detached gateway unless one is already running; waits until it answers.
 /// Returns the gateway file and whether it was started now.
 pub async fn start_background(opts: &StartOptions) -> anyhow::Result<(GatewayFile, bool)> {
+    // Before gateway.json is read: a directory others can write could hold a planted one.
+    private_dir(&opts.state_dir)
+        .with_context(|| format!("cannot use the state directory {}", opts.state_dir.display()))?;
     if let Some(file) = running(&opts.state_dir).await {
         return Ok((file, false));
     }
-    private_dir(&opts.state_dir).with_context(|| format!("cannot create {}", opts.state_dir.display()))?;
     let _ = std::fs::remove_file(opts.state_dir.join(GATEWAY_FILE));
     let log_path = opts.state_dir.join(LOG_FILE);
     let log = std::fs::OpenOptions::new()

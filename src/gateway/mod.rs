@@ -9,7 +9,8 @@
 //! in-memory state; [`daemon`] runs the gateway in the background for `start`/`stop` and for
 //! other commands (`ensure_running`).
 //!
-//! Start-up order: state directory (0700) and its lock, credentials, database, Docker, the
+//! Start-up order: state directory (created 0700; an existing one must be the user's own and not
+//! writable by others) and its lock, credentials, database, Docker, the
 //! function table from the database, the listener and `gateway.json`, then in the background the
 //! re-adoption of running containers (functions missing from the database are rebuilt from
 //! their containers' labels), cron schedules, the async workers and supervision.
@@ -64,7 +65,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub async fn serve(config: GatewayConfig, printer: &crate::output::Printer) -> anyhow::Result<()> {
     let dir = config.state_dir.clone();
     crate::private_files::private_dir(&dir)
-        .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+        .with_context(|| format!("cannot use the state directory {}", dir.display()))?;
     let _lock = lock_state_dir(&dir)?;
     let (credentials, created) =
         auth::load_or_create(&dir).with_context(|| format!("cannot create credentials in {}", dir.display()))?;

@@ -1,6 +1,8 @@
 //! `rfaas gateway start|status|stop` (the background gateway), the proxy's timeout answer, and
 //! updates whose new replicas never become healthy.
 
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -66,4 +68,80 @@ async fn an_update_that_never_gets_healthy_keeps_the_old_version_serving() {
     fresh["envVars"] = serde_json::json!({"ECHO_UNHEALTHY": "1"});
     assert_eq!(gw.deploy(&fresh).await.0, 500);
     assert_eq!(gw.invoke("fresh").await.status(), 503);
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o7777
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[tokio::test]
+async fn state_dirs_others_can_write_are_refused_untouched_and_new_ones_are_0700() {
+    docker().await;
+    let rfaas = Rfaas::new();
+    rfaas.file(
+        "stack.yaml",
+        "version: 1.0\nprovider:\n  name: openfaas\nfunctions:\n  hello:\n    lang: python3-http\n    handler: ./hello\n    image: hello:1\n",
+    );
+    rfaas.file("hello/handler.py", "def handle(event, context):\n    return 'hi'\n");
+    let me = unsafe { libc::geteuid() };
+    // A directory owned by someone else: as root, one handed to nobody; otherwise /usr (root's).
+    let foreign = if me == 0 {
+        let dir = rfaas.path().join("nobodys");
+        std::fs::create_dir(&dir).unwrap();
+        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+        dir
+    } else {
+        Path::new("/usr").to_path_buf()
+    };
+    let owner = std::fs::metadata(&foreign).unwrap().uid();
+    let unsafe_dirs = [
+        ("shared", 0o1777, "is writable by group or others (mode 1777)".to_string()),
+        ("group", 0o770, "is writable by group or others (mode 770)".to_string()),
+    ];
+    let mut cases: Vec<(std::path::PathBuf, u32, String)> = Vec::new();
+    for (name, dir_mode, problem) in unsafe_dirs {
+        let dir = rfaas.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        set_mode(&dir, dir_mode);
+        cases.push((dir, dir_mode, problem));
+    }
+    cases.push((foreign.clone(), mode(&foreign), format!("belongs to uid {owner}, not to you (uid {me})")));
+    for (dir, dir_mode, problem) in &cases {
+        let arg = dir.display().to_string();
+        for args in [
+            vec!["gateway", "start", "--port", "0", "--state-dir", &arg],
+            vec!["gateway", "--port", "0", "--state-dir", &arg],
+            vec!["login", "--local", "--state-dir", &arg],
+            vec!["up", "--local", "--local-port", "0", "--state-dir", &arg],
+        ] {
+            let run = rfaas.run(&args);
+            run.failure(1)
+                .stderr_has(&format!("cannot use the state directory {arg}"))
+                .stderr_has(&format!("{arg} {problem}"));
+            assert_eq!(mode(dir), *dir_mode, "{args:?} changed the mode of {arg}");
+        }
+        if *dir != foreign {
+            assert_eq!(std::fs::read_dir(dir).unwrap().count(), 0, "nothing written into {arg}");
+        }
+    }
+
+    // An existing directory of one's own that others can read but not write is used as it is;
+    // missing ones are created 0700, parents included.
+    let readable = rfaas.path().join("readable");
+    std::fs::create_dir(&readable).unwrap();
+    set_mode(&readable, 0o755);
+    let nested = rfaas.path().join("new/deeper/state");
+    for dir in [&readable, &nested] {
+        let arg = dir.display().to_string();
+        rfaas.run(&["gateway", "start", "--port", "0", "--state-dir", &arg]).success();
+        rfaas.run(&["gateway", "stop", "--state-dir", &arg]).success().stderr_has("stopped");
+    }
+    assert_eq!(mode(&readable), 0o755);
+    for dir in ["new", "new/deeper", "new/deeper/state", "new/deeper/state/secrets"] {
+        assert_eq!(mode(&rfaas.path().join(dir)), 0o700, "{dir}");
+    }
 }
