@@ -200,7 +200,7 @@ async fn gateway_id(dir: &Path, store: &store::Store) -> anyhow::Result<String> 
 /// An exclusive lock on `<dir>/gateway.lock`, held for the life of the process, so two gateways
 /// never share (and fight over) one state directory.
 fn lock_state_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
-    let path = dir.join("gateway.lock");
+    let path = dir.join(daemon::LOCK_FILE);
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -145,3 +145,45 @@ async fn state_dirs_others_can_write_are_refused_untouched_and_new_ones_are_0700
         assert_eq!(mode(&rfaas.path().join(dir)), 0o700, "{dir}");
     }
 }
+
+#[tokio::test]
+async fn stop_and_status_leave_alone_a_live_process_a_stale_gateway_json_names() {
+    let rfaas = Rfaas::new();
+    let dir = rfaas.path().join("gw-state");
+    std::fs::create_dir(&dir).unwrap();
+    set_mode(&dir, 0o700);
+    let arg = dir.display().to_string();
+    let mut sleeper = Sleeper(std::process::Command::new("sleep").arg("300").spawn().unwrap());
+    // The gateway that wrote this crashed; its pid now belongs to an unrelated process, and its
+    // URL to a server that answers /healthz like any other.
+    let healthy = crate::support::serve(|_| (200, "OK".to_string()));
+    let stale = serde_json::json!({"url": healthy, "pid": sleeper.0.id()});
+    let write_stale = || std::fs::write(dir.join("gateway.json"), stale.to_string()).unwrap();
+    write_stale();
+    std::fs::write(dir.join("gateway.lock"), "").unwrap();
+    rfaas.run(&["gateway", "stop", "--state-dir", &arg]).success().stderr_has("no gateway running");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(sleeper.0.try_wait().unwrap().is_none(), "stop signalled the process gateway.json named");
+    assert!(!dir.join("gateway.json").exists(), "the stale gateway.json is removed");
+    write_stale();
+    rfaas.run(&["gateway", "status", "--state-dir", &arg]).failure(1).stderr_has("no gateway running");
+
+    // Someone holds the lock, but not the process gateway.json names: still not the gateway.
+    write_stale();
+    let lock = std::fs::File::open(dir.join("gateway.lock")).unwrap();
+    // SAFETY: flock on a descriptor this test owns.
+    assert_eq!(unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) }, 0);
+    rfaas.run(&["gateway", "stop", "--state-dir", &arg]).success().stderr_has("no gateway running");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(sleeper.0.try_wait().unwrap().is_none(), "stop signalled the process gateway.json named");
+}
+
+/// A process the test started, killed when the test ends however it ends.
+struct Sleeper(std::process::Child);
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
