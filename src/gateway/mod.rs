@@ -30,6 +30,7 @@ pub mod provider;
 pub mod proxy;
 mod quantity;
 pub mod queue;
+mod replica_exit;
 pub mod replicas;
 pub mod resources;
 pub mod router;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, ContainerSummaryStateEnum, HostConfig};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
@@ -19,6 +19,7 @@ use futures_util::StreamExt;
 use super::error::shown;
 use super::image_user::{Owner, OwnerCache};
 use super::names::FnKey;
+use super::replica_exit::{Exit, MAX_READ_BYTES, TAIL_LINES};
 use super::resources;
 use super::store::FunctionRecord;
 use crate::openfaas::types::FunctionDeployment;
@@ -228,12 +229,33 @@ impl Provider {
         }
     }
 
-    /// Whether the container is still running (false when it is gone).
-    pub async fn is_running(&self, id: &str) -> bool {
+    /// How the container ended, or `None` while it is still running (a container that is gone
+    /// has ended too, with no code).
+    pub async fn exit(&self, id: &str) -> Option<Exit> {
         match self.docker.inspect_container(id, None).await {
-            Ok(c) => c.state.and_then(|s| s.running).unwrap_or(false),
-            Err(_) => false,
+            Ok(c) => {
+                let state = c.state.unwrap_or_default();
+                let oom_killed = state.oom_killed.unwrap_or(false);
+                (!state.running.unwrap_or(false)).then_some(Exit { code: state.exit_code, oom_killed })
+            }
+            Err(_) => Some(Exit { code: None, oom_killed: false }),
         }
+    }
+
+    /// The last [`TAIL_LINES`] lines of a container's stdout and stderr, keeping at most
+    /// [`MAX_READ_BYTES`] (the newest); `true` when older bytes were dropped to stay within it.
+    pub async fn output_tail(&self, id: &str) -> (Vec<u8>, bool) {
+        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&TAIL_LINES.to_string()).build();
+        let mut logs = self.docker.logs(id, Some(options));
+        let (mut out, mut cut) = (Vec::new(), false);
+        while let Some(Ok(frame)) = logs.next().await {
+            out.extend_from_slice(&frame.into_bytes());
+            if out.len() > MAX_READ_BYTES {
+                out.drain(..out.len() - MAX_READ_BYTES);
+                cut = true;
+            }
+        }
+        (out, cut)
     }
 }
 

@@ -187,3 +187,52 @@ impl Drop for Sleeper {
         let _ = self.0.wait();
     }
 }
+
+#[tokio::test]
+async fn a_replica_that_exits_is_reported_at_once_with_its_code_and_output_but_no_secret() {
+    let (image, _) = echo_images().await;
+    let gw = TestGateway::start().await; // the default 30 s health timeout
+    let secret = "s3cr3t-crash-0451";
+    let create = gw
+        .system(reqwest::Method::POST, "/system/secrets")
+        .json(&serde_json::json!({"name": "crash-key", "value": format!("{secret}\n")}));
+    assert_eq!(gw.send(create).await.0, 201);
+    let crashing = serde_json::json!({
+        "ECHO_UNHEALTHY": "1", "ECHO_EXIT_AFTER": "1.5", "ECHO_EXIT_CODE": "3", "ECHO_PRINT_SECRETS": "crash-key"
+    });
+    let mut crash = echo_fn("crash", &image);
+    crash["envVars"] = crashing.clone();
+    crash["secrets"] = serde_json::json!(["crash-key"]);
+    let started = std::time::Instant::now();
+    let (status, body) = gw.deploy(&crash).await;
+    let took = started.elapsed();
+    assert_eq!(status, 500, "{body}");
+    assert!(took >= Duration::from_millis(1500) && took < Duration::from_secs(10), "answered after {took:?}: {body}");
+    assert!(
+        body.starts_with("1 of 1 new replicas of crash.openfaas-fn failed: replica rfaas-openfaas-fn-crash-"),
+        "{body}"
+    );
+    let tail: String = (13..=30).map(|i| format!("line {i}\\n")).collect();
+    let expected = format!(
+        " exited with code 3 before it became healthy; its last output: \"{tail}secret crash-key: [redacted]\"; the gateway keeps trying (see the function's logs)\n"
+    );
+    assert!(body.ends_with(&expected), "{body}");
+    assert!(!body.contains(secret) && !body.contains("line 12\\n"), "{body}");
+
+    // An update reports it the same way, and the previous version keeps serving.
+    assert_eq!(gw.deploy(&echo_fn("steady", &image)).await.0, 202);
+    let mut broken = echo_fn("steady", &image);
+    broken["envVars"] = crashing;
+    broken["envVars"]["ECHO_EXIT_CODE"] = serde_json::json!("7");
+    broken["envVars"].as_object_mut().unwrap().remove("ECHO_PRINT_SECRETS");
+    let (status, body) = gw.update(&broken).await;
+    assert_eq!(status, 500);
+    assert!(
+        body.contains(" exited with code 7 before it became healthy; its last output: \"line 11\\nline 12"),
+        "{body}"
+    );
+    assert_eq!(gw.invoke("steady").await.status(), 200);
+    let log = gw.log();
+    assert!(log.contains("exited with code 3") && log.contains("[redacted]"), "{log}");
+    assert!(!log.contains(secret), "the gateway's log has the secret:\n{log}");
+}
