@@ -5,9 +5,9 @@
 //! faas-cli relies on to fall back to POST), DELETE 200 / 404, GET one 200 / 404, scale 200 / 404.
 //! Invalid input is 400 (on every write, DELETE and scale included): names, namespace, missing
 //! secrets, bad limits, environment variables Docker cannot pass on or that the gateway sets
-//! itself, a `com.openfaas.scale.min` outside 1..=10, an invalid cron schedule, or an image that
-//! is absent and cannot be pulled or has no command. Every check runs before anything is
-//! stored: a 400 leaves no record behind.
+//! itself, a `com.openfaas.scale.min` outside 1..=10, an invalid cron schedule, bad async
+//! annotations (retry policy, queue), or an image that is absent and cannot be pulled or has no
+//! command. Every check runs before anything is stored: a 400 leaves no record behind.
 //! Deploy, update and scale wait (bounded by the health timeout) until the new replicas answer
 //! their health check; if they do not, the answer is 500 and the gateway keeps trying.
 //! Scaling needs `replicas`, a whole number from 0 to 10: 0 stops every replica (invocations
@@ -29,6 +29,7 @@ use super::error::{ApiError, bad_name, parse_json, shown};
 use super::names::{FnKey, check_function, check_namespace, check_secret};
 use super::namespaces::require_namespace;
 use super::provider;
+use super::queue;
 use super::replicas;
 use super::resources;
 use super::state::{Function, Gateway, MAX_REPLICAS};
@@ -116,6 +117,7 @@ async fn validate(gw: &Gateway, d: &mut FunctionDeployment) -> Result<(FnKey, Op
         .await
         .map_err(|e| ApiError::internal("cannot check the schedule", e))?
         .map_err(|e| ApiError::BadRequest(format!("function {}: {e}", d.service)))?;
+    queue::check_annotations(d).map_err(ApiError::BadRequest)?;
     let min = match d.labels.as_ref().and_then(|l| l.get(SCALE_MIN_LABEL)) {
         None => None,
         Some(text) => match text.trim().parse::<u64>() {

@@ -11,7 +11,7 @@ use axum::routing::{any, get, post};
 
 use super::error::plain;
 use super::state::Gateway;
-use super::{auth, cron, functions, logs, namespaces, proxy, queue, secrets, system};
+use super::{auth, cron, functions, invocations, logs, namespaces, proxy, queue, secrets, system};
 
 /// The gateway's router.
 pub fn router(gw: Arc<Gateway>) -> Router {
@@ -27,6 +27,9 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/system/secrets", get(secrets::list).post(secrets::create).put(secrets::update).delete(secrets::delete))
         .route("/system/logs", get(logs::handle))
         .route("/system/namespaces", get(namespaces::list))
+        .route("/system/async/invocations", get(invocations::list))
+        .route("/system/async/invocations/{call_id}", get(invocations::get))
+        .route("/system/async/invocations/{call_id}/retry", post(invocations::retry))
         .route("/system/namespace/", post(namespaces::create_from_body))
         .route(
             "/system/namespace/{name}",

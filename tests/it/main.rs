@@ -13,6 +13,7 @@ mod config_file;
 mod environment;
 mod food_delivery;
 mod gateway_api;
+mod gateway_async;
 mod gateway_cron;
 mod gateway_daemon;
 mod gateway_durability;
