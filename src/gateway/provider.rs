@@ -37,7 +37,7 @@ pub mod labels {
 /// Environment variables the gateway sets in every replica itself: `port` (each replica's own
 /// loopback port) and `bind_address` (loopback). A deployment that sets them is refused: `port=9`
 /// made the replica listen where no health check looked, so it never became ready.
-pub const RESERVED_ENV: [&str; 2] = ["port", "bind_address"];
+const RESERVED_ENV: [&str; 2] = ["port", "bind_address"];
 /// The function's command for the watchdog templates, from `envProcess`.
 const FPROCESS_ENV: &str = "fprocess";
 
