@@ -1,6 +1,9 @@
 //! Hostile tests: the gateway and the CLI driven the way an attacker, a careless script and a flaky
-//! network would drive them (issue 15).
+//! network would drive them (issue 15), each case checked over real sockets against the real binary.
 
 mod async_api;
 mod async_callbacks;
 mod async_crash;
+mod auth;
+mod bad_bodies;
+mod wire;
