@@ -48,6 +48,10 @@ async fn login_local(args: &LoginArgs, ctx: &Context) -> anyhow::Result<()> {
         Some(dir) => dir.clone(),
         None => crate::gateway::daemon::default_state_dir()?,
     };
+    if state_dir.exists() {
+        crate::private_files::check_private_dir(&state_dir)
+            .with_context(|| format!("cannot use the state directory {}", state_dir.display()))?;
+    }
     let Some(running) = crate::gateway::daemon::running(&state_dir).await else {
         return Err(crate::error::with_hint(
             anyhow::anyhow!("no local gateway is running with state directory {}", state_dir.display()),

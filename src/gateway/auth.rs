@@ -1,6 +1,7 @@
 //! Basic auth for `/system/*`: the credentials files in the state directory (created on first
 //! start: user `admin`, a random password, both 0600) and the middleware that checks them in
-//! constant time. A failure is 401 `invalid credentials` with `WWW-Authenticate: Basic realm="Restricted"`.
+//! constant time. The scheme is case-insensitive (RFC 7235). A failure is 401
+//! `invalid credentials` with `WWW-Authenticate: Basic realm="Restricted"`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,12 +61,22 @@ pub fn load_or_create(state_dir: &Path) -> std::io::Result<(Credentials, bool)> 
     Ok((Credentials { user: DEFAULT_USER.to_string(), password }, true))
 }
 
+/// The token of a `Basic` credential. The scheme is case-insensitive (RFC 7235 §2.1: `basic`
+/// and `BASIC` are `Basic`) and followed by one or more spaces (`1*SP`); spaces and tabs around
+/// the whole value are the header's optional whitespace (RFC 7230 §3.2), not part of it. The
+/// token itself is strict base64 with padding, as Go's `BasicAuth` (the OpenFaaS gateway's)
+/// decodes it: no whitespace inside, no other alphabet.
+fn basic_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_matches([' ', '\t']).split_once(' ')?;
+    scheme.eq_ignore_ascii_case("basic").then(|| token.trim_start_matches(' '))
+}
+
 /// True when `header` carries exactly these credentials; both parts compared in constant time.
 pub fn check(creds: &Credentials, header: Option<&HeaderValue>) -> bool {
-    let Some(encoded) = header.and_then(|h| h.to_str().ok()).and_then(|h| h.strip_prefix("Basic ")) else {
+    let Some(encoded) = header.and_then(|h| h.to_str().ok()).and_then(basic_token) else {
         return false;
     };
-    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded) else {
         return false;
     };
     let Some(colon) = decoded.iter().position(|b| *b == b':') else {
@@ -104,6 +115,34 @@ mod tests {
         assert!(!check(&creds, Some(&basic("root:p:w"))));
         assert!(!check(&creds, Some(&HeaderValue::from_static("Bearer x"))));
         assert!(!check(&creds, None));
+    }
+
+    #[test]
+    fn the_scheme_is_case_insensitive_and_the_token_strict() {
+        let creds = Credentials { user: "admin".into(), password: "pw".into() };
+        let token = base64::engine::general_purpose::STANDARD.encode("admin:pw");
+        let header = |text: String| HeaderValue::from_str(&text).unwrap();
+        for scheme in ["Basic", "basic", "BASIC", "bAsIc"] {
+            assert!(check(&creds, Some(&header(format!("{scheme} {token}")))), "{scheme}");
+        }
+        for ok in [format!("Basic  {token}"), format!(" \tBasic {token} \t")] {
+            assert!(check(&creds, Some(&header(ok.clone()))), "{ok:?}");
+        }
+        let (head, tail) = token.split_at(4);
+        let unpadded = token.trim_end_matches('=');
+        for bad in [
+            format!("Basic{token}"),
+            format!("Basic\t{token}"),
+            format!("Basic {head} {tail}"),
+            format!("Basics {token}"),
+            format!("Basic {unpadded}"),
+            "Basic".to_string(),
+            "Basic ".to_string(),
+            "Basic !!!!".to_string(),
+            String::new(),
+        ] {
+            assert!(!check(&creds, Some(&header(bad.clone()))), "{bad:?}");
+        }
     }
 
     #[test]

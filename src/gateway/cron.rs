@@ -3,7 +3,8 @@
 //! body, `X-Topic: cron-function`, `X-Connector: cron-connector`.
 //!
 //! Differences from cron-connector, on purpose: a run still going when the next tick comes is
-//! skipped (and logged) instead of overlapping; an invalid schedule fails the deploy with 400;
+//! skipped (and logged) instead of overlapping; an invalid schedule, or one that can never fire
+//! (`0 0 30 2 *`), fails the deploy with 400;
 //! schedules change at once on redeploy and stop on removal. Schedules are 5-field cron
 //! expressions or descriptors (`@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`,
 //! `@annually`, `@every <duration>`), evaluated in UTC. The next run time is kept for
@@ -58,12 +59,20 @@ impl Schedule {
                 "invalid schedule {text:?}: expected 5 fields (minute hour day month weekday), got {fields}"
             ));
         }
-        CronParser::builder()
+        let cron = CronParser::builder()
             .seconds(Seconds::Disallowed)
             .build()
             .parse(t)
-            .map(|c| Schedule::Cron(Box::new(c)))
-            .map_err(|e| format!("invalid schedule {text:?}: {e}"))
+            .map_err(|e| format!("invalid schedule {text:?}: {e}"))?;
+        // `0 0 30 2 *` parses but no date matches it; croner searches a few thousand years
+        // ahead to find that out (~0.2 s in a debug build), so callers on the runtime should
+        // parse new schedules off it.
+        if cron.find_next_occurrence(&Utc::now(), false).is_err() {
+            return Err(format!(
+                "invalid schedule {text:?}: it never fires (no date has that day of the month in those months)"
+            ));
+        }
+        Ok(Schedule::Cron(Box::new(cron)))
     }
 
     /// The first run strictly after `after`.
@@ -228,6 +237,18 @@ mod tests {
         for bad in ["", "* * * *", "0 * * * * *", "61 * * * *", "@every", "@every soon", "@every 10ms", "@sometimes"] {
             assert!(Schedule::parse(bad).is_err(), "{bad}");
         }
+        for never in ["0 0 30 2 *", "0 0 31 4,6 *", "*/5 * 31 2,4,6,9,11 *"] {
+            let e = Schedule::parse(never).unwrap_err();
+            assert_eq!(
+                e,
+                format!(
+                    "invalid schedule {never:?}: it never fires (no date has that day of the month in those months)"
+                )
+            );
+        }
+        // Rare is not never: leap days, and day-of-month OR day-of-week as cron has it.
+        assert!(Schedule::parse("0 0 29 2 *").is_ok());
+        assert!(Schedule::parse("0 0 30 2 1").is_ok());
     }
 
     #[test]

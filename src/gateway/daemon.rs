@@ -2,8 +2,10 @@
 //! other commands use ([`ensure_running`], [`read_credentials`]).
 //!
 //! A running gateway announces itself in `<state-dir>/gateway.json` (`{"url", "pid"}`), written
-//! once it listens and removed on a clean exit. It is "running" when that pid is alive and
-//! `<url>/healthz` answers. Background gateways log to `<state-dir>/gateway.log`.
+//! once it listens and removed on a clean exit, and holds an flock on `<state-dir>/gateway.lock`
+//! for its whole life. It is "running" when that pid holds that lock (the kernel's word, so a
+//! stale `gateway.json` naming a pid since reused by another process does not count: `stop` never
+//! signals it) and `<url>/healthz` answers. Background gateways log to `<state-dir>/gateway.log`.
 
 use std::net::IpAddr;
 use std::os::unix::process::CommandExt;
@@ -15,12 +17,14 @@ use serde::{Deserialize, Serialize};
 
 use super::auth;
 pub use super::auth::Credentials;
-use crate::private_files::{private_dir, write_private};
+use crate::private_files::{check_private_dir, private_dir, write_private};
 
 /// The file a listening gateway writes into its state directory.
 pub const GATEWAY_FILE: &str = "gateway.json";
 /// The background gateway's log, inside the state directory.
 pub const LOG_FILE: &str = "gateway.log";
+/// The file a running gateway holds an exclusive flock on, inside the state directory.
+pub const LOCK_FILE: &str = "gateway.lock";
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -69,9 +73,12 @@ pub(crate) fn remove_gateway_file(state_dir: &Path, pid: u32) {
     }
 }
 
-/// The gateway's credentials (user and password files in the state directory).
+/// The gateway's credentials (user and password files in the state directory), read only from
+/// a directory no one else can write.
 pub fn read_credentials(state_dir: &Path) -> anyhow::Result<Credentials> {
-    auth::read(state_dir).with_context(|| format!("cannot read the gateway credentials in {}", state_dir.display()))
+    let context = || format!("cannot read the gateway credentials in {}", state_dir.display());
+    check_private_dir(state_dir).with_context(context)?;
+    auth::read(state_dir).with_context(context)
 }
 
 fn pid_alive(pid: u32) -> bool {
@@ -79,6 +86,26 @@ fn pid_alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks that the process exists; nothing is delivered.
     let rc = unsafe { libc::kill(pid, 0) };
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// True when process `pid` holds the flock on `<state_dir>/gateway.lock`: one of its descriptors
+/// is that very file (same device and inode) and `/proc/<pid>/fdinfo` lists a FLOCK on it. Other
+/// users' processes cannot be inspected, and are not this user's gateway either.
+fn holds_gateway_lock(state_dir: &Path, pid: u32) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(lock) = std::fs::metadata(state_dir.join(LOCK_FILE)) else { return false };
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
+    fds.filter_map(Result::ok).any(|fd| {
+        let same_file = std::fs::metadata(fd.path()).is_ok_and(|m| m.dev() == lock.dev() && m.ino() == lock.ino());
+        let info = || std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{}", fd.file_name().to_string_lossy()));
+        same_file && info().is_ok_and(|i| i.lines().any(|l| l.starts_with("lock:") && l.contains(" FLOCK ")))
+    })
+}
+
+/// The gateway `gateway.json` names, if that process is alive and is the gateway of `state_dir`.
+fn gateway_process(state_dir: &Path) -> Option<GatewayFile> {
+    let file = read_gateway_file(state_dir)?;
+    (pid_alive(file.pid) && holds_gateway_lock(state_dir, file.pid)).then_some(file)
 }
 
 /// True when `<url>/healthz` answers 200 within a second.
@@ -89,8 +116,8 @@ pub async fn answering(url: &str) -> bool {
 
 /// The gateway using `state_dir`, if one is running and answering.
 pub async fn running(state_dir: &Path) -> Option<GatewayFile> {
-    let file = read_gateway_file(state_dir)?;
-    (pid_alive(file.pid) && answering(&file.url).await).then_some(file)
+    let file = gateway_process(state_dir)?;
+    answering(&file.url).await.then_some(file)
 }
 
 /// How to start a background gateway.
@@ -108,10 +135,12 @@ pub struct StartOptions {
 /// Starts a detached gateway unless one is already running; waits until it answers.
 /// Returns the gateway file and whether it was started now.
 pub async fn start_background(opts: &StartOptions) -> anyhow::Result<(GatewayFile, bool)> {
+    // Before gateway.json is read: a directory others can write could hold a planted one.
+    private_dir(&opts.state_dir)
+        .with_context(|| format!("cannot use the state directory {}", opts.state_dir.display()))?;
     if let Some(file) = running(&opts.state_dir).await {
         return Ok((file, false));
     }
-    private_dir(&opts.state_dir).with_context(|| format!("cannot create {}", opts.state_dir.display()))?;
     let _ = std::fs::remove_file(opts.state_dir.join(GATEWAY_FILE));
     let log_path = opts.state_dir.join(LOG_FILE);
     let log = std::fs::OpenOptions::new()
@@ -147,19 +176,21 @@ pub async fn start_background(opts: &StartOptions) -> anyhow::Result<(GatewayFil
     anyhow::bail!("the gateway did not answer within {START_TIMEOUT:?}; see {}", log_path.display())
 }
 
-/// Sends SIGTERM to the gateway using `state_dir` and waits for it to exit.
-/// Returns its pid, or `None` when none was running.
+/// Sends SIGTERM to the gateway using `state_dir` and waits for it to exit (to release its lock:
+/// a zombie nobody reaps counts as exited). Returns its pid, or `None` when none was running; a
+/// stale `gateway.json` is removed and the process it names, if any, left alone.
 pub async fn stop(state_dir: &Path) -> anyhow::Result<Option<u32>> {
-    let Some(file) = read_gateway_file(state_dir) else { return Ok(None) };
-    if !pid_alive(file.pid) {
-        let _ = std::fs::remove_file(state_dir.join(GATEWAY_FILE));
+    let Some(file) = gateway_process(state_dir) else {
+        if read_gateway_file(state_dir).is_some() {
+            let _ = std::fs::remove_file(state_dir.join(GATEWAY_FILE));
+        }
         return Ok(None);
-    }
+    };
     let pid = libc::pid_t::try_from(file.pid).context("invalid pid in gateway.json")?;
-    // SAFETY: sends SIGTERM to the pid the gateway recorded for itself.
+    // SAFETY: sends SIGTERM to a pid that was just seen holding this state directory's lock.
     unsafe { libc::kill(pid, libc::SIGTERM) };
     let deadline = tokio::time::Instant::now() + STOP_TIMEOUT;
-    while pid_alive(file.pid) {
+    while pid_alive(file.pid) && holds_gateway_lock(state_dir, file.pid) {
         if tokio::time::Instant::now() > deadline {
             anyhow::bail!("the gateway (pid {}) did not exit within {STOP_TIMEOUT:?} of SIGTERM", file.pid);
         }

@@ -63,8 +63,13 @@ pub fn plain(status: StatusCode, text: String) -> Response {
     response
 }
 
-/// Parses a JSON body; the 400 names only the position of the problem, never the values.
+/// Parses a JSON body, which must be an object (serde would also read a struct from an array,
+/// by position); the 400 names only the position of the problem, never the values.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(ApiError::BadRequest("invalid request body: expected a JSON object".to_string()));
+    }
     serde_json::from_slice(body).map_err(|e| {
         let what = match e.classify() {
             serde_json::error::Category::Data => "unexpected fields or types",
@@ -78,4 +83,41 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiE
 /// Maps a name check to a 400.
 pub fn bad_name(result: Result<(), String>) -> Result<(), ApiError> {
     result.map_err(ApiError::BadRequest)
+}
+
+/// How a client-supplied value appears in an error message: quoted, and cut after 64
+/// characters so a huge value never makes a huge response or log line.
+pub fn shown(text: &str) -> String {
+    const MAX: usize = 64;
+    match text.char_indices().nth(MAX) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &text[..cut], text.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_must_be_objects() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Named {
+            name: String,
+        }
+        assert!(parse_json::<Named>(br#" {"name": "a"}"#).is_ok());
+        for bad in [&b"[\"a\"]"[..], b"\"a\"", b"3", b"null", b""] {
+            let e = parse_json::<Named>(bad).unwrap_err();
+            assert_eq!(e.status(), StatusCode::BAD_REQUEST, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn shown_values_are_quoted_and_bounded() {
+        assert_eq!(shown("4Mi"), "\"4Mi\"");
+        assert_eq!(shown("a\u{0}b"), "\"a\\0b\"");
+        let long = shown(&"x".repeat(100_000));
+        assert!(long.len() < 100 && long.ends_with("... (100000 bytes)"), "{long}");
+    }
 }

@@ -3,13 +3,16 @@
 //!
 //! Status codes: POST 202 (409 when the function exists), PUT 200 (404 when unknown, which
 //! faas-cli relies on to fall back to POST), DELETE 200 / 404, GET one 200 / 404, scale 200 / 404.
-//! Invalid input is 400: names, namespace, missing secrets, bad limits, a `com.openfaas.scale.min`
-//! outside 1..=10, an invalid cron schedule, bad async annotations (retry policy, queue), or an
-//! image that is absent and cannot be pulled.
+//! Invalid input is 400 (on every write, DELETE and scale included): names, namespace, missing
+//! secrets, bad limits, environment variables Docker cannot pass on or that the gateway sets
+//! itself, a `com.openfaas.scale.min` outside 1..=10, an invalid cron schedule, bad async
+//! annotations (retry policy, queue), or an image that is absent and cannot be pulled or has no
+//! command. Every check runs before anything is stored: a 400 leaves no record behind.
 //! Deploy, update and scale wait (bounded by the health timeout) until the new replicas answer
 //! their health check; if they do not, the answer is 500 and the gateway keeps trying.
-//! Scaling accepts 0..=10 replicas: 0 stops every replica (invocations then get 503) and keeps
-//! the function listed; more than 10 is refused with 400.
+//! Scaling needs `replicas`, a whole number from 0 to 10: 0 stops every replica (invocations
+//! then get 503) and keeps the function listed; a missing, fractional, negative or larger count
+//! is refused with 400, as are invalid names in the URL.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,9 +25,10 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::cron;
-use super::error::{ApiError, bad_name, parse_json};
+use super::error::{ApiError, bad_name, parse_json, shown};
 use super::names::{FnKey, check_function, check_namespace, check_secret};
 use super::namespaces::require_namespace;
+use super::provider;
 use super::queue;
 use super::replicas;
 use super::resources;
@@ -107,7 +111,12 @@ async fn validate(gw: &Gateway, d: &mut FunctionDeployment) -> Result<(FnKey, Op
         }
     }
     resources::to_docker(d.limits.as_ref(), d.requests.as_ref()).map_err(ApiError::BadRequest)?;
-    cron::schedule_of(d).map_err(ApiError::BadRequest)?;
+    provider::check_env(d).map_err(ApiError::BadRequest)?;
+    let deployment = d.clone();
+    tokio::task::spawn_blocking(move || cron::schedule_of(&deployment))
+        .await
+        .map_err(|e| ApiError::internal("cannot check the schedule", e))?
+        .map_err(|e| ApiError::BadRequest(format!("function {}: {e}", d.service)))?;
     queue::check_annotations(d).map_err(ApiError::BadRequest)?;
     let min = match d.labels.as_ref().and_then(|l| l.get(SCALE_MIN_LABEL)) {
         None => None,
@@ -187,6 +196,8 @@ pub async fn delete(State(gw): State<Arc<Gateway>>, Query(q): NsQuery, body: Byt
     let req: DeleteFunctionRequest = parse_json(&body)?;
     let namespace = if req.namespace.is_empty() { query_namespace(&q) } else { &req.namespace };
     let key = FnKey::new(&req.function_name, namespace);
+    bad_name(check_function(&key.name))?;
+    bad_name(check_namespace(&key.namespace))?;
     let f = gw.functions.get(&key).ok_or_else(|| ApiError::NotFound(format!("function {key} not found")))?;
     let _edit = f.edit.lock().await;
     if !gw.functions.holds(&f) {
@@ -209,18 +220,17 @@ pub async fn scale(
     Query(q): NsQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let req: ScaleServiceRequest = parse_json(&body)?;
+    bad_name(check_function(&name))?;
+    let req = parse_scale(&body)?;
     if !req.service_name.is_empty() && req.service_name != name {
         return Err(ApiError::BadRequest(format!(
-            "serviceName {:?} does not match the function in the URL ({name})",
-            req.service_name
+            "serviceName {} does not match the function in the URL ({name})",
+            shown(&req.service_name)
         )));
-    }
-    if req.replicas > MAX_REPLICAS {
-        return Err(ApiError::BadRequest(format!("replicas must be from 0 to {MAX_REPLICAS}, got {}", req.replicas)));
     }
     let namespace = if req.namespace.is_empty() { query_namespace(&q) } else { &req.namespace };
     let key = FnKey::new(&name, namespace);
+    bad_name(check_namespace(&key.namespace))?;
     let f = gw.functions.get(&key).ok_or_else(|| ApiError::NotFound(format!("function {key} not found")))?;
     let edit = f.edit.lock().await;
     if !gw.functions.holds(&f) {
@@ -232,4 +242,35 @@ pub async fn scale(
     drop(edit);
     converge(&gw, &f).await?;
     Ok(StatusCode::OK.into_response())
+}
+
+/// Parses a scale body. `replicas` is required: with serde's defaults a body without it (`{}`,
+/// `{"replica": 3}`) would silently scale the function to zero.
+fn parse_scale(body: &[u8]) -> Result<ScaleServiceRequest, ApiError> {
+    let value: serde_json::Value = parse_json(body)?;
+    let Some(replicas) = value.get("replicas") else {
+        return Err(ApiError::BadRequest(format!(
+            "replicas is required: a whole number from 0 to {MAX_REPLICAS}, e.g. {{\"serviceName\": \"NAME\", \"replicas\": 1}}"
+        )));
+    };
+    if replicas.as_u64().is_none_or(|n| n > MAX_REPLICAS) {
+        return Err(ApiError::BadRequest(format!(
+            "replicas must be a whole number from 0 to {MAX_REPLICAS}, got {}",
+            json_shown(replicas)
+        )));
+    }
+    serde_json::from_value(value).map_err(|_| {
+        ApiError::BadRequest("invalid request body: serviceName and namespace must be strings".to_string())
+    })
+}
+
+/// A JSON value in an error message, bounded like [`shown`].
+fn json_shown(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => shown(text),
+        serde_json::Value::Array(_) => "an array".to_string(),
+        serde_json::Value::Object(_) => "an object".to_string(),
+        // Numbers print short: serde_json keeps only a u64, an i64 or an f64.
+        other => other.to_string(),
+    }
 }

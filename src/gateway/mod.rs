@@ -11,7 +11,8 @@
 //! in-memory state; [`daemon`] runs the gateway in the background for `start`/`stop` and for
 //! other commands (`ensure_running`).
 //!
-//! Start-up order: state directory (0700) and its lock, credentials, database, Docker, the
+//! Start-up order: state directory (created 0700; an existing one must be the user's own and not
+//! writable by others) and its lock, credentials, database, Docker, the
 //! function table from the database, the listener and `gateway.json`, then in the background the
 //! re-adoption of running containers (functions missing from the database are rebuilt from
 //! their containers' labels), cron schedules, the async workers and supervision.
@@ -32,7 +33,9 @@ pub mod names;
 pub mod namespaces;
 pub mod provider;
 pub mod proxy;
+mod quantity;
 pub mod queue;
+mod replica_exit;
 pub mod replicas;
 pub mod resources;
 pub mod router;
@@ -66,7 +69,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub async fn serve(config: GatewayConfig, printer: &crate::output::Printer) -> anyhow::Result<()> {
     let dir = config.state_dir.clone();
     crate::private_files::private_dir(&dir)
-        .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+        .with_context(|| format!("cannot use the state directory {}", dir.display()))?;
     let _lock = lock_state_dir(&dir)?;
     let (credentials, created) =
         auth::load_or_create(&dir).with_context(|| format!("cannot create credentials in {}", dir.display()))?;
@@ -195,7 +198,7 @@ async fn gateway_id(dir: &Path, store: &store::Store) -> anyhow::Result<String> 
 /// An exclusive lock on `<dir>/gateway.lock`, held for the life of the process, so two gateways
 /// never share (and fight over) one state directory.
 fn lock_state_dir(dir: &Path) -> anyhow::Result<std::fs::File> {
-    let path = dir.join("gateway.lock");
+    let path = dir.join(daemon::LOCK_FILE);
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -13,15 +13,18 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, ContainerSummaryStateEnum, HostConfig};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
+use super::error::shown;
 use super::image_user::{Owner, OwnerCache};
 use super::names::FnKey;
+use super::replica_exit::{Exit, MAX_READ_BYTES, TAIL_LINES};
 use super::resources;
 use super::store::FunctionRecord;
+use crate::openfaas::types::FunctionDeployment;
 
 /// Container labels the gateway sets and reads back.
 pub mod labels {
@@ -35,6 +38,12 @@ pub mod labels {
 
 /// The address replicas listen on (env `bind_address`); the gateway reaches them there.
 pub const REPLICA_ADDRESS: &str = "127.0.0.1";
+/// Environment variables the gateway sets in every replica itself: `port` (each replica's own
+/// loopback port) and `bind_address` (loopback). A deployment that sets them is refused: `port=9`
+/// made the replica listen where no health check looked, so it never became ready.
+const RESERVED_ENV: [&str; 2] = ["port", "bind_address"];
+/// The function's command for the watchdog templates, from `envProcess`.
+const FPROCESS_ENV: &str = "fprocess";
 
 /// Where secrets appear inside a function container.
 pub const SECRETS_MOUNT: &str = "/var/openfaas/secrets";
@@ -47,6 +56,8 @@ pub enum ProviderError {
     Docker(#[from] bollard::errors::Error),
     #[error("no free port on 127.0.0.1: {0}")]
     Port(std::io::Error),
+    #[error("image {0} has no command to run (no CMD or ENTRYPOINT)")]
+    NoCommand(String),
 }
 
 /// A function container as Docker lists it.
@@ -89,11 +100,28 @@ impl Provider {
         Ok(Provider { docker: Docker::connect_with_local_defaults()?, gateway_id, owners: OwnerCache::default() })
     }
 
-    /// Makes sure `image` is in the local engine, pulling it only when absent.
+    /// Makes sure `image` is in the local engine, pulling it only when absent, and that it has
+    /// a command (Docker refuses to create a container without one).
     pub async fn ensure_image(&self, image: &str) -> Result<(), ProviderError> {
-        if self.docker.inspect_image(image).await.is_ok() {
-            return Ok(());
+        let inspect = match self.docker.inspect_image(image).await {
+            Ok(inspect) => inspect,
+            Err(_) => {
+                self.pull(image).await?;
+                self.docker
+                    .inspect_image(image)
+                    .await
+                    .map_err(|e| ProviderError::Pull { image: image.to_string(), reason: e.to_string() })?
+            }
+        };
+        let config = inspect.config.unwrap_or_default();
+        let has = |part: Option<Vec<String>>| part.is_some_and(|p| !p.is_empty());
+        if !has(config.cmd) && !has(config.entrypoint) {
+            return Err(ProviderError::NoCommand(image.to_string()));
         }
+        Ok(())
+    }
+
+    async fn pull(&self, image: &str) -> Result<(), ProviderError> {
         let options = CreateImageOptionsBuilder::default().from_image(image).build();
         let mut pull = self.docker.create_image(Some(options), None, None);
         while let Some(step) = pull.next().await {
@@ -101,11 +129,7 @@ impl Provider {
                 return Err(ProviderError::Pull { image: image.to_string(), reason: e.to_string() });
             }
         }
-        self.docker
-            .inspect_image(image)
-            .await
-            .map(|_| ())
-            .map_err(|e| ProviderError::Pull { image: image.to_string(), reason: e.to_string() })
+        Ok(())
     }
 
     /// The uid:gid the image runs as (for secret file ownership).
@@ -142,7 +166,7 @@ impl Provider {
         let d = &record.deployment;
         let mut env: HashMap<String, String> = HashMap::new();
         if !d.env_process.is_empty() {
-            env.insert("fprocess".into(), d.env_process.clone());
+            env.insert(FPROCESS_ENV.into(), d.env_process.clone());
         }
         env.extend(d.env_vars.iter().map(|(k, v)| (k.clone(), v.clone())));
         env.insert("port".into(), port.to_string());
@@ -210,12 +234,62 @@ impl Provider {
         }
     }
 
-    /// Whether the container is still running (false when it is gone).
-    pub async fn is_running(&self, id: &str) -> bool {
+    /// How the container ended, or `None` while it is still running (a container that is gone
+    /// has ended too, with no code).
+    pub async fn exit(&self, id: &str) -> Option<Exit> {
         match self.docker.inspect_container(id, None).await {
-            Ok(c) => c.state.and_then(|s| s.running).unwrap_or(false),
-            Err(_) => false,
+            Ok(c) => {
+                let state = c.state.unwrap_or_default();
+                let oom_killed = state.oom_killed.unwrap_or(false);
+                (!state.running.unwrap_or(false)).then_some(Exit { code: state.exit_code, oom_killed })
+            }
+            Err(_) => Some(Exit { code: None, oom_killed: false }),
         }
+    }
+
+    /// The last [`TAIL_LINES`] lines of a container's stdout and stderr, keeping at most
+    /// [`MAX_READ_BYTES`] (the newest); `true` when older bytes were dropped to stay within it.
+    pub async fn output_tail(&self, id: &str) -> (Vec<u8>, bool) {
+        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&TAIL_LINES.to_string()).build();
+        let mut logs = self.docker.logs(id, Some(options));
+        let (mut out, mut cut) = (Vec::new(), false);
+        while let Some(Ok(frame)) = logs.next().await {
+            out.extend_from_slice(&frame.into_bytes());
+            if out.len() > MAX_READ_BYTES {
+                out.drain(..out.len() - MAX_READ_BYTES);
+                cut = true;
+            }
+        }
+        (out, cut)
+    }
+}
+
+/// Refuses an environment Docker could not pass on or that would override what the gateway
+/// sets; the error is the message for a 400. Values are never echoed.
+pub fn check_env(d: &FunctionDeployment) -> Result<(), String> {
+    if d.env_process.contains('\0') {
+        return Err("envProcess contains a NUL byte".to_string());
+    }
+    for (key, value) in &d.env_vars {
+        if key.is_empty() {
+            return Err("envVars has a variable with an empty name".to_string());
+        }
+        let field = format!("envVars[{}]", shown(key));
+        if key.contains(['=', '\0']) {
+            return Err(format!("{field}: a variable name cannot contain '=' or a NUL byte"));
+        }
+        if value.contains('\0') {
+            return Err(format!("{field}: the value contains a NUL byte"));
+        }
+        if RESERVED_ENV.contains(&key.as_str()) {
+            return Err(format!("{field} is set by the gateway for every replica; remove it"));
+        }
+    }
+    match d.env_vars.get(FPROCESS_ENV) {
+        Some(fprocess) if !d.env_process.is_empty() && *fprocess != d.env_process => Err(format!(
+            "envVars[\"{FPROCESS_ENV}\"] and envProcess name different commands; set the command once (envProcess)"
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -1,7 +1,9 @@
 //! Keeping each function's replicas as desired: [`reconcile`] compares the containers Docker has
 //! with the stored record and starts, adopts, replaces or stops replicas.
 //!
-//! * New replicas join the endpoint table only after `GET /_/health` answers 200.
+//! * New replicas join the endpoint table only after `GET /_/health` answers 200. One that exits
+//!   first fails the deploy, scale or update at once with its exit code and the end of its output
+//!   (secrets redacted), instead of after the health timeout.
 //! * Updates are rolling: the record's generation is bumped, replicas of the new generation are
 //!   started and become healthy, the endpoint table switches to them in one step, and only then
 //!   are old replicas drained (in-flight requests finish) and stopped.
@@ -21,6 +23,7 @@ use futures_util::future::join_all;
 use super::console;
 use super::names::FnKey;
 use super::provider::{Replica, ReplicaSpec, labels, wait_healthy};
+use super::replica_exit::{ExitReport, shown_output};
 use super::state::{Endpoint, Function, Gateway};
 
 /// How often every function is checked even without Docker events.
@@ -38,6 +41,15 @@ pub enum ReplicaError {
     Secrets(String, std::io::Error),
     #[error("{failed} of {wanted} new replicas of {function} did not become healthy within {timeout:?}")]
     Unhealthy { function: String, failed: usize, wanted: usize, timeout: Duration },
+    #[error("{failed} of {wanted} new replicas of {function} failed: {report}")]
+    Exited { function: String, failed: usize, wanted: usize, report: ExitReport },
+}
+
+/// How waiting for a new replica to become healthy ended.
+enum Readiness {
+    Healthy,
+    TimedOut,
+    Exited(ExitReport),
 }
 
 fn endpoint_of(r: &Replica) -> Arc<Endpoint> {
@@ -143,7 +155,8 @@ fn switch_table(
 }
 
 async fn health_check_all(gw: &Arc<Gateway>, replicas: &[Replica]) -> Vec<bool> {
-    join_all(replicas.iter().map(|r| wait_until_healthy_or_dead(gw, r))).await
+    let ready = join_all(replicas.iter().map(|r| wait_ready(gw, r, &[]))).await;
+    ready.into_iter().map(|r| matches!(r, Readiness::Healthy)).collect()
 }
 
 /// Starts `count` replicas of `record` and waits until they are healthy; unhealthy ones are
@@ -178,45 +191,55 @@ async fn start_many(
             }
         }
     }
-    let healthy = join_all(started.iter().map(|r| wait_until_healthy_or_dead(gw, r))).await;
-    let mut out = Vec::new();
-    let mut failed = 0;
-    for (replica, ok) in started.iter().zip(healthy) {
-        if ok {
-            out.push(endpoint_of(replica));
-        } else {
-            failed += 1;
-            gw.provider.remove(&replica.id).await;
+    let secrets = gw.secrets.values(&record.key.namespace, &record.deployment.secrets);
+    let ready = join_all(started.iter().map(|r| wait_ready(gw, r, &secrets))).await;
+    let (mut out, mut failed, mut exited) = (Vec::new(), 0, None);
+    for (replica, readiness) in started.iter().zip(ready) {
+        match readiness {
+            Readiness::Healthy => out.push(endpoint_of(replica)),
+            other => {
+                failed += 1;
+                if let Readiness::Exited(report) = other {
+                    exited.get_or_insert(report);
+                }
+                gw.provider.remove(&replica.id).await;
+            }
         }
     }
     if let Some(e) = start_error {
         return Err((out, e));
     }
+    let function = record.key.to_string();
+    if let Some(report) = exited {
+        return Err((out, ReplicaError::Exited { function, failed, wanted: count, report }));
+    }
     if failed > 0 {
         let timeout = gw.config.health_timeout;
-        return Err((
-            out,
-            ReplicaError::Unhealthy { function: record.key.to_string(), failed, wanted: count, timeout },
-        ));
+        return Err((out, ReplicaError::Unhealthy { function, failed, wanted: count, timeout }));
     }
     console::info(&format!("{}: {} replica(s) of generation {} ready", record.key, out.len(), record.generation));
     Ok(out)
 }
 
-/// Health polling that gives up early when the container exits.
-async fn wait_until_healthy_or_dead(gw: &Arc<Gateway>, r: &Replica) -> bool {
+/// Health polling that ends as soon as the container exits (checked every 250 ms), with its exit
+/// code and the end of its output, `secrets` redacted.
+async fn wait_ready(gw: &Arc<Gateway>, r: &Replica, secrets: &[Vec<u8>]) -> Readiness {
     let health = wait_healthy(&gw.http, r.port, gw.config.health_timeout);
     let death = async {
         loop {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            if !gw.provider.is_running(&r.id).await {
-                return;
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if let Some(exit) = gw.provider.exit(&r.id).await {
+                return exit;
             }
         }
     };
     tokio::select! {
-        ok = health => ok,
-        () = death => false,
+        ok = health => if ok { Readiness::Healthy } else { Readiness::TimedOut },
+        exit = death => {
+            let (output, cut) = gw.provider.output_tail(&r.id).await;
+            let output = shown_output(&output, cut, secrets);
+            Readiness::Exited(ExitReport { replica: r.name.clone(), exit, output })
+        }
     }
 }
 

@@ -7,7 +7,14 @@
 //!   with 10 ms ones. The kernel's smallest quota is 1 ms, so limits under 100m get a longer
 //!   period (`quota = 1 ms`).
 //! - `requests.cpu` becomes the relative CPU weight, as the kubelet maps it (1 CPU = 1024 shares).
+//!
+//! What Docker would refuse at container creation is refused here, at deploy time, with the field
+//! and the value: memory that is not a whole number of bytes or is below Docker's 6 MiB minimum
+//! (a limit or a reservation), a reservation above the limit, and CPU under 1m. Without that, the
+//! record was stored and the gateway retried a container Docker would never create.
 
+use super::error::shown;
+use super::quantity::{Quantity, QuantityError};
 use crate::openfaas::types::FunctionResources;
 
 /// Docker resource settings for one container.
@@ -27,8 +34,6 @@ const CFS_PERIOD_US: i64 = 10_000;
 const CFS_MIN_QUOTA_US: i64 = 1_000;
 const CFS_MAX_PERIOD_US: i64 = 1_000_000;
 
-/// One millicore, the smallest CPU quantity accepted.
-const NANO_CPUS_PER_MILLI: i64 = 1_000_000;
 /// The kubelet's bounds for CPU shares.
 const MIN_SHARES: i64 = 2;
 const MAX_SHARES: i64 = 262_144;
@@ -48,72 +53,82 @@ fn cpu_shares(nano_cpus: i64) -> i64 {
     (nano_cpus.saturating_mul(1024) / 1_000_000_000).clamp(MIN_SHARES, MAX_SHARES)
 }
 
-/// Parses a memory quantity into bytes.
-pub fn memory_bytes(text: &str) -> Result<i64, String> {
-    const SUFFIXES: [(&str, f64); 11] = [
-        ("Ki", 1024.0),
-        ("Mi", 1048576.0),
-        ("Gi", 1073741824.0),
-        ("Ti", 1099511627776.0),
-        ("k", 1e3),
-        ("K", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-        ("m", 1e-3),
-        ("", 1.0),
-    ];
-    let t = text.trim();
-    for (suffix, factor) in SUFFIXES {
-        if let Some(number) = t.strip_suffix(suffix)
-            && let Ok(value) = number.parse::<f64>()
-            && value.is_finite()
-            && value > 0.0
-        {
-            return Ok((value * factor).round() as i64);
+/// Docker's smallest memory limit and reservation (`linuxMinMemory` in moby): 6 MiB.
+const DOCKER_MIN_MEMORY: i64 = 6 << 20;
+
+/// A field of `limits` or `requests` and its value, for error messages.
+struct Field<'a> {
+    name: &'static str,
+    value: &'a str,
+}
+
+impl Field<'_> {
+    fn error(&self, problem: &str) -> String {
+        format!("{} {} {problem}", self.name, shown(self.value))
+    }
+
+    fn quantity(&self, examples: &str) -> Result<Quantity, String> {
+        Quantity::parse(self.value).map_err(|e| match e {
+            QuantityError::Syntax => self.error(&format!("is not a quantity (examples: {examples})")),
+            QuantityError::Negative => self.error("is negative"),
+            QuantityError::OutOfRange => self.error("is out of range"),
+        })
+    }
+
+    /// Bytes: a whole number, at least Docker's minimum.
+    fn memory(&self) -> Result<i64, String> {
+        let bytes = self
+            .quantity("128Mi, 1Gi, 500M")?
+            .whole()
+            .ok_or_else(|| self.error("is not a whole number of bytes (examples: 128Mi, 1Gi, 500M)"))?;
+        let bytes = i64::try_from(bytes).map_err(|_| self.error("is out of range"))?;
+        if bytes < DOCKER_MIN_MEMORY {
+            return Err(self.error("is below Docker's minimum of 6Mi (omit it for no limit)"));
         }
+        Ok(bytes)
     }
-    Err(format!("invalid memory quantity {text:?} (examples: 128Mi, 1Gi, 500M)"))
-}
 
-/// Parses a CPU quantity into nano-CPUs (`100m` = 0.1 CPU).
-pub fn nano_cpus(text: &str) -> Result<i64, String> {
-    let t = text.trim();
-    let cpus = match t.strip_suffix('m') {
-        Some(milli) => milli.parse::<f64>().map(|m| m / 1000.0),
-        None => t.parse::<f64>(),
-    };
-    match cpus {
-        // Kubernetes' finest CPU precision is 1m; anything smaller would be 0 or less than
-        // the kernel can enforce. (The f64 → i64 cast saturates for absurdly large values.)
-        Ok(c) if c.is_finite() && c * 1e9 >= NANO_CPUS_PER_MILLI as f64 => Ok((c * 1e9).round() as i64),
-        _ => Err(format!("invalid cpu quantity {text:?} (at least 1m; examples: 100m, 0.5, 2)")),
+    /// Nano-CPUs: at least 1m, Kubernetes' finest CPU precision (anything smaller would be 0
+    /// or less than the kernel can enforce); absurdly large values saturate.
+    fn nano_cpus(&self) -> Result<i64, String> {
+        let q = self.quantity("100m, 0.5, 2")?;
+        if !q.at_least(1, 1000) {
+            return Err(self.error("is below 1m, the smallest CPU quantity"));
+        }
+        Ok(q.scaled_up(1_000_000_000))
     }
 }
 
-/// Converts `limits` and `requests`; the error is the message for a 400.
+fn field<'a>(name: &'static str, value: &'a str) -> Option<Field<'a>> {
+    (!value.is_empty()).then_some(Field { name, value })
+}
+
+/// Converts `limits` and `requests`, refusing what Docker would refuse; the error is the
+/// message for a 400 and names the field and its value.
 pub fn to_docker(
     limits: Option<&FunctionResources>,
     requests: Option<&FunctionResources>,
 ) -> Result<DockerResources, String> {
+    let empty = FunctionResources::default();
+    let (l, r) = (limits.unwrap_or(&empty), requests.unwrap_or(&empty));
     let mut out = DockerResources::default();
-    if let Some(l) = limits {
-        if !l.memory.is_empty() {
-            out.memory = Some(memory_bytes(&l.memory)?);
-        }
-        if !l.cpu.is_empty() {
-            let (quota, period) = cfs_bandwidth(nano_cpus(&l.cpu)?);
-            out.cpu_quota = Some(quota);
-            out.cpu_period = Some(period);
-        }
+    if let Some(f) = field("limits.memory", &l.memory) {
+        out.memory = Some(f.memory()?);
     }
-    if let Some(r) = requests {
-        if !r.memory.is_empty() {
-            out.memory_reservation = Some(memory_bytes(&r.memory)?);
+    if let Some(f) = field("limits.cpu", &l.cpu) {
+        let (quota, period) = cfs_bandwidth(f.nano_cpus()?);
+        out.cpu_quota = Some(quota);
+        out.cpu_period = Some(period);
+    }
+    if let Some(f) = field("requests.memory", &r.memory) {
+        let reservation = f.memory()?;
+        if out.memory.is_some_and(|limit| reservation > limit) {
+            return Err(f.error(&format!("is above limits.memory {}", shown(&l.memory))));
         }
-        if !r.cpu.is_empty() {
-            out.cpu_shares = Some(cpu_shares(nano_cpus(&r.cpu)?));
-        }
+        out.memory_reservation = Some(reservation);
+    }
+    if let Some(f) = field("requests.cpu", &r.cpu) {
+        out.cpu_shares = Some(cpu_shares(f.nano_cpus()?));
     }
     Ok(out)
 }
@@ -122,32 +137,76 @@ pub fn to_docker(
 mod tests {
     use super::*;
 
+    fn resources(memory: &str, cpu: &str) -> FunctionResources {
+        FunctionResources { memory: memory.into(), cpu: cpu.into() }
+    }
+
+    fn limits(memory: &str, cpu: &str) -> Result<DockerResources, String> {
+        to_docker(Some(&resources(memory, cpu)), None)
+    }
+
     #[test]
-    fn quantities() {
-        assert_eq!(memory_bytes("128Mi"), Ok(128 * 1024 * 1024));
-        assert_eq!(memory_bytes("1G"), Ok(1_000_000_000));
-        assert_eq!(memory_bytes("1000"), Ok(1000));
-        assert!(memory_bytes("lots").is_err());
-        assert_eq!(nano_cpus("100m"), Ok(100_000_000));
-        assert_eq!(nano_cpus("0.5"), Ok(500_000_000));
-        assert_eq!(nano_cpus("1m"), Ok(1_000_000));
-        assert!(nano_cpus("-1").is_err());
-        // Below 1m: rejected, not rounded to 0 (which would divide by zero in cfs_bandwidth).
-        assert!(nano_cpus("0.5m").is_err());
-        assert!(nano_cpus("1e-10").is_err());
+    fn memory_docker_would_refuse_is_an_error_naming_field_and_value() {
+        assert_eq!(limits("128Mi", "").unwrap().memory, Some(128 << 20));
+        assert_eq!(limits("6Mi", "").unwrap().memory, Some(6 << 20));
+        assert_eq!(limits("1G", "").unwrap().memory, Some(1_000_000_000));
+        assert_eq!(limits("+64Mi", "").unwrap().memory, Some(64 << 20));
+        let cases = [
+            ("0.4", "limits.memory \"0.4\" is not a whole number of bytes (examples: 128Mi, 1Gi, 500M)"),
+            ("1m", "limits.memory \"1m\" is not a whole number of bytes (examples: 128Mi, 1Gi, 500M)"),
+            ("1e-10", "limits.memory \"1e-10\" is not a whole number of bytes (examples: 128Mi, 1Gi, 500M)"),
+            ("1", "limits.memory \"1\" is below Docker's minimum of 6Mi (omit it for no limit)"),
+            ("0", "limits.memory \"0\" is below Docker's minimum of 6Mi (omit it for no limit)"),
+            ("4Mi", "limits.memory \"4Mi\" is below Docker's minimum of 6Mi (omit it for no limit)"),
+            ("1E3", "limits.memory \"1E3\" is below Docker's minimum of 6Mi (omit it for no limit)"),
+            ("+5Mi", "limits.memory \"+5Mi\" is below Docker's minimum of 6Mi (omit it for no limit)"),
+            ("lots", "limits.memory \"lots\" is not a quantity (examples: 128Mi, 1Gi, 500M)"),
+            ("-64Mi", "limits.memory \"-64Mi\" is negative"),
+            ("16Ei", "limits.memory \"16Ei\" is out of range"),
+            ("7.99Ei", "limits.memory \"7.99Ei\" is not a whole number of bytes (examples: 128Mi, 1Gi, 500M)"),
+            ("8Ei", "limits.memory \"8Ei\" is out of range"),
+            ("1e19", "limits.memory \"1e19\" is out of range"),
+        ];
+        for (value, message) in cases {
+            assert_eq!(limits(value, ""), Err(message.to_string()), "{value}");
+        }
+        let reservation = to_docker(None, Some(&resources("5Mi", "")));
+        assert_eq!(
+            reservation,
+            Err("requests.memory \"5Mi\" is below Docker's minimum of 6Mi (omit it for no limit)".into())
+        );
+        let above = to_docker(Some(&resources("32Mi", "")), Some(&resources("64Mi", "")));
+        assert_eq!(above, Err("requests.memory \"64Mi\" is above limits.memory \"32Mi\"".into()));
+    }
+
+    #[test]
+    fn cpu_quantities() {
+        assert_eq!(limits("", "1m").unwrap().cpu_quota, Some(CFS_MIN_QUOTA_US));
+        assert_eq!(limits("", "0.5").unwrap().cpu_quota, Some(5_000));
+        assert_eq!(limits("", "1E0").unwrap().cpu_quota, Some(10_000));
+        for (value, problem) in [
+            ("0.5m", "is below 1m, the smallest CPU quantity"),
+            ("1e-10", "is below 1m, the smallest CPU quantity"),
+            ("0", "is below 1m, the smallest CPU quantity"),
+            ("-1", "is negative"),
+            ("x", "is not a quantity (examples: 100m, 0.5, 2)"),
+        ] {
+            assert_eq!(limits("", value), Err(format!("limits.cpu {value:?} {problem}")));
+        }
+        let requests = to_docker(None, Some(&resources("", "fast")));
+        assert_eq!(requests, Err("requests.cpu \"fast\" is not a quantity (examples: 100m, 0.5, 2)".into()));
     }
 
     #[test]
     fn limits_and_requests() {
-        let limits = FunctionResources { memory: "64Mi".into(), cpu: "1".into() };
-        let requests = FunctionResources { memory: "32Mi".into(), cpu: "x".into() };
-        assert!(to_docker(Some(&limits), Some(&requests)).is_err());
-        let requests = FunctionResources { memory: "32Mi".into(), cpu: "100m".into() };
-        let d = to_docker(Some(&limits), Some(&requests)).unwrap();
+        let l = resources("64Mi", "1");
+        let r = resources("32Mi", "100m");
+        let d = to_docker(Some(&l), Some(&r)).unwrap();
         assert_eq!(d.memory, Some(64 << 20));
         assert_eq!(d.memory_reservation, Some(32 << 20));
         assert_eq!((d.cpu_quota, d.cpu_period), (Some(10_000), Some(10_000)));
         assert_eq!(d.cpu_shares, Some(102));
+        assert_eq!(to_docker(Some(&resources("", "")), None), Ok(DockerResources::default()));
     }
 
     #[test]
@@ -161,8 +220,9 @@ mod tests {
         assert_eq!(cpu_shares(1_000_000), 2);
         assert_eq!(cpu_shares(250_000_000), 256);
         // Absurd quantities saturate instead of overflowing.
-        let huge = nano_cpus("1e12").unwrap();
-        assert_eq!(cfs_bandwidth(huge), (i64::MAX / 1_000_000_000, 10_000));
-        assert_eq!(cpu_shares(huge), MAX_SHARES);
+        let huge = limits("", "1e12").unwrap();
+        assert_eq!((huge.cpu_quota, huge.cpu_period), (Some(i64::MAX / 1_000_000_000), Some(10_000)));
+        let shares = to_docker(None, Some(&resources("", "1e12"))).unwrap();
+        assert_eq!(shares.cpu_shares, Some(MAX_SHARES));
     }
 }

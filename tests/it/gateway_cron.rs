@@ -56,3 +56,25 @@ async fn cron_functions_fire_without_overlapping_and_follow_redeploys() {
     assert_eq!(gw.update(&echo_fn("tick", &image)).await.0, 200);
     assert_eq!(gw.send(gw.system(Method::GET, "/system/function/tick/schedule")).await.0, 404);
 }
+
+#[tokio::test]
+async fn a_schedule_that_can_never_fire_is_refused_naming_function_and_schedule() {
+    let (image, _) = echo_images().await;
+    let gw = TestGateway::start().await;
+    for schedule in ["0 0 30 2 *", "0 12 31 4,6,9,11 *"] {
+        let mut never = echo_fn("never", &image);
+        never["annotations"] = json!({"topic": "cron-function", "schedule": schedule});
+        let expected = format!(
+            "function never: invalid schedule {schedule:?}: it never fires (no date has that day of the month in those months)\n"
+        );
+        assert_eq!(gw.deploy(&never).await, (400, expected));
+    }
+    assert_eq!(gw.send(gw.system(Method::GET, "/system/functions")).await, (200, "[]".to_string()));
+    // A leap day is rare, not never.
+    let mut leap = echo_fn("leap", &image);
+    leap["annotations"] = json!({"topic": "cron-function", "schedule": "0 0 29 2 *"});
+    assert_eq!(gw.deploy(&leap).await.0, 202);
+    let (_, body) = gw.send(gw.system(Method::GET, "/system/function/leap/schedule")).await;
+    let next = serde_json::from_str::<Value>(&body).unwrap()["nextRun"].as_str().unwrap().to_string();
+    assert!(next.contains("-02-29T00:00:00"), "{next}");
+}

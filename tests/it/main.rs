@@ -19,6 +19,7 @@ mod gateway_cron;
 mod gateway_daemon;
 mod gateway_durability;
 mod gateway_functions;
+mod gateway_validation;
 mod generate;
 mod hostile;
 mod new_cmd;

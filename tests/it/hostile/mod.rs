@@ -6,6 +6,9 @@
 mod async_api;
 mod async_callbacks;
 mod async_crash;
+mod auth;
+mod bad_bodies;
 mod connections;
 mod replica_exposure;
 mod secrets;
+mod wire;

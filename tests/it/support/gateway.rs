@@ -47,6 +47,16 @@ pub async fn echo_images() -> (String, String) {
         .clone()
 }
 
+/// An image with a file and no command (no CMD, no ENTRYPOINT), which Docker cannot run.
+pub async fn image_without_command() -> String {
+    let docker = docker().await;
+    let tag = "rfaas-test/no-command:1";
+    if docker.inspect_image(tag).await.is_err() {
+        build(&docker, tag, &[("Dockerfile", "FROM scratch\nCOPY Dockerfile /\n")]).await;
+    }
+    tag.to_string()
+}
+
 async fn build(docker: &bollard::Docker, tag: &str, files: &[(&str, &str)]) {
     let mut tar = tar::Builder::new(Vec::new());
     for (name, text) in files {

@@ -14,6 +14,22 @@ LOCK = threading.Lock()
 SEEN, COUNTERS, RECORDS = [], {}, []
 
 
+# ECHO_EXIT_AFTER=S: after S seconds print "line 1".."line 30", then "secret NAME: VALUE" for each
+# secret named in ECHO_PRINT_SECRETS, and exit with ECHO_EXIT_CODE (default 3).
+def exit_later():
+    time.sleep(float(os.environ["ECHO_EXIT_AFTER"]))
+    for i in range(1, 31):
+        print(f"line {i}", flush=True)
+    for name in filter(None, os.environ.get("ECHO_PRINT_SECRETS", "").split(",")):
+        with open("/var/openfaas/secrets/" + name) as f:
+            print(f"secret {name}: {f.read()}", flush=True)
+    os._exit(int(os.environ.get("ECHO_EXIT_CODE", "3")))
+
+
+if os.environ.get("ECHO_EXIT_AFTER"):
+    threading.Thread(target=exit_later, daemon=True).start()
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
