@@ -160,6 +160,7 @@ async fn run(gw: Arc<Gateway>, key: FnKey, schedule: Schedule, first: Option<Dat
             f.cron.set_next(due);
         }
         if running.swap(true, Ordering::SeqCst) {
+            gw.metrics.cron_skipped(&key.to_string());
             console::info(&format!("cron {key}: previous run still going; skipping the run due at {next}"));
             continue;
         }
@@ -167,6 +168,7 @@ async fn run(gw: Arc<Gateway>, key: FnKey, schedule: Schedule, first: Option<Dat
         tokio::spawn(async move {
             let status = trigger(&gw, &key).await;
             running.store(false, Ordering::SeqCst);
+            gw.metrics.cron_run(&key.to_string(), status);
             console::info(&format!("cron {key}: status {status}"));
         });
     }

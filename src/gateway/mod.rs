@@ -15,6 +15,7 @@
 //! their containers' labels), cron schedules, the async workers and supervision.
 
 pub mod auth;
+pub mod connections;
 pub mod console;
 pub mod cron;
 pub mod daemon;
@@ -35,6 +36,7 @@ pub mod secrets;
 pub mod state;
 pub mod store;
 pub mod system;
+pub mod window;
 
 #[cfg(test)]
 mod tests;
@@ -128,7 +130,7 @@ async fn start_background_work(gw: Arc<Gateway>) {
     join_all(all.iter().map(|f| {
         let gw = gw.clone();
         async move {
-            if let Err(e) = replicas::reconcile(&gw, f).await {
+            if let Err(e) = replicas::reconcile(&gw, f, replicas::Cause::Restore).await {
                 console::warn(&format!("{}: {e}", f.key));
             }
         }
@@ -141,12 +143,13 @@ async fn start_background_work(gw: Arc<Gateway>) {
 
 async fn run_server(listener: tokio::net::TcpListener, gw: Arc<Gateway>) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let open = gw.metrics.open_connections();
     let app = router::router(gw).into_make_service_with_connect_info::<SocketAddr>();
     // The proxy forwards a response head as soon as it arrives and the body when it follows
     // (waitress, for one, sends them in separate segments). With Nagle's algorithm on, that
     // second small write waited for the client's delayed ACK: ~40 ms added to most invocations.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
+    let listener = connections::CountingListener::new(listener, open).tap_io(|tcp| {
+        if let Err(e) = tcp.get_ref().set_nodelay(true) {
             console::warn(&format!("cannot set TCP_NODELAY on an accepted connection: {e}"));
         }
     });

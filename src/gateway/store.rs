@@ -227,6 +227,11 @@ impl Store {
         .await
     }
 
+    /// How many async calls are queued (waiting or being run).
+    pub async fn queue_depth(&self) -> Result<u64, StoreError> {
+        self.with(|c| Ok(c.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get::<_, i64>(0))?.max(0) as u64)).await
+    }
+
     /// When the next job is due (Unix milliseconds), if any.
     pub async fn next_due(&self) -> Result<Option<i64>, StoreError> {
         self.with(|c| Ok(c.query_row("SELECT MIN(next_at) FROM queue", [], |r| r.get::<_, Option<i64>>(0))?)).await

@@ -7,6 +7,9 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
+use std::sync::atomic::Ordering;
+
+use super::metrics::{FunctionGauges, Scrape};
 use super::state::Gateway;
 use crate::commands::version::COMMIT;
 use crate::openfaas::types::{GatewayInfo, ProviderInfo, VersionInfo};
@@ -15,12 +18,37 @@ pub async fn healthz() -> &'static str {
     "OK"
 }
 
+/// `GET /metrics`: the counters, with the gauges read now.
 pub async fn metrics(State(gw): State<Arc<Gateway>>) -> Response {
-    let mut response = gw.metrics.render(&gw.functions).into_response();
+    let mut response = gw.metrics.render(&scrape(&gw).await).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     response
+}
+
+/// The current state the gauges report.
+pub async fn scrape(gw: &Gateway) -> Scrape {
+    let functions = gw
+        .functions
+        .all()
+        .iter()
+        .map(|f| FunctionGauges {
+            name: f.key.to_string(),
+            desired: f.record().replicas,
+            available: f.endpoints().len(),
+            starting: f.starting.load(Ordering::Relaxed),
+            inflight: f.inflight(),
+        })
+        .collect();
+    let queue_depth = match gw.store.queue_depth().await {
+        Ok(depth) => Some(depth),
+        Err(e) => {
+            super::console::warn(&format!("metrics: cannot read the async queue depth: {e}"));
+            None
+        }
+    };
+    Scrape { functions, queue_depth }
 }
 
 /// The architecture as Go names it (`amd64`, `arm64`).
