@@ -126,6 +126,12 @@ impl CronSlot {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|s| (s.schedule.clone(), s.next_run))
     }
 
+    /// `(schedule, next run, task still running)` when the function is scheduled.
+    pub fn health(&self) -> Option<(String, Option<DateTime<Utc>>, bool)> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.as_ref().map(|s| (s.schedule.clone(), s.next_run, !s.task.is_finished()))
+    }
+
     /// Stops the schedule (function removed).
     pub fn stop(&self) {
         self.replace(None);

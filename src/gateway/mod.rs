@@ -21,6 +21,7 @@ pub mod cron;
 pub mod daemon;
 pub mod error;
 pub mod functions;
+pub mod health;
 pub mod image_user;
 pub mod logs;
 pub mod metrics;

@@ -11,12 +11,14 @@ use axum::routing::{any, get, post};
 
 use super::error::plain;
 use super::state::Gateway;
-use super::{auth, cron, functions, logs, namespaces, proxy, queue, secrets, system};
+use super::{auth, cron, functions, health, logs, namespaces, proxy, queue, secrets, system, window};
 
 /// The gateway's router.
 pub fn router(gw: Arc<Gateway>) -> Router {
     let admin = Router::new()
         .route("/system/info", get(system::info))
+        .route("/system/health", get(health::report))
+        .route("/system/function-stats", get(window::stats))
         .route(
             "/system/functions",
             get(functions::list).post(functions::deploy).put(functions::update).delete(functions::delete),
@@ -34,7 +36,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         )
         .route_layer(middleware::from_fn_with_state(gw.clone(), auth::require));
     let open = Router::new()
-        .route("/healthz", get(system::healthz))
+        .route("/healthz", get(health::healthz))
         .route("/metrics", get(system::metrics))
         .route("/function/{*path}", any(proxy::handle))
         .route("/async-function/{*path}", post(queue::accept));

@@ -227,6 +227,12 @@ impl Store {
         .await
     }
 
+    /// Reads from the database (for health checks); the number of functions.
+    pub async fn ping(&self) -> Result<u64, StoreError> {
+        self.with(|c| Ok(c.query_row("SELECT COUNT(*) FROM functions", [], |r| r.get::<_, i64>(0))?.max(0) as u64))
+            .await
+    }
+
     /// How many async calls are queued (waiting or being run).
     pub async fn queue_depth(&self) -> Result<u64, StoreError> {
         self.with(|c| Ok(c.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get::<_, i64>(0))?.max(0) as u64)).await

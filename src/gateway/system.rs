@@ -1,4 +1,4 @@
-//! Small endpoints: `/healthz` (GET/HEAD, open), `/metrics` (open) and `/system/info`
+//! Small endpoints: `/metrics` (open) and `/system/info`
 //! (versions are never null: faas-cli reads them without checks).
 
 use std::sync::Arc;
@@ -13,10 +13,6 @@ use super::metrics::{FunctionGauges, Scrape};
 use super::state::Gateway;
 use crate::commands::version::COMMIT;
 use crate::openfaas::types::{GatewayInfo, ProviderInfo, VersionInfo};
-
-pub async fn healthz() -> &'static str {
-    "OK"
-}
 
 /// `GET /metrics`: the counters, with the gauges read now.
 pub async fn metrics(State(gw): State<Arc<Gateway>>) -> Response {

@@ -93,7 +93,6 @@ async fn routing_auth_and_shapes() {
     let (status, headers, body) = call(&gw, get("/system/functions")).await;
     assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, "invalid credentials\n"));
     assert_eq!(headers["www-authenticate"], "Basic realm=\"Restricted\"");
-    assert_eq!(call(&gw, get("/healthz")).await.0, StatusCode::OK);
     assert_eq!(call(&gw, get("/nowhere")).await.2, "404 page not found\n");
     assert_eq!(call(&gw, authed(&gw, "PATCH", "/system/functions", "")).await.0, StatusCode::METHOD_NOT_ALLOWED);
     add_function(&gw, "listed", &[]);
@@ -268,4 +267,35 @@ async fn metrics_after_a_known_sequence_of_calls() {
     assert_eq!(headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
     assert!(text.contains("process_resident_memory_bytes ") && text.contains("process_open_fds "), "{text}");
     insta::assert_snapshot!(stable_metrics(&text));
+}
+
+#[tokio::test]
+async fn healthz_is_503_naming_an_engine_or_store_that_does_not_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gw = gateway(dir.path(), Duration::from_secs(5));
+    // A socket file nobody listens on any more: connecting is refused.
+    let gone = dir.path().join("no-engine.sock");
+    drop(std::os::unix::net::UnixListener::bind(&gone).unwrap());
+    let docker = bollard::Docker::connect_with_unix(gone.to_str().unwrap(), 5, bollard::API_DEFAULT_VERSION).unwrap();
+    Arc::get_mut(&mut gw).unwrap().provider =
+        provider::Provider { docker, ..provider::Provider::unchecked("t".into()).unwrap() };
+    let (status, _, body) = call(&gw, get("/healthz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.starts_with("container engine: ") && !body.contains("state store"), "{body}");
+    std::fs::remove_file(dir.path().join("gateway.db")).unwrap();
+    let (status, _, body) = call(&gw, get("/healthz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("state store: ") && body.contains("gateway.db"), "{body}");
+    let (status, _, body) = call(&gw, authed(&gw, "GET", "/system/health", "")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["status"], "error");
+    assert_eq!(report["checks"]["engine"]["status"], "error");
+    assert_eq!(report["checks"]["store"]["status"], "error");
+    assert_eq!(report["checks"]["queue"]["status"], "ok", "{report}");
+    assert_eq!(
+        report["checks"]["cron"],
+        serde_json::json!({"status": "ok", "latencySeconds": report["checks"]["cron"]["latencySeconds"], "scheduled": 0})
+    );
+    assert_eq!(call(&gw, get("/system/health")).await.0, StatusCode::UNAUTHORIZED);
 }

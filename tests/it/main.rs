@@ -17,6 +17,7 @@ mod gateway_cron;
 mod gateway_daemon;
 mod gateway_durability;
 mod gateway_functions;
+mod gateway_health;
 mod generate;
 mod new_cmd;
 mod push;

@@ -87,6 +87,7 @@ pub struct TestGateway {
     pub dir: PathBuf,
     child: Option<Child>,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
     pub url: String,
     pub password: String,
     pub http: reqwest::Client,
@@ -99,6 +100,11 @@ impl TestGateway {
 
     /// Starts `rfaas gateway --port 0` with extra flags.
     pub async fn start_with(extra: &[&str]) -> TestGateway {
+        TestGateway::start_with_env(extra, &[]).await
+    }
+
+    /// Starts `rfaas gateway --port 0` with extra flags and environment variables.
+    pub async fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> TestGateway {
         docker().await;
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().join("state");
@@ -108,6 +114,7 @@ impl TestGateway {
             dir,
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             url: String::new(),
             password: String::new(),
             http,
@@ -131,6 +138,7 @@ impl TestGateway {
             .args(["gateway", "--port", "0", "--state-dir"])
             .arg(&self.dir)
             .args(&self.extra)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
