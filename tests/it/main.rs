@@ -18,6 +18,7 @@ mod gateway_daemon;
 mod gateway_durability;
 mod gateway_functions;
 mod gateway_health;
+mod gateway_prometheus;
 mod generate;
 mod new_cmd;
 mod push;
