@@ -37,6 +37,7 @@ pub mod secrets;
 pub mod state;
 pub mod store;
 pub mod system;
+pub mod ui;
 pub mod window;
 
 #[cfg(test)]

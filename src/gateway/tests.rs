@@ -299,3 +299,33 @@ async fn healthz_is_503_naming_an_engine_or_store_that_does_not_answer() {
     );
     assert_eq!(call(&gw, get("/system/health")).await.0, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_ui_and_its_api_mount_sit_behind_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), Duration::from_secs(5));
+    add_function(&gw, "listed", &[]);
+    for path in ["/ui", "/ui/", "/ui/app.js", "/ui/api/system/functions", "/ui/api/system/function-stats"] {
+        assert_eq!(call(&gw, get(path)).await.0, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let (status, headers, _) = call(&gw, authed(&gw, "GET", "/ui", "")).await;
+    assert_eq!(
+        (status, &headers["location"]),
+        (StatusCode::PERMANENT_REDIRECT, &"/ui/".parse::<axum::http::HeaderValue>().unwrap())
+    );
+    let (status, headers, body) = call(&gw, authed(&gw, "GET", "/ui/", "")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(body.contains("<script src=\"app.js\" defer></script>"), "{body}");
+    // The same handler answers both paths.
+    let direct = call(&gw, authed(&gw, "GET", "/system/functions", "")).await;
+    let mounted = call(&gw, authed(&gw, "GET", "/ui/api/system/functions", "")).await;
+    assert_eq!((direct.0, &direct.2), (mounted.0, &mounted.2));
+    let (status, _, body) = call(&gw, authed(&gw, "GET", "/ui/api/system/function-stats", "")).await;
+    assert_eq!(status, StatusCode::OK);
+    let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stats[0]["name"], "listed");
+    assert_eq!(stats[0]["lastMinute"]["requests"], 0);
+    assert_eq!(stats[0]["lastFiveMinutes"]["series"].as_array().unwrap().len(), 30);
+    assert_eq!(call(&gw, authed(&gw, "GET", "/ui/..%2FCargo.toml", "")).await.0, StatusCode::NOT_FOUND);
+}

@@ -56,7 +56,10 @@ impl Prometheus {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = prometheus.child.try_wait() {
-                panic!("prometheus exited ({status}):\n{}", std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default());
+                panic!(
+                    "prometheus exited ({status}):\n{}",
+                    std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
+                );
             }
             let ready = http.get(format!("{}/-/ready", prometheus.url)).send().await;
             if ready.is_ok_and(|r| r.status() == 200) {
@@ -65,7 +68,10 @@ impl Prometheus {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let _ = prometheus.child.kill();
-        panic!("prometheus did not become ready:\n{}", std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default());
+        panic!(
+            "prometheus did not become ready:\n{}",
+            std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
+        );
     }
 
     /// The `data.result` of an instant query.
@@ -123,7 +129,15 @@ async fn prometheus_scrapes_openfaas_metrics_that_rate_and_histogram_quantile_wo
     assert!(p99_seconds > 0.0 && p99_seconds <= 10.0, "{quantiles:?}");
 
     // The scrape itself is clean (no parse errors) and the other families are there.
-    let targets: Value = gw.http.get(format!("{}/api/v1/targets", prometheus.url)).send().await.expect("targets").json().await.expect("json");
+    let targets: Value = gw
+        .http
+        .get(format!("{}/api/v1/targets", prometheus.url))
+        .send()
+        .await
+        .expect("targets")
+        .json()
+        .await
+        .expect("json");
     let active = &targets["data"]["activeTargets"][0];
     assert_eq!((&active["health"], &active["lastError"]), (&Value::from("up"), &Value::from("")), "{targets}");
     for (promql, want) in [

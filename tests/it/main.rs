@@ -19,6 +19,7 @@ mod gateway_durability;
 mod gateway_functions;
 mod gateway_health;
 mod gateway_prometheus;
+mod gateway_ui;
 mod generate;
 mod new_cmd;
 mod push;

@@ -1,0 +1,120 @@
+//! The web UI in a real browser: Debian's headless Chromium driven by playwright-core (pinned by
+//! tests/ui/package-lock.json, installed here with `npm ci` into a cached directory) runs the
+//! scripts in tests/ui/ against a real gateway with real functions. Screenshots are saved under
+//! `target/ui-screenshots/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::gateway::{TestGateway, echo_fn, echo_images};
+
+const HINT: &str = "run `sudo bash tests/env/setup.sh` to install chromium and node";
+const UI_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ui");
+/// Markup in an env value and a log line: shown as text, or the test fails.
+pub const HOSTILE: &str = "<img src=x onerror=\"window.__xss=1\"><script>window.__xss=2</script>";
+
+static NODE_MODULES: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
+
+/// `npm ci` of tests/ui into `<target>/tmp/ui-node-<lock hash>`, once; returns playwright-core's
+/// entry point.
+async fn playwright() -> PathBuf {
+    NODE_MODULES
+        .get_or_init(|| async {
+            use md5::Digest;
+            let lock = std::fs::read(Path::new(UI_DIR).join("package-lock.json")).expect("tests/ui/package-lock.json");
+            let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+                .join(format!("ui-node-{}", &hex::encode(md5::Md5::digest(&lock))[..12]));
+            let entry = dir.join("node_modules/playwright-core/index.mjs");
+            if !entry.exists() {
+                std::fs::create_dir_all(&dir).expect("node modules dir");
+                for file in ["package.json", "package-lock.json"] {
+                    std::fs::copy(Path::new(UI_DIR).join(file), dir.join(file)).expect("copy package files");
+                }
+                let out = Command::new("npm")
+                    .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
+                    .current_dir(&dir)
+                    .output()
+                    .unwrap_or_else(|e| panic!("cannot run npm ({e}): {HINT}"));
+                assert!(
+                    out.status.success(),
+                    "npm ci failed: {}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            entry
+        })
+        .await
+        .clone()
+}
+
+/// Where the screenshots of `test` go.
+fn screenshots(test: &str) -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target dir").join("ui-screenshots").join(test)
+}
+
+/// Runs `node tests/ui/<script>` against `gw`; returns its stdout, failing with everything it printed.
+async fn node(script: &str, gw: &TestGateway, env: &[(&str, &str)]) -> String {
+    assert!(Path::new("/usr/bin/chromium").exists(), "/usr/bin/chromium is missing: {HINT}");
+    let entry = playwright().await;
+    let shots = screenshots(script.trim_end_matches(".mjs"));
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg(Path::new(UI_DIR).join(script))
+        .env("PLAYWRIGHT_CORE", &entry)
+        .env("RFAAS_UI_URL", &gw.url)
+        .env("RFAAS_UI_PASSWORD", &gw.password)
+        .env("UI_SCREENSHOTS", &shots)
+        .envs(env.iter().copied())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(300), cmd.output())
+        .await
+        .unwrap_or_else(|_| panic!("{script} did not finish within 5 minutes"))
+        .unwrap_or_else(|e| panic!("cannot run node ({e}): {HINT}"));
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned());
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{stderr}\ngateway log:\n{}", gw.log());
+    stdout
+}
+
+#[tokio::test]
+async fn ui_lists_describes_invokes_and_follows_logs_in_chromium() {
+    let (image, _) = echo_images().await;
+    let gw = TestGateway::start().await;
+    let secret = json!({"name": "token", "value": "s3cr3t-value"});
+    assert_eq!(gw.send(gw.system(reqwest::Method::POST, "/system/secrets").json(&secret)).await.0, 201);
+    let mut echo = echo_fn("echo", &image);
+    echo["envVars"] = json!({ "HOSTILE": HOSTILE });
+    echo["secrets"] = json!(["token"]);
+    echo["annotations"] = json!({"topic": "cron-function", "schedule": "@every 1h"});
+    assert_eq!(gw.deploy(&echo).await.0, 202, "{}", gw.log());
+    assert_eq!(gw.deploy(&echo_fn("idle", &image)).await.0, 202);
+    let scale = json!({"serviceName": "idle", "replicas": 0});
+    assert_eq!(gw.send(gw.system(reqwest::Method::POST, "/system/scale-function/idle").json(&scale)).await.0, 200);
+    for _ in 0..5 {
+        assert_eq!(gw.invoke("echo").await.status(), 200);
+    }
+
+    let out = node("browse.mjs", &gw, &[("HOSTILE", HOSTILE)]).await;
+    for step in ["first paint", "functions list", "function page", "invoke", "live logs"] {
+        assert!(out.contains(&format!("ok {step}\n")), "{step}:\n{out}");
+    }
+    // The command line the page showed works when pasted into a shell.
+    let command = out.lines().find_map(|l| l.strip_prefix("command ")).expect("the page's command line");
+    let bin = Path::new(env!("CARGO_BIN_EXE_rfaas")).parent().expect("bin dir");
+    let shell = Command::new("bash")
+        .args(["-c", command])
+        .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()))
+        .env("HOME", gw.dir.parent().expect("tmp"))
+        .output()
+        .expect("bash");
+    let answer = String::from_utf8_lossy(&shell.stdout);
+    assert!(shell.status.success(), "{command}\n{answer}{}", String::from_utf8_lossy(&shell.stderr));
+    let echoed: serde_json::Value = serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    assert_eq!((echoed["method"].as_str(), echoed["query"].as_str()), (Some("PUT"), Some("a=1&b=x+y")), "{echoed}");
+    assert_eq!(echoed["body"], "hi 'there' $HOME", "{echoed}");
+    assert_eq!(echoed["headers"]["x-test"], "it's", "{echoed}");
+    println!("{}", out.lines().find(|l| l.starts_with("first-paint-ms")).unwrap_or_default());
+}
