@@ -3,7 +3,8 @@
 //!
 //! A running gateway announces itself in `<state-dir>/gateway.json` (`{"url", "pid"}`), written
 //! once it listens and removed on a clean exit. It is "running" when that pid is alive and
-//! `<url>/healthz` answers. Background gateways log to `<state-dir>/gateway.log`.
+//! `<url>/healthz` answers (200, or 503 when its engine or store is down). Background gateways
+//! log to `<state-dir>/gateway.log`.
 
 use std::net::IpAddr;
 use std::os::unix::process::CommandExt;
@@ -81,10 +82,11 @@ fn pid_alive(pid: u32) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// True when `<url>/healthz` answers 200 within a second.
+/// True when the gateway at `url` serves: `/healthz` answers within two seconds, 200 or 503 (a
+/// gateway whose engine or store is down still runs, and says so in its 503).
 pub async fn answering(url: &str) -> bool {
-    let Ok(client) = reqwest::Client::builder().timeout(Duration::from_secs(1)).build() else { return false };
-    matches!(client.get(format!("{url}/healthz")).send().await, Ok(r) if r.status().is_success())
+    let Ok(client) = reqwest::Client::builder().timeout(Duration::from_secs(2)).build() else { return false };
+    matches!(client.get(format!("{url}/healthz")).send().await, Ok(r) if matches!(r.status().as_u16(), 200 | 503))
 }
 
 /// The gateway using `state_dir`, if one is running and answering.

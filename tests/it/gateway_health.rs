@@ -139,6 +139,15 @@ async fn healthz_tells_when_the_engine_stops_answering() {
     assert_eq!(report["checks"]["store"]["status"], "ok", "{report}");
     // Invocations never call the engine: the function still answers.
     assert_eq!(gw.invoke("alive").await.status(), 200);
+    // And the gateway still counts as running: `status` (and `ensure_running`) must not take
+    // it for gone and start a second one on the same state directory.
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_rfaas"))
+        .args(["gateway", "status", "--state-dir"])
+        .arg(&gw.dir)
+        .output()
+        .expect("rfaas gateway status");
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success() && stdout.starts_with(&format!("running: {}", gw.url)), "{stdout}");
 
     proxy.stop();
     let (status, body) = healthz_until(&gw, 503).await;
