@@ -82,7 +82,7 @@ function confirmStep(container, question, label, action) {
     h('span', {}, question),
     h('button', { class: 'danger', 'data-confirm': '', onclick: async (ev) => {
       ev.target.disabled = true;
-      try { await action(); container.replaceChildren(); } catch (e) { container.replaceChildren(); show(e.message); }
+      try { await action(); container.replaceChildren(); } catch (e) { container.replaceChildren(); show(`${question.replace(/\?$/, "")} failed: ${e.message}`); }
     } }, label),
     h('button', { onclick: () => container.replaceChildren() }, 'Cancel')));
 }

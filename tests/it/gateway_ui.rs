@@ -118,3 +118,25 @@ async fn ui_lists_describes_invokes_and_follows_logs_in_chromium() {
     assert_eq!(echoed["headers"]["x-test"], "it's", "{echoed}");
     println!("{}", out.lines().find(|l| l.starts_with("first-paint-ms")).unwrap_or_default());
 }
+
+#[tokio::test]
+async fn ui_deploys_scales_and_removes_with_a_confirm_step_in_chromium() {
+    let (image, _) = echo_images().await;
+    let gw = TestGateway::start().await;
+    let secret = json!({"name": "token", "value": "v4lue-never-shown"});
+    assert_eq!(gw.send(gw.system(reqwest::Method::POST, "/system/secrets").json(&secret)).await.0, 201);
+
+    let out = node("manage.mjs", &gw, &[("IMAGE", &image), ("SECRET_VALUE", "v4lue-never-shown")]).await;
+    for step in ["deploy", "scale", "remove"] {
+        assert!(out.contains(&format!("ok {step}\n")), "{step}:\n{out}");
+    }
+    // What the page did happened: the function is gone, its containers too.
+    let (status, _) = gw.send(gw.system(reqwest::Method::GET, "/system/function/made-in-ui")).await;
+    assert_eq!(status, 404);
+    assert!(gw.containers().await.is_empty(), "{:?}", gw.containers().await);
+    let log = gw.log();
+    assert!(
+        log.contains("made-in-ui.openfaas-fn: deployed") && log.contains("made-in-ui.openfaas-fn: removed"),
+        "{log}"
+    );
+}
