@@ -79,12 +79,18 @@ async fn node(script: &str, gw: &TestGateway, env: &[(&str, &str)]) -> String {
     stdout
 }
 
+/// A gateway with secret `token` set to `value`.
+async fn gateway_with_secret(value: &str) -> TestGateway {
+    let gw = TestGateway::start().await;
+    let secret = json!({"name": "token", "value": value});
+    assert_eq!(gw.send(gw.system(reqwest::Method::POST, "/system/secrets").json(&secret)).await.0, 201);
+    gw
+}
+
 #[tokio::test]
 async fn ui_lists_describes_invokes_and_follows_logs_in_chromium() {
     let (image, _) = echo_images().await;
-    let gw = TestGateway::start().await;
-    let secret = json!({"name": "token", "value": "s3cr3t-value"});
-    assert_eq!(gw.send(gw.system(reqwest::Method::POST, "/system/secrets").json(&secret)).await.0, 201);
+    let gw = gateway_with_secret("s3cr3t-value").await;
     let mut echo = echo_fn("echo", &image);
     echo["envVars"] = json!({ "HOSTILE": HOSTILE });
     echo["secrets"] = json!(["token"]);
@@ -122,9 +128,7 @@ async fn ui_lists_describes_invokes_and_follows_logs_in_chromium() {
 #[tokio::test]
 async fn ui_deploys_scales_and_removes_with_a_confirm_step_in_chromium() {
     let (image, _) = echo_images().await;
-    let gw = TestGateway::start().await;
-    let secret = json!({"name": "token", "value": "v4lue-never-shown"});
-    assert_eq!(gw.send(gw.system(reqwest::Method::POST, "/system/secrets").json(&secret)).await.0, 201);
+    let gw = gateway_with_secret("v4lue-never-shown").await;
 
     let out = node("manage.mjs", &gw, &[("IMAGE", &image), ("SECRET_VALUE", "v4lue-never-shown")]).await;
     for step in ["deploy", "scale", "remove"] {

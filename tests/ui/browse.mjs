@@ -1,6 +1,6 @@
 // Functions list, one function, invoke and live logs, with hostile values from the API.
 // Extra input: HOSTILE (the env value and log line the Rust test planted).
-import { check, gateway, noInjection, openUi, run, shot, waitText } from './lib.mjs';
+import { check, finish, gateway, openUi, run, waitText } from './lib.mjs';
 
 const hostile = process.env.HOSTILE;
 
@@ -34,7 +34,8 @@ await run('first paint', async () => {
 });
 
 await run('functions list', async () => {
-  const { page, errors, close } = await openUi();
+  const ui = await openUi();
+  const { page } = ui;
   const row = 'tr[data-function="echo"]';
   await waitText(page, `${row} td:nth-child(9)`, 'Ready');
   await waitText(page, `${row} td:nth-child(3)`, '1/1');
@@ -46,13 +47,12 @@ await run('functions list', async () => {
   await waitText(page, 'tr[data-function="idle"] td:nth-child(9)', 'Scaled to zero');
   await waitText(page, 'tr[data-function="idle"] td:nth-child(3)', '0/0');
   await waitText(page, '#health', 'healthy');
-  await noInjection(page, errors);
-  await shot(page, 'functions');
-  await close();
+  await finish(ui, 'functions');
 });
 
 await run('function page', async () => {
-  const { page, errors, close } = await openUi('#/fn/openfaas-fn/echo');
+  const ui = await openUi('#/fn/openfaas-fn/echo');
+  const { page } = ui;
   await waitText(page, '#describe', 'Available replicas');
   const text = await page.locator('#describe').textContent();
   check(text.includes(`HOSTILE=${hostile}`), `env value not shown as text: ${text}`);
@@ -60,13 +60,12 @@ await run('function page', async () => {
   check(text.includes(`${gateway}/function/echo.openfaas-fn`), `URL: ${text}`);
   await waitText(page, '#schedule', /^@every 1h · next run \d{4}-/);
   await waitText(page, '#stats', /Last minute\d+ requests/);
-  await noInjection(page, errors);
-  await shot(page, 'function');
-  await close();
+  await finish(ui, 'function');
 });
 
 await run('invoke', async () => {
-  const { page, errors, close } = await openUi('#/invoke/openfaas-fn/echo');
+  const ui = await openUi('#/invoke/openfaas-fn/echo');
+  const { page } = ui;
   await page.selectOption('#method', 'PUT');
   await page.fill('#query', 'a=1&b=x y');
   await page.fill('#headers', "X-Test: it's\nContent-Type: text/plain");
@@ -85,13 +84,12 @@ await run('invoke', async () => {
   check(!('authorization' in body.headers), 'the UI must not send its credentials to functions');
   await waitText(page, '#response-headers', /x-call-id: [0-9a-f-]{36}/);
   await waitText(page, '#duration', / ms$/);
-  await noInjection(page, errors);
-  await shot(page, 'invoke');
-  await close();
+  await finish(ui, 'invoke');
 });
 
 await run('live logs', async () => {
-  const { page, errors, close } = await openUi('#/logs/openfaas-fn/echo');
+  const ui = await openUi('#/logs/openfaas-fn/echo');
+  const { page } = ui;
   await waitText(page, '#log-state', 'streaming');
   // Printed after the page started following: it can only arrive through the live stream.
   const marker = `live-${Date.now()}`;
@@ -106,7 +104,5 @@ await run('live logs', async () => {
   await page.uncheck('#follow');
   await waitText(page, '#log-state', 'stream ended');
   await waitText(page, '#logs', marker);
-  await noInjection(page, errors);
-  await shot(page, 'logs');
-  await close();
+  await finish(ui, 'logs');
 });

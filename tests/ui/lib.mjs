@@ -74,6 +74,13 @@ export async function noInjection(page, errors) {
   check(errors.length === 0, `page errors: ${errors.join('; ')}`);
 }
 
+/// The end of a step: nothing injected, a screenshot named `name`, the browser closed.
+export async function finish(ui, name) {
+  await noInjection(ui.page, ui.errors);
+  await shot(ui.page, name);
+  await ui.close();
+}
+
 /// Runs `steps` and reports; any failure exits 1.
 export async function run(name, steps) {
   try {

@@ -1,12 +1,13 @@
 // Deploy from the Deploy page, scale (and a refused scale shown in words), then remove; every
 // change goes through the page's confirm step. Extra input: IMAGE (the function image),
 // SECRET_VALUE (the value of secret "token", which must never reach the page).
-import { check, noInjection, openUi, run, shot, waitText } from './lib.mjs';
+import { check, finish, openUi, run, shot, waitText } from './lib.mjs';
 
 const image = process.env.IMAGE;
 
 await run('deploy', async () => {
-  const { page, errors, close } = await openUi('#/deploy');
+  const ui = await openUi('#/deploy');
+  const { page } = ui;
   await waitText(page, '#secrets', 'token');
   await page.fill('#service', 'made-in-ui');
   await page.fill('#image', image);
@@ -25,13 +26,12 @@ await run('deploy', async () => {
     check(text.includes(want), `describe lacks ${want}: ${text}`);
   }
   check(!(await page.content()).includes(process.env.SECRET_VALUE), 'the secret value reached the page');
-  await noInjection(page, errors);
-  await shot(page, 'deployed');
-  await close();
+  await finish(ui, 'deployed');
 });
 
 await run('scale', async () => {
-  const { page, errors, close } = await openUi('#/fn/openfaas-fn/made-in-ui');
+  const ui = await openUi('#/fn/openfaas-fn/made-in-ui');
+  const { page } = ui;
   await waitText(page, '#describe', 'Available replicas1');
   await page.fill('#replicas', '2');
   await page.click('#scale');
@@ -52,12 +52,12 @@ await run('scale', async () => {
   await page.click('.confirm button:not([data-confirm])');
   check(await page.locator('.confirm').count() === 0, 'cancel did not close the confirm step');
   await waitText(page, '#describe', 'Replicas2');
-  await noInjection(page, errors);
-  await close();
+  await finish(ui, 'scaled');
 });
 
 await run('remove', async () => {
-  const { page, errors, close } = await openUi('#/fn/openfaas-fn/made-in-ui');
+  const ui = await openUi('#/fn/openfaas-fn/made-in-ui');
+  const { page } = ui;
   await waitText(page, '#describe', 'Replicas2');
   await page.click('#remove');
   await waitText(page, '.confirm', 'Remove made-in-ui and stop its replicas?');
@@ -65,7 +65,5 @@ await run('remove', async () => {
   await page.click('.confirm [data-confirm]');
   await waitText(page, '#notice', 'made-in-ui removed.', 60000);
   await waitText(page, '#functions', 'No functions in openfaas-fn.');
-  await noInjection(page, errors);
-  await shot(page, 'removed');
-  await close();
+  await finish(ui, 'removed');
 });
