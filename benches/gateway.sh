@@ -60,6 +60,11 @@ if [ -n "${BASELINE:-}" ]; then
     mkdir -p "$BASE_SRC"
     git archive "$BASE_REV" | tar -x -C "$BASE_SRC"
     echo "building the baseline $BASE_REV (release; cached in target/bench-baseline)..." >&2
+    # Seeded from this tree's release build: only the crates that differ are compiled again.
+    if [ ! -d "$BENCH_ROOT/target/bench-baseline/release" ]; then
+        mkdir -p "$BENCH_ROOT/target/bench-baseline"
+        cp -a "$BENCH_ROOT/target/release" "$BENCH_ROOT/target/bench-baseline/"
+    fi
     CARGO_TARGET_DIR="$BENCH_ROOT/target/bench-baseline" \
         cargo build --release --quiet --manifest-path "$BASE_SRC/Cargo.toml" || fail "building $BASE_REV failed"
     BASE_RFAAS="$BENCH_ROOT/target/bench-baseline/release/rfaas"

@@ -328,4 +328,8 @@ async fn the_ui_and_its_api_mount_sit_behind_auth() {
     assert_eq!(stats[0]["lastMinute"]["requests"], 0);
     assert_eq!(stats[0]["lastFiveMinutes"]["series"].as_array().unwrap().len(), 30);
     assert_eq!(call(&gw, authed(&gw, "GET", "/ui/..%2FCargo.toml", "")).await.0, StatusCode::NOT_FOUND);
+    let (status, _, body) = call(&gw, authed(&gw, "GET", "/ui/api/system/function-stats?namespace=../etc", "")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, body) = call(&gw, authed(&gw, "GET", "/system/function-stats?namespace=nowhere", "")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, "namespace not valid: nowhere\n"));
 }

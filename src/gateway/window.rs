@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use super::error::{ApiError, bad_name};
 use super::names::{FnKey, check_namespace};
+use super::namespaces::require_namespace;
 use super::state::Gateway;
 
 /// The width of one slot.
@@ -158,6 +159,7 @@ pub async fn stats(
 ) -> Result<Response, ApiError> {
     let key = FnKey::new("", q.get("namespace").map(String::as_str).unwrap_or_default());
     bad_name(check_namespace(&key.namespace))?;
+    require_namespace(&gw, &key.namespace).await?;
     let now = now_secs();
     let items: Vec<FunctionStats> = gw
         .functions
