@@ -159,16 +159,31 @@ function mapText(m) {
   return entries.length ? h('div', { class: 'mono' }, entries.map(([k, v]) => h('div', {}, `${k}=${v}`))) : '–';
 }
 
+// The function as `rfaas describe` shows it; secrets by name only (the API never has values).
+function describe(f, ns, label, schedule) {
+  const base = location.origin;
+  const limits = (r) => r ? Object.entries(r).filter(([, v]) => v).map(([k, v]) => `${k}: ${v}`).join(', ') || '–' : '–';
+  const fields = [['Name', f.name], ['Namespace', f.namespace || ns], ['Status', label],
+    ['Replicas', String(f.replicas || 0)], ['Available replicas', String(f.availableReplicas || 0)],
+    ['Invocations', String(f.invocationCount || 0)], ['Image', f.image], ['Function process', f.envProcess || '–'],
+    ['URL', `${base}/function/${f.name}.${f.namespace || ns}`],
+    ['Async URL', `${base}/async-function/${f.name}.${f.namespace || ns}`],
+    ['Labels', mapText(f.labels)], ['Annotations', mapText(f.annotations)],
+    ['Constraints', (f.constraints || []).join(', ') || '–'], ['Environment', mapText(f.envVars)],
+    ['Secrets', (f.secrets || []).join(', ') || '–'], ['Requests', limits(f.requests)], ['Limits', limits(f.limits)],
+    ['Read-only root filesystem', f.readOnlyRootFilesystem ? 'yes' : 'no'], ['Created', f.createdAt || '–']];
+  return h('dl', { class: 'kv', id: 'describe' }, fields.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
+    h('dt', {}, 'Schedule'), schedule);
+}
+
 async function functionPage(ns, name) {
   main.replaceChildren(h('h1', {}, name), h('p', { class: 'muted' }, 'Loading…'));
   const f = await api('GET', `function/${encodeURIComponent(name)}`, undefined, { namespace: ns });
   const [label, cls] = statusOf(f);
-  const base = location.origin;
   const schedule = h('dd', { id: 'schedule' }, '…');
   const stats = h('div', { id: 'stats' });
   const confirmBox = h('div');
   const replicas = h('input', { type: 'number', min: 0, max: 10, value: f.replicas || 0, id: 'replicas', 'aria-label': 'Replicas' });
-  const limits = (r) => r ? Object.entries(r).filter(([, v]) => v).map(([k, v]) => `${k}: ${v}`).join(', ') || '–' : '–';
   main.replaceChildren(
     h('h1', {}, name, ' ', h('span', { class: `badge ${cls}` }, label)),
     h('div', { class: 'actions' },
@@ -188,18 +203,7 @@ async function functionPage(ns, name) {
         navigate('#/', `${name} removed.`);
       }) }, 'Remove…')),
     confirmBox,
-    h('div', { class: 'card' }, h('dl', { class: 'kv', id: 'describe' },
-      ...[['Name', f.name], ['Namespace', f.namespace || ns], ['Status', label],
-        ['Replicas', String(f.replicas || 0)], ['Available replicas', String(f.availableReplicas || 0)],
-        ['Invocations', String(f.invocationCount || 0)], ['Image', f.image], ['Function process', f.envProcess || '–'],
-        ['URL', `${base}/function/${f.name}.${f.namespace || ns}`],
-        ['Async URL', `${base}/async-function/${f.name}.${f.namespace || ns}`],
-        ['Labels', mapText(f.labels)], ['Annotations', mapText(f.annotations)],
-        ['Constraints', (f.constraints || []).join(', ') || '–'], ['Environment', mapText(f.envVars)],
-        ['Secrets', (f.secrets || []).join(', ') || '–'], ['Requests', limits(f.requests)], ['Limits', limits(f.limits)],
-        ['Read-only root filesystem', f.readOnlyRootFilesystem ? 'yes' : 'no'], ['Created', f.createdAt || '–'],
-      ].flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]),
-      h('dt', {}, 'Schedule'), schedule)),
+    h('div', { class: 'card' }, describe(f, ns, label, schedule)),
     h('h2', {}, 'Traffic'), stats);
   api('GET', `function/${encodeURIComponent(name)}/schedule`, undefined, { namespace: ns })
     .then((s) => schedule.replaceChildren(`${s.schedule} · next run ${s.nextRun || '–'}`))
