@@ -214,6 +214,12 @@ impl TestGateway {
         serde_json::from_str(&body).expect("json")
     }
 
+    /// The value of one series in `/metrics` (`name{labels}` exactly as exposed), if present.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let text = self.http.get(format!("{}/metrics", self.url)).send().await.ok()?.text().await.ok()?;
+        text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
     /// `POST /function/<path>`.
     pub async fn invoke(&self, path: &str) -> reqwest::Response {
         self.http.post(format!("{}/function/{path}", self.url)).send().await.expect("gateway answers")
