@@ -7,7 +7,8 @@
 //! when absent, `X-Start-Time` (Unix ns) is appended, and the response carries `X-Call-Id`,
 //! `X-Start-Time` and `X-Served-By` (the function's `X-Duration-Seconds` passes through).
 //! Failures: unknown function 404, no available replica 503 `No endpoints available for: <name>.`,
-//! connection error 502, no response headers within the upstream timeout 504.
+//! connection error 502, no response headers within the upstream timeout 504 (each counted by kind).
+//! Every call of a known function is counted through its pre-resolved handles ([`super::metrics`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
