@@ -8,7 +8,11 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use crate::stack::image::TagFormat;
 
 mod api;
+mod async_calls;
+mod queue;
 pub use api::*;
+pub use async_calls::{AsyncArgs, AsyncCallArgs, AsyncCommand, AsyncListArgs};
+pub use queue::QueueFlags;
 
 const ROOT_EXAMPLES: &str = "Examples:
   rfaas generate -f stack.yaml | kubectl apply -f -
@@ -121,6 +125,9 @@ pub enum Command {
     /// Manage namespaces on a gateway
     #[command(alias = "ns", after_help = NAMESPACE_EXAMPLES)]
     Namespace(NamespaceArgs),
+    /// See and replay async calls on rfaas's gateway (records, dead-letter queue)
+    #[command(after_help = async_calls::ASYNC_EXAMPLES)]
+    Async(AsyncArgs),
     /// Wait until the gateway, or a function, is ready
     #[command(after_help = READY_EXAMPLES)]
     Ready(ReadyArgs),
@@ -655,6 +662,8 @@ pub struct LocalGatewayServeArgs {
     /// How long a new replica has to pass its health check (GET /_/health)
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub health_timeout: Duration,
+    #[command(flatten)]
+    pub queue: QueueFlags,
 }
 
 /// The gateway's state directory.

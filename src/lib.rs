@@ -92,6 +92,7 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Logs(args) => commands::logs::run(args, ctx).await,
         Command::Secret(args) => commands::secret::run(args, ctx).await,
         Command::Namespace(args) => commands::namespace::run(args, ctx).await,
+        Command::Async(args) => commands::async_calls::run(args, ctx).await,
         Command::Ready(args) => commands::ready::run(args, ctx).await,
         Command::Up(args) => commands::up::run(*args, ctx).await,
         Command::Build(args) => commands::build::run(args, ctx).await,

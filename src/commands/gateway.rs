@@ -2,6 +2,8 @@
 
 use crate::cli::{LocalGatewayAction, LocalGatewayArgs, LocalGatewayServeArgs, LocalGatewayStateArgs};
 use crate::commands::Context;
+use crate::gateway::callback::CallbackAllow;
+use crate::gateway::queue::QueueConfig;
 use crate::gateway::{self, GatewayConfig, daemon};
 
 fn state_dir(args: &LocalGatewayStateArgs) -> anyhow::Result<std::path::PathBuf> {
@@ -20,6 +22,24 @@ pub async fn run(args: LocalGatewayArgs, ctx: &Context) -> anyhow::Result<()> {
     }
 }
 
+/// The queue's settings from its flags: the last `--queue-workers N` for every queue, and
+/// `--queue-workers QUEUE=N` for one.
+fn queue_config(args: &LocalGatewayServeArgs) -> QueueConfig {
+    let flags = &args.queue;
+    let defaults = QueueConfig::default();
+    let default_workers =
+        flags.queue_workers.iter().rev().find(|w| w.queue.is_none()).map_or(defaults.default_workers, |w| w.workers);
+    let workers = flags.queue_workers.iter().filter_map(|w| Some((w.queue.clone()?, w.workers))).collect();
+    QueueConfig {
+        callback_allow: CallbackAllow::from_flags(&flags.callback_allow, args.bind),
+        callback_timeout: flags.callback_timeout,
+        default_workers,
+        workers,
+        retention_count: usize::try_from(flags.async_retention_count).unwrap_or(usize::MAX),
+        retention_age: flags.async_retention_age,
+    }
+}
+
 async fn serve(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()> {
     let config = GatewayConfig {
         bind: args.bind,
@@ -27,6 +47,7 @@ async fn serve(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
         state_dir: state_dir(&args.state)?,
         upstream_timeout: args.upstream_timeout,
         health_timeout: args.health_timeout,
+        queue: queue_config(&args),
     };
     gateway::serve(config, &ctx.printer).await
 }
@@ -38,10 +59,13 @@ async fn start(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
         bind: args.bind,
         port: args.port,
         state_dir: dir.clone(),
-        extra_args: vec![
+        extra_args: [
             format!("--upstream-timeout={}s", args.upstream_timeout.as_secs_f64()),
             format!("--health-timeout={}s", args.health_timeout.as_secs_f64()),
-        ],
+        ]
+        .into_iter()
+        .chain(args.queue.to_args())
+        .collect(),
     };
     let (file, started) = daemon::start_background(&opts).await?;
     let what = if started { "started" } else { "already running" };

@@ -1,5 +1,6 @@
 //! One module per command: each turns its flags into a call on the domain modules.
 
+pub mod async_calls;
 pub mod build;
 pub mod completion;
 pub mod deploy;

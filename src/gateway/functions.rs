@@ -4,7 +4,8 @@
 //! Status codes: POST 202 (409 when the function exists), PUT 200 (404 when unknown, which
 //! faas-cli relies on to fall back to POST), DELETE 200 / 404, GET one 200 / 404, scale 200 / 404.
 //! Invalid input is 400: names, namespace, missing secrets, bad limits, a `com.openfaas.scale.min`
-//! outside 1..=10, an invalid cron schedule, or an image that is absent and cannot be pulled.
+//! outside 1..=10, an invalid cron schedule, bad async annotations (retry policy, queue), or an
+//! image that is absent and cannot be pulled.
 //! Deploy, update and scale wait (bounded by the health timeout) until the new replicas answer
 //! their health check; if they do not, the answer is 500 and the gateway keeps trying.
 //! Scaling accepts 0..=10 replicas: 0 stops every replica (invocations then get 503) and keeps
@@ -24,6 +25,7 @@ use super::cron;
 use super::error::{ApiError, bad_name, parse_json};
 use super::names::{FnKey, check_function, check_namespace, check_secret};
 use super::namespaces::require_namespace;
+use super::queue;
 use super::replicas;
 use super::resources;
 use super::state::{Function, Gateway, MAX_REPLICAS};
@@ -106,6 +108,7 @@ async fn validate(gw: &Gateway, d: &mut FunctionDeployment) -> Result<(FnKey, Op
     }
     resources::to_docker(d.limits.as_ref(), d.requests.as_ref()).map_err(ApiError::BadRequest)?;
     cron::schedule_of(d).map_err(ApiError::BadRequest)?;
+    queue::check_annotations(d).map_err(ApiError::BadRequest)?;
     let min = match d.labels.as_ref().and_then(|l| l.get(SCALE_MIN_LABEL)) {
         None => None,
         Some(text) => match text.trim().parse::<u64>() {

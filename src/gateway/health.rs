@@ -6,7 +6,7 @@
 //! cron) with its status and how long the check took, as JSON; 200 when all are ok, else 503.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -96,16 +96,18 @@ async fn store(gw: &Gateway, timeout: Duration) -> Check {
     .await
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
-
+/// The async queue as its dispatcher holds it: calls waiting and running, per named queue.
 async fn queue(gw: &Gateway) -> Check {
     timed(CHECK_TIMEOUT, async {
-        let depth = gw.store.queue_depth().await.map_err(|e| e.to_string())?;
-        let next = gw.store.next_due().await.map_err(|e| e.to_string())?;
-        let behind = next.map_or(0.0, |at| ((now_ms() - at).max(0)) as f64 / 1000.0);
-        Ok(details(json!({ "depth": depth, "behindSeconds": behind })))
+        let stats = super::queue::stats(gw);
+        let queues: Vec<Value> = stats
+            .queues
+            .iter()
+            .map(|q| json!({"queue": q.queue, "workers": q.workers, "waiting": q.waiting, "running": q.running}))
+            .collect();
+        let waiting: usize = stats.queues.iter().map(|q| q.waiting).sum();
+        let running: usize = stats.queues.iter().map(|q| q.running).sum();
+        Ok(details(json!({ "depth": waiting, "running": running, "queues": queues })))
     })
     .await
 }

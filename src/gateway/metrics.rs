@@ -23,6 +23,7 @@ use prometheus::{
     TextEncoder,
 };
 
+use super::queue::QueueStats;
 use super::window::Window;
 
 /// The status codes with a pre-resolved series slot; others (600-999) are looked up per call.
@@ -69,11 +70,10 @@ pub struct FunctionGauges {
 }
 
 /// Everything `/metrics` reads at scrape time besides the counters.
-#[derive(Default)]
 pub struct Scrape {
     pub functions: Vec<FunctionGauges>,
-    /// Async calls waiting in the store; `None` when the store could not be read.
-    pub queue_depth: Option<u64>,
+    /// The async queue's gauges and totals (kept by the queue, see `queue::stats`).
+    pub queue: QueueStats,
 }
 
 /// The registry and every family.
@@ -93,7 +93,11 @@ pub struct Metrics {
     cold_start_seconds: HistogramVec,
     cron_runs: IntCounterVec,
     cron_skipped: IntCounterVec,
-    queue_depth: IntGauge,
+    async_waiting: IntGaugeVec,
+    async_running: IntGaugeVec,
+    async_workers: IntGaugeVec,
+    /// The queue's own totals, copied at each scrape.
+    async_totals: [IntCounter; 5],
     connections: IntGauge,
     /// Scrape-time gauges are reset and refilled; one scrape at a time.
     render: Mutex<()>,
@@ -109,6 +113,12 @@ fn gauge_vec(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> In
     let family = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric definition");
     registry.register(Box::new(family.clone())).expect("metric names are unique");
     family
+}
+
+fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).expect("valid metric definition");
+    registry.register(Box::new(c.clone())).expect("metric names are unique");
+    c
 }
 
 fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
@@ -196,7 +206,27 @@ impl Default for Metrics {
                 "Scheduled runs skipped because the previous run was still going.",
                 &f,
             ),
-            queue_depth: gauge(&r, "rfaas_async_queue_depth", "Async calls waiting in the durable queue."),
+            async_waiting: gauge_vec(
+                &r,
+                "rfaas_async_queue_depth",
+                "Async calls waiting for an attempt, by named queue.",
+                &["queue"],
+            ),
+            async_running: gauge_vec(
+                &r,
+                "rfaas_async_inflight",
+                "Async attempts under way, by named queue.",
+                &["queue"],
+            ),
+            async_workers: gauge_vec(&r, "rfaas_async_workers", "Workers of each named queue.", &["queue"]),
+            async_totals: [
+                ("rfaas_async_retries_total", "Async attempts that failed and were scheduled again."),
+                ("rfaas_async_succeeded_total", "Async calls that ended with a success."),
+                ("rfaas_async_dead_total", "Async calls that ran out of attempts (dead)."),
+                ("rfaas_async_callback_failures_total", "Callbacks not delivered or answered with 400 or more."),
+                ("rfaas_async_manual_retries_total", "Finished async calls queued again through the retry route."),
+            ]
+            .map(|(name, help)| counter(&r, name, help)),
             connections: gauge(&r, "rfaas_open_connections", "Client connections open to the gateway."),
             registry: r,
             render: Mutex::new(()),
@@ -257,6 +287,24 @@ impl Metrics {
         self.cron_skipped.with_label_values(&[function]).inc();
     }
 
+    fn render_queue(&self, q: &QueueStats) {
+        for family in [&self.async_waiting, &self.async_running, &self.async_workers] {
+            family.reset();
+        }
+        for named in &q.queues {
+            let labels = [named.queue.as_str()];
+            self.async_waiting.with_label_values(&labels).set(named.waiting as i64);
+            self.async_running.with_label_values(&labels).set(named.running as i64);
+            self.async_workers.with_label_values(&labels).set(named.workers as i64);
+        }
+        let totals =
+            [q.retries_total, q.succeeded_total, q.dead_total, q.callback_failures_total, q.manual_retries_total];
+        for (counter, total) in self.async_totals.iter().zip(totals) {
+            counter.reset();
+            counter.inc_by(total);
+        }
+    }
+
     /// The exposition text: counters as they are, gauges from `scrape`.
     pub fn render(&self, scrape: &Scrape) -> String {
         let _one = self.render.lock().unwrap_or_else(|p| p.into_inner());
@@ -270,10 +318,7 @@ impl Metrics {
             self.starting.with_label_values(&labels).set(f.starting as i64);
             self.inflight.with_label_values(&labels).set(f.inflight as i64);
         }
-        // A value that could not be read keeps the last one read.
-        if let Some(depth) = scrape.queue_depth {
-            self.queue_depth.set(i64::try_from(depth).unwrap_or(i64::MAX));
-        }
+        self.render_queue(&scrape.queue);
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
             super::console::error(&format!("cannot encode metrics: {e}"));
@@ -333,6 +378,19 @@ fn resolve(metrics: &Metrics, function: &str, code: u16) -> (IntCounter, Histogr
 mod tests {
     use super::*;
 
+    fn nothing() -> Scrape {
+        let queue = QueueStats {
+            functions: Vec::new(),
+            queues: Vec::new(),
+            retries_total: 0,
+            succeeded_total: 0,
+            dead_total: 0,
+            callback_failures_total: 0,
+            manual_retries_total: 0,
+        };
+        Scrape { functions: Vec::new(), queue }
+    }
+
     #[test]
     fn renders_openfaas_names_labels_and_buckets() {
         let m = Metrics::default();
@@ -340,7 +398,7 @@ mod tests {
         f.started();
         f.finished(&m, 200, 0.02, 0);
         f.finished(&m, 999, 0.02, 0);
-        let text = m.render(&Scrape::default());
+        let text = m.render(&nothing());
         assert!(text.contains("gateway_function_invocation_total{code=\"200\",function_name=\"echo.openfaas-fn\"} 1"));
         assert!(text.contains("gateway_function_invocation_total{code=\"999\",function_name=\"echo.openfaas-fn\"} 1"));
         assert!(text.contains(
@@ -363,8 +421,7 @@ mod tests {
         m.function("a.ns").finished(&m, 200, 0.1, 0);
         m.function("a.ns").finished(&m, 200, 0.1, 0);
         assert!(
-            m.render(&Scrape::default())
-                .contains("gateway_function_invocation_total{code=\"200\",function_name=\"a.ns\"} 2")
+            m.render(&nothing()).contains("gateway_function_invocation_total{code=\"200\",function_name=\"a.ns\"} 2")
         );
     }
 }

@@ -2,10 +2,11 @@
 //! function replica as a Docker container on the host network.
 //!
 //! Layout (one concern per file): [`router`] lists every route; [`auth`] guards `/system/*`;
-//! [`functions`], [`secrets`], [`namespaces`], [`logs`] and [`system`] are the REST API;
-//! [`proxy`] is the invoke hot path; [`queue`] the durable async queue; [`cron`] the built-in
-//! cron connector; [`metrics`] the Prometheus counters; [`replicas`] keeps containers as desired
-//! using [`provider`] (Docker) and [`image_user`]; [`store`] is the durable state; [`state`] the
+//! [`functions`], [`secrets`], [`namespaces`], [`logs`], [`invocations`] (the async records) and
+//! [`system`] are the REST API; [`proxy`] is the invoke hot path; [`queue`] the durable async
+//! queue, whose callbacks [`callback`] checks and sends; [`cron`] the built-in cron connector;
+//! [`metrics`] the Prometheus counters; [`replicas`] keeps containers as desired using
+//! [`provider`] (Docker) and [`image_user`]; [`store`] is the durable state; [`state`] the
 //! in-memory state; [`daemon`] runs the gateway in the background for `start`/`stop` and for
 //! other commands (`ensure_running`).
 //!
@@ -15,6 +16,7 @@
 //! their containers' labels), cron schedules, the async workers and supervision.
 
 pub mod auth;
+pub mod callback;
 pub mod connections;
 pub mod console;
 pub mod cron;
@@ -23,6 +25,7 @@ pub mod error;
 pub mod functions;
 pub mod health;
 pub mod image_user;
+pub mod invocations;
 pub mod logs;
 pub mod metrics;
 pub mod names;
@@ -95,7 +98,7 @@ pub async fn serve(config: GatewayConfig, printer: &crate::output::Printer) -> a
         secrets,
         metrics: metrics::Metrics::default(),
         http: http_client(),
-        queue: queue::QueueSignal::default(),
+        queue: queue::Queue::new(&config.queue).context("cannot set up the async queue")?,
     });
     for record in gw.store.functions().await? {
         gw.functions.insert(Arc::new(Function::new(record)));
@@ -109,6 +112,7 @@ pub async fn serve(config: GatewayConfig, printer: &crate::output::Printer) -> a
     let url = format!("http://{}", listener.local_addr()?);
     daemon::write_gateway_file(&dir, &daemon::GatewayFile { url: url.clone(), pid: std::process::id() })?;
     printer.status(&format!("rfaas gateway listening on {url} (state in {})", dir.display()));
+    printer.status(&config.queue.callback_allow.describe());
     tokio::spawn(start_background_work(gw.clone()));
     let result = run_server(listener, gw).await;
     daemon::remove_gateway_file(&dir, std::process::id());
@@ -138,7 +142,7 @@ async fn start_background_work(gw: Arc<Gateway>) {
         }
     }))
     .await;
-    queue::start_workers(&gw);
+    queue::start(&gw).await;
     replicas::supervise(&gw);
     console::info(&format!("{} function(s) restored", all.len()));
 }

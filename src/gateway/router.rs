@@ -12,7 +12,7 @@ use axum::routing::{any, get, post};
 
 use super::error::plain;
 use super::state::Gateway;
-use super::{auth, cron, functions, health, logs, namespaces, proxy, queue, secrets, system, ui, window};
+use super::{auth, cron, functions, health, invocations, logs, namespaces, proxy, queue, secrets, system, ui, window};
 
 /// The gateway's router.
 pub fn router(gw: Arc<Gateway>) -> Router {
@@ -45,6 +45,9 @@ fn admin() -> Router<Arc<Gateway>> {
         .route("/system/secrets", get(secrets::list).post(secrets::create).put(secrets::update).delete(secrets::delete))
         .route("/system/logs", get(logs::handle))
         .route("/system/namespaces", get(namespaces::list))
+        .route("/system/async/invocations", get(invocations::list))
+        .route("/system/async/invocations/{call_id}", get(invocations::get))
+        .route("/system/async/invocations/{call_id}/retry", post(invocations::retry))
         .route("/system/namespace/", post(namespaces::create_from_body))
         .route(
             "/system/namespace/{name}",

@@ -22,7 +22,7 @@ use super::cron::CronSlot;
 use super::metrics::{FunctionMetrics, Metrics};
 use super::names::FnKey;
 use super::provider::Provider;
-use super::queue::QueueSignal;
+use super::queue::{Queue, QueueConfig};
 use super::secrets::SecretStore;
 use super::store::{FunctionRecord, Store};
 
@@ -37,6 +37,8 @@ pub struct GatewayConfig {
     pub upstream_timeout: Duration,
     /// How long a new replica has to answer `GET /_/health` with 200.
     pub health_timeout: Duration,
+    /// The async queue: callbacks, workers, records.
+    pub queue: QueueConfig,
 }
 
 /// The most replicas one function may have.
@@ -55,7 +57,7 @@ pub struct Gateway {
     pub secrets: SecretStore,
     pub metrics: Metrics,
     pub http: HttpClient,
-    pub queue: QueueSignal,
+    pub queue: Queue,
 }
 
 /// One running replica the proxy can send requests to.

@@ -16,7 +16,7 @@ use crate::openfaas::types::{GatewayInfo, ProviderInfo, VersionInfo};
 
 /// `GET /metrics`: the counters, with the gauges read now.
 pub async fn metrics(State(gw): State<Arc<Gateway>>) -> Response {
-    let mut response = gw.metrics.render(&scrape(&gw).await).into_response();
+    let mut response = gw.metrics.render(&scrape(&gw)).into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
@@ -24,7 +24,7 @@ pub async fn metrics(State(gw): State<Arc<Gateway>>) -> Response {
 }
 
 /// The current state the gauges report.
-pub async fn scrape(gw: &Gateway) -> Scrape {
+pub fn scrape(gw: &Gateway) -> Scrape {
     let functions = gw
         .functions
         .all()
@@ -37,14 +37,7 @@ pub async fn scrape(gw: &Gateway) -> Scrape {
             inflight: f.inflight(),
         })
         .collect();
-    let queue_depth = match gw.store.queue_depth().await {
-        Ok(depth) => Some(depth),
-        Err(e) => {
-            super::console::warn(&format!("metrics: cannot read the async queue depth: {e}"));
-            None
-        }
-    };
-    Scrape { functions, queue_depth }
+    Scrape { functions, queue: super::queue::stats(gw) }
 }
 
 /// The architecture as Go names it (`amd64`, `arm64`).

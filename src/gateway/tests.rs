@@ -27,6 +27,7 @@ fn gateway(dir: &std::path::Path, upstream_timeout: Duration) -> Arc<Gateway> {
             state_dir: dir.to_path_buf(),
             upstream_timeout,
             health_timeout: Duration::from_secs(1),
+            queue: queue::QueueConfig::default(),
         },
         credentials,
         store: Store::open(&dir.join("gateway.db")).unwrap(),
@@ -35,7 +36,7 @@ fn gateway(dir: &std::path::Path, upstream_timeout: Duration) -> Arc<Gateway> {
         secrets: secrets::SecretStore::new(dir).unwrap(),
         metrics: metrics::Metrics::default(),
         http: http_client(),
-        queue: queue::QueueSignal::default(),
+        queue: queue::Queue::new(&queue::QueueConfig::default()).unwrap(),
     })
 }
 
@@ -168,7 +169,7 @@ async fn proxy_answers_503_502_504_and_forwards_headers() {
     let seen: Vec<&str> = body.split(',').collect();
     assert!(seen.contains(&"x-kept") && seen.contains(&"x-call-id") && seen.contains(&"x-start-time"), "{body}");
     assert!(!seen.contains(&"x-hop") && !seen.contains(&"connection"), "{body}");
-    let text = gw.metrics.render(&system::scrape(&gw).await);
+    let text = gw.metrics.render(&system::scrape(&gw));
     for code in ["503", "502", "504", "200"] {
         assert!(text.contains(&format!("gateway_function_invocation_total{{code=\"{code}\"")), "{code}: {text}");
     }
@@ -332,4 +333,68 @@ async fn the_ui_and_its_api_mount_sit_behind_auth() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, _, body) = call(&gw, authed(&gw, "GET", "/system/function-stats?namespace=nowhere", "")).await;
     assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, "namespace not valid: nowhere\n"));
+}
+
+#[tokio::test]
+async fn async_records_need_auth_check_their_input_and_refuse_a_retry_of_a_waiting_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), Duration::from_secs(5));
+    add_function(&gw, "worker", &[]);
+    for (method, uri) in [
+        ("GET", "/system/async/invocations"),
+        ("GET", "/system/async/invocations/c1"),
+        ("POST", "/system/async/invocations/c1/retry"),
+    ] {
+        let request = Request::builder().method(method).uri(uri).body(Body::empty()).unwrap();
+        assert_eq!(call(&gw, request).await.0, StatusCode::UNAUTHORIZED, "{method} {uri}");
+    }
+    let new = crate::gateway::store::NewInvocation {
+        call_id: "c1".into(),
+        key: FnKey::new("worker", ""),
+        request: "{}".into(),
+        body: Vec::new(),
+        callback_url: None,
+        now_ms: 1_767_225_600_000,
+    };
+    let crate::gateway::store::Inserted::New(seq) = gw.store.insert_invocation(new).await.unwrap() else { panic!() };
+    gw.queue.schedule(crate::gateway::store::Pending {
+        call_id: "c1".into(),
+        key: FnKey::new("worker", ""),
+        due_ms: 1_767_225_600_000,
+        seq,
+    });
+
+    let (status, headers, body) = call(&gw, authed(&gw, "GET", "/system/async/invocations?status=queued", "")).await;
+    assert_eq!((status, headers["content-type"].to_str().unwrap()), (StatusCode::OK, "application/json"));
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(list[0]["callId"], "c1");
+    assert_eq!(list[0]["createdAt"], "2026-01-01T00:00:00Z");
+    assert_eq!(list[0]["nextAttemptAt"], "2026-01-01T00:00:00Z");
+    let (_, _, body) = call(&gw, authed(&gw, "GET", "/system/async/invocations?status=dead", "")).await;
+    assert_eq!(body, "[]");
+    for (uri, status) in [
+        ("/system/async/invocations?limit=100000", StatusCode::BAD_REQUEST),
+        ("/system/async/invocations?status=lost", StatusCode::BAD_REQUEST),
+        ("/system/async/invocations?function=Bad_Name", StatusCode::BAD_REQUEST),
+        ("/system/async/invocations/c1", StatusCode::OK),
+        ("/system/async/invocations/nope", StatusCode::NOT_FOUND),
+        ("/system/async/invocations/..%2F..%2Fetc%2Fpasswd", StatusCode::BAD_REQUEST),
+        ("/system/async/invocations/%2e%2e", StatusCode::BAD_REQUEST),
+    ] {
+        assert_eq!(call(&gw, authed(&gw, "GET", uri, "")).await.0, status, "{uri}");
+    }
+    let (status, _, body) = call(&gw, authed(&gw, "POST", "/system/async/invocations/c1/retry", "")).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::CONFLICT, "async call c1 is queued; only succeeded and dead calls can be retried\n")
+    );
+    assert_eq!(
+        call(&gw, authed(&gw, "POST", "/system/async/invocations/nope/retry", "")).await.0,
+        StatusCode::NOT_FOUND
+    );
+
+    let stats = queue::stats(&gw);
+    assert_eq!(stats.queues[0].queue, queue::DEFAULT_QUEUE);
+    assert_eq!((stats.queues[0].waiting, stats.queues[0].running, stats.queues[0].workers), (1, 0, 4));
+    assert_eq!(stats.functions[0].function, FnKey::new("worker", ""));
 }

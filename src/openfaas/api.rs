@@ -42,7 +42,7 @@ fn is_success(status: StatusCode) -> bool {
 }
 
 impl Client {
-    async fn json<T: DeserializeOwned>(&self, response: reqwest::Response) -> Result<T, ClientError> {
+    pub(super) async fn json<T: DeserializeOwned>(&self, response: reqwest::Response) -> Result<T, ClientError> {
         let bytes = response.bytes().await.map_err(|e| ClientError::Decode {
             gateway: self.gateway().to_string(),
             reason: crate::error::describe_reqwest(&e),

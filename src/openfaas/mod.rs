@@ -2,8 +2,10 @@
 //! its endpoint methods, and how a stack function becomes a deployment.
 
 pub mod api;
+pub mod async_api;
 pub mod client;
 pub mod deployment;
+pub mod invocations;
 pub mod log_format;
 pub mod types;
 

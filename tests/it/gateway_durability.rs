@@ -1,57 +1,20 @@
 //! Async invocation with callbacks and retries, and what survives a SIGKILL of the gateway.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::support::callbacks::Receiver;
 use crate::support::gateway::{TestGateway, echo_fn, echo_images};
-
-/// A callback as the receiver saw it.
-#[derive(Debug, Clone)]
-struct Callback {
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-/// An HTTP server on 127.0.0.1 that records every POST; returns its URL and the records.
-async fn callback_receiver() -> (String, Arc<Mutex<Vec<Callback>>>) {
-    let seen: Arc<Mutex<Vec<Callback>>> = Arc::default();
-    let store = seen.clone();
-    let app = axum::Router::new().route(
-        "/cb",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
-            let store = store.clone();
-            async move {
-                store.lock().unwrap().push(Callback { headers, body });
-                "thanks"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/cb", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
-}
-
-async fn wait_for_callbacks(seen: &Mutex<Vec<Callback>>, n: usize, timeout: Duration) -> Vec<Callback> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        let got = seen.lock().unwrap().clone();
-        if got.len() >= n || Instant::now() > deadline {
-            return got;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test]
 async fn async_calls_are_retried_and_reported_to_the_callback() {
     let (image, _) = echo_images().await;
     let gw = TestGateway::start().await;
     assert_eq!(gw.deploy(&echo_fn("worker", &image)).await.0, 202);
-    let (callback, seen) = callback_receiver().await;
+    let receiver = Receiver::start().await;
+    let callback = receiver.url("/cb");
 
     let async_url = |path: &str| format!("{}/async-function/{path}", gw.url);
     let response = gw
@@ -68,7 +31,7 @@ async fn async_calls_are_retried_and_reported_to_the_callback() {
     assert!(response.headers().contains_key("x-start-time"));
     assert_eq!(response.text().await.unwrap(), "");
 
-    let got = wait_for_callbacks(&seen, 1, Duration::from_secs(20)).await;
+    let got = receiver.wait_for("/cb", 1, Duration::from_secs(20)).await;
     assert_eq!(got.len(), 1, "{}", gw.log());
     let cb = &got[0];
     assert_eq!(cb.headers["x-function-status"], "200", "two 503s were retried");
@@ -82,7 +45,7 @@ async fn async_calls_are_retried_and_reported_to_the_callback() {
 
     // A final failure is reported too, once the attempts run out... of a non-retried status.
     gw.http.post(async_url("worker/status?code=500")).header("X-Callback-Url", &callback).send().await.unwrap();
-    let got = wait_for_callbacks(&seen, 2, Duration::from_secs(10)).await;
+    let got = receiver.wait_for("/cb", 2, Duration::from_secs(10)).await;
     assert_eq!(got[1].headers["x-function-status"], "500");
 
     let bad = gw.http.post(async_url("worker")).header("X-Callback-Url", "::not a url").send().await.unwrap();
@@ -104,7 +67,8 @@ async fn a_sigkilled_gateway_restarts_with_functions_secrets_and_queued_work() {
     assert_eq!(containers_before.len(), 2);
 
     // Queue work that is still running (or not started) when the gateway dies.
-    let (callback, seen) = callback_receiver().await;
+    let receiver = Receiver::start().await;
+    let callback = receiver.url("/cb");
     let mut call_ids = Vec::new();
     for i in 0..3 {
         let response = gw
@@ -134,7 +98,7 @@ async fn a_sigkilled_gateway_restarts_with_functions_secrets_and_queued_work() {
         json!([{"name": "token", "namespace": "openfaas-fn"}])
     );
 
-    let got = wait_for_callbacks(&seen, 3, Duration::from_secs(30)).await;
+    let got = receiver.wait_for("/cb", 3, Duration::from_secs(30)).await;
     let mut done: Vec<String> = got.iter().map(|c| c.headers["x-call-id"].to_str().unwrap().to_string()).collect();
     done.sort();
     done.dedup();

@@ -144,3 +144,49 @@ async fn ui_deploys_scales_and_removes_with_a_confirm_step_in_chromium() {
         "{log}"
     );
 }
+
+#[tokio::test]
+async fn ui_shows_a_dead_async_call_and_retries_it_in_chromium() {
+    let (image, _) = echo_images().await;
+    let gw = TestGateway::start().await;
+    let mut jobs = echo_fn("jobs", &image);
+    jobs["annotations"] = json!({
+        "com.openfaas.retry.attempts": "2",
+        "com.openfaas.retry.min_wait": "100ms",
+        "com.openfaas.retry.max_wait": "100ms",
+    });
+    assert_eq!(gw.deploy(&jobs).await.0, 202, "{}", gw.log());
+    // Fails twice (both attempts: dead), then answers 200: the retry from the page succeeds.
+    let accepted = gw
+        .http
+        .post(format!("{}/async-function/jobs/flaky?key=ui&fails=2", gw.url))
+        .header("X-Call-Id", "ui-call-1")
+        .send()
+        .await
+        .expect("gateway answers");
+    assert_eq!(accepted.status(), 202);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = gw.send(gw.system(reqwest::Method::GET, "/system/async/invocations/ui-call-1")).await;
+        if body.contains("\"status\":\"dead\"") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the call did not die: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let out = node("async.mjs", &gw, &[("CALL_ID", "ui-call-1")]).await;
+    assert!(out.contains("ok async retry\n"), "{out}");
+    let (status, body) = gw.send(gw.system(reqwest::Method::GET, "/system/async/invocations/ui-call-1")).await;
+    let record: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    assert_eq!((status, &record["status"]), (200, &json!("succeeded")), "{record}");
+    assert_eq!(record["attempts"].as_array().map(Vec::len), Some(3), "{record}");
+    for (series, want) in [
+        ("rfaas_async_dead_total", 1.0),
+        ("rfaas_async_manual_retries_total", 1.0),
+        ("rfaas_async_succeeded_total", 1.0),
+        ("rfaas_async_retries_total", 1.0),
+    ] {
+        assert_eq!(gw.metric(series).await, Some(want), "{series}");
+    }
+}

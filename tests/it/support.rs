@@ -1,5 +1,6 @@
 //! A builder for running the real `rfaas` binary in a temporary directory with a clean environment.
 
+pub mod callbacks;
 pub mod gateway;
 
 use std::collections::BTreeMap;

@@ -16,19 +16,22 @@ await run('first paint', async () => {
       const fp = paint.find((p) => p.name === 'first-paint') || paint[0];
       const nav = performance.getEntriesByType('navigation')[0];
       const res = performance.getEntriesByType('resource').filter((r) => r.name.includes('/ui/app.'));
-      return { paint: fp ? fp.startTime : Infinity, bytes: res.reduce((n, r) => n + r.encodedBodySize, nav.encodedBodySize) };
+      return { paint: fp ? fp.startTime : Infinity, html: nav.responseEnd,
+        bytes: res.reduce((n, r) => n + r.encodedBodySize, nav.encodedBodySize) };
     });
   };
   const cold = await measure();
   const warm = [];
   for (let i = 0; i < 5; i++) {
     await page.reload();
-    warm.push((await measure()).paint);
+    warm.push(await measure());
   }
-  warm.sort((a, b) => a - b);
-  console.log(`first-paint-ms cold ${cold.paint.toFixed(1)} warm-median ${warm[2].toFixed(1)} warm-min ${warm[0].toFixed(1)} asset-bytes ${cold.bytes}`);
+  warm.sort((a, b) => a.paint - b.paint);
+  const ms = (n) => n.toFixed(1);
+  console.log(`first-paint-ms cold ${ms(cold.paint)} (html ${ms(cold.html)}) warm-median ${ms(warm[2].paint)} `
+    + `(html ${ms(warm[2].html)}) warm-min ${ms(warm[0].paint)} asset-bytes ${cold.bytes}`);
   // The target is 200 ms; the bound leaves room for a machine shared with parallel builds.
-  check(warm[2] < 1000, `first paint after a median of ${warm[2]} ms`);
+  check(warm[2].paint < 1000, `first paint after a median of ${warm[2].paint} ms`);
   check(cold.bytes < 300 * 1024, `the page loaded ${cold.bytes} bytes`);
   await close();
 });

@@ -3,6 +3,7 @@
 //! stdout and stderr. Each test owns one gateway and a temporary HOME and OPENFAAS_CONFIG, so no
 //! real configuration is read or written; tests share nothing and run in parallel.
 
+mod async_calls;
 mod auth;
 mod deploy;
 mod invoke;

@@ -168,6 +168,11 @@ impl TestGateway {
         panic!("gateway did not start:\n{}", self.log());
     }
 
+    /// The gateway's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// SIGKILLs the gateway (containers keep running).
     pub fn kill9(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -234,6 +239,64 @@ impl TestGateway {
                 return status;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// `POST /async-function/<path>` named `call_id`, with a callback when given; panics unless 202.
+    pub async fn queue_call(&self, path: &str, call_id: &str, callback: Option<&str>) {
+        let mut request = self
+            .http
+            .post(format!("{}/async-function/{path}", self.url))
+            .header("X-Call-Id", call_id)
+            .body(call_id.to_string());
+        if let Some(url) = callback {
+            request = request.header("X-Callback-Url", url);
+        }
+        let (status, body) = self.send(request).await;
+        assert_eq!(status, 202, "queueing {path} as {call_id}: {body}");
+    }
+
+    /// `GET /system/async/invocations?<query>` as JSON (panics unless 200).
+    pub async fn invocations(&self, query: &str) -> Value {
+        let (status, body) =
+            self.send(self.system(reqwest::Method::GET, &format!("/system/async/invocations?{query}"))).await;
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).expect("json")
+    }
+
+    /// `GET /system/async/invocations/{call_id}` as JSON; `None` when it is 404.
+    pub async fn invocation(&self, call_id: &str) -> Option<Value> {
+        let (status, body) =
+            self.send(self.system(reqwest::Method::GET, &format!("/system/async/invocations/{call_id}"))).await;
+        match status {
+            200 => Some(serde_json::from_str(&body).expect("json")),
+            404 => None,
+            _ => panic!("GET invocation {call_id}: {status} {body}"),
+        }
+    }
+
+    /// Waits until the record of `call_id` has `status`; panics with the record and the log if it
+    /// does not within `timeout`.
+    pub async fn wait_for_status(&self, call_id: &str, status: &str, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let record = self.invocation(call_id).await;
+            if record.as_ref().is_some_and(|r| r["status"] == status) {
+                return record.expect("record");
+            }
+            if Instant::now() > deadline {
+                panic!("{call_id} is not {status} after {timeout:?}: {record:#?}\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// SIGTERMs the gateway and waits for it to exit (a clean stop).
+    pub fn terminate(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: a signal to the child process this helper started.
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+            let _ = child.wait();
         }
     }
 

@@ -1,6 +1,7 @@
 # Test function for the rfaas gateway tests: an HTTP server on env `port` that echoes requests.
 # Routes: /_/health (503 when ECHO_UNHEALTHY is set), /sleep?s=N, /fail, /status?code=N, /flaky?key=K&fails=N, /secret?name=X,
-# /log?text=T, /seen (cron calls), /whoami; anything else echoes method, path, query, headers, body.
+# /log?text=T, /seen (cron calls), /whoami, /record?ms=N (records the X-Call-Id after N ms), /records (them, in order);
+# anything else echoes method, path, query, headers, body.
 import http.server, json, os, socketserver, threading, time, urllib.parse, uuid
 
 PORT = int(os.environ.get("port", "8080"))
@@ -8,7 +9,7 @@ INSTANCE = uuid.uuid4().hex[:10]
 VERSION = os.environ.get("ECHO_VERSION", "1")
 CRON_SLEEP = float(os.environ.get("CRON_SLEEP", "0"))
 LOCK = threading.Lock()
-SEEN, COUNTERS = [], {}
+SEEN, COUNTERS, RECORDS = [], {}, []
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -75,6 +76,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif url.path == "/seen":
             with LOCK:
                 return self.reply(200, SEEN)
+        elif url.path == "/record":
+            time.sleep(float(q.get("ms", "0")) / 1000)
+            with LOCK:
+                RECORDS.append(self.headers.get("X-Call-Id", ""))
+            return self.reply(200, b"recorded")
+        elif url.path == "/records":
+            with LOCK:
+                return self.reply(200, RECORDS)
         elif url.path == "/whoami":
             return self.reply(200, {"uid": os.getuid(), "gid": os.getgid()})
         self.reply(200, {"method": self.command, "path": url.path, "query": url.query,

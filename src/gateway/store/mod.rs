@@ -1,6 +1,6 @@
 //! Durable gateway state in one SQLite file (`<state-dir>/gateway.db`): functions with their full
-//! deployment, desired replicas and generation; namespaces; the async work queue; and the
-//! gateway's identity. WAL with `synchronous=FULL` means a committed write survives SIGKILL and
+//! deployment, desired replicas and generation; namespaces; the async invocation records, which
+//! are the work queue too ([`invocations`]); and the gateway's identity. WAL with `synchronous=FULL` means a committed write survives SIGKILL and
 //! power loss, which is what lets `/async-function` answer 202 only after the fsync.
 //! Secrets are not here: they are files (see `secrets.rs`).
 
@@ -12,6 +12,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::names::FnKey;
 use crate::openfaas::types::{FunctionDeployment, FunctionNamespace};
+
+mod invocations;
+pub use invocations::{AttemptEnd, AttemptResult, Filter, Inserted, Job, NewInvocation, Pending, RetryRefused};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -35,12 +38,12 @@ pub struct FunctionRecord {
     pub created_at: DateTime<Utc>,
 }
 
-/// A queued async call: an opaque JSON payload owned by `queue.rs`.
+/// A call queued by a gateway from before the invocation records (its `queue` table), to move.
 #[derive(Debug, Clone)]
-pub struct QueuedJob {
+pub struct LegacyJob {
     pub id: i64,
+    /// Owned by `queue.rs`.
     pub payload: String,
-    pub attempts: u32,
 }
 
 /// The state database; cheap to clone.
@@ -56,9 +59,6 @@ CREATE TABLE IF NOT EXISTS functions (
     replicas INTEGER NOT NULL, generation INTEGER NOT NULL, created_at TEXT NOT NULL,
     PRIMARY KEY (namespace, name));
 CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS queue (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, payload TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL);
 ";
 
 impl Store {
@@ -74,6 +74,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(invocations::SCHEMA)?;
         Ok(Store { conn: Arc::new(Mutex::new(conn)) })
     }
 
@@ -197,32 +198,20 @@ impl Store {
         .await
     }
 
-    /// Appends a job, durably, before the caller answers 202.
-    pub async fn enqueue(&self, payload: String) -> Result<i64, StoreError> {
-        self.with(move |c| {
-            c.execute("INSERT INTO queue (payload, attempts, next_at) VALUES (?1, 0, 0)", [payload])?;
-            Ok(c.last_insert_rowid())
-        })
-        .await
-    }
-
-    /// Jobs due at `now_ms` (Unix milliseconds), oldest first, excluding `busy` ids.
-    pub async fn due_jobs(&self, now_ms: i64, limit: usize, busy: Vec<i64>) -> Result<Vec<QueuedJob>, StoreError> {
-        self.with(move |c| {
-            let mut stmt =
-                c.prepare("SELECT id, payload, attempts FROM queue WHERE next_at <= ?1 ORDER BY next_at, id LIMIT ?2")?;
-            let extra = busy.len() + limit;
-            let rows = stmt.query_map(params![now_ms, extra as i64], |r| {
-                Ok(QueuedJob { id: r.get(0)?, payload: r.get(1)?, attempts: r.get::<_, i64>(2)? as u32 })
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let job = row?;
-                if !busy.contains(&job.id) && out.len() < limit {
-                    out.push(job);
-                }
+    /// The calls a gateway from before the invocation records left queued, oldest first.
+    pub async fn legacy_queue(&self) -> Result<Vec<LegacyJob>, StoreError> {
+        self.with(|c| {
+            let exists: bool = c.query_row(
+                "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'queue'",
+                [],
+                |r| r.get(0),
+            )?;
+            if !exists {
+                return Ok(Vec::new());
             }
-            Ok(out)
+            let mut stmt = c.prepare("SELECT id, payload FROM queue ORDER BY id")?;
+            let jobs = stmt.query_map([], |r| Ok(LegacyJob { id: r.get(0)?, payload: r.get(1)? }))?;
+            Ok(jobs.collect::<Result<Vec<_>, _>>()?)
         })
         .await
     }
@@ -233,29 +222,14 @@ impl Store {
             .await
     }
 
-    /// How many async calls are queued (waiting or being run).
-    pub async fn queue_depth(&self) -> Result<u64, StoreError> {
-        self.with(|c| Ok(c.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get::<_, i64>(0))?.max(0) as u64)).await
-    }
-
-    /// When the next job is due (Unix milliseconds), if any.
-    pub async fn next_due(&self) -> Result<Option<i64>, StoreError> {
-        self.with(|c| Ok(c.query_row("SELECT MIN(next_at) FROM queue", [], |r| r.get::<_, Option<i64>>(0))?)).await
-    }
-
-    /// Records a failed attempt and when to try again.
-    pub async fn retry_later(&self, id: i64, attempts: u32, next_at_ms: i64) -> Result<(), StoreError> {
-        self.with(move |c| {
-            c.execute("UPDATE queue SET attempts = ?2, next_at = ?3 WHERE id = ?1", params![id, attempts, next_at_ms])?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Removes a finished job.
-    pub async fn finish(&self, id: i64) -> Result<(), StoreError> {
+    /// Removes a moved legacy call; the table goes with the last one.
+    pub async fn drop_legacy_job(&self, id: i64) -> Result<(), StoreError> {
         self.with(move |c| {
             c.execute("DELETE FROM queue WHERE id = ?1", [id])?;
+            let left: i64 = c.query_row("SELECT COUNT(*) FROM queue", [], |r| r.get(0))?;
+            if left == 0 {
+                c.execute_batch("DROP TABLE queue")?;
+            }
             Ok(())
         })
         .await
