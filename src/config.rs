@@ -16,6 +16,7 @@ use base64::Engine;
 
 use crate::env_vars;
 use crate::go_yaml::{self, Doc};
+use crate::stack::limits;
 use crate::stack::yaml_tree::{self, Node, Value};
 
 /// The gateway used when nothing else names one.
@@ -199,11 +200,11 @@ pub fn config_path(cwd: &Path) -> anyhow::Result<PathBuf> {
     Ok(config_dir(cwd)?.join("config.yml"))
 }
 
-/// Reads config.yml; a missing file is an empty config.
+/// Reads config.yml (a regular file within the YAML limits); a missing file is an empty config.
 pub fn read_config(path: &Path) -> anyhow::Result<ConfigFile> {
-    match std::fs::read_to_string(path) {
+    match limits::read(path, limits::Accept::RegularFiles) {
         Ok(text) => ConfigFile::parse(&text, path),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
+        Err(limits::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
     }
 }

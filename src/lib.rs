@@ -14,6 +14,7 @@ pub mod env_vars;
 pub mod error;
 pub mod gateway;
 pub mod go_yaml;
+pub mod http_client;
 pub mod kubernetes;
 pub mod openfaas;
 pub mod output;

@@ -3,7 +3,6 @@
 use std::io::{IsTerminal, Read};
 
 use anyhow::Context as _;
-use futures_util::StreamExt;
 use hmac::{KeyInit, Mac};
 use reqwest::Method;
 
@@ -44,10 +43,10 @@ pub async fn run(args: InvokeArgs, ctx: &Context) -> anyhow::Result<()> {
         req = req.header(header, sign(key, &body));
     }
     let response = client.send(req.body(body)).await.map_err(ClientError::into_anyhow)?;
-    finish(response, args.is_async, ctx).await
+    finish(&client, response, args.is_async, ctx).await
 }
 
-async fn finish(response: reqwest::Response, is_async: bool, ctx: &Context) -> anyhow::Result<()> {
+async fn finish(client: &Client, mut response: reqwest::Response, is_async: bool, ctx: &Context) -> anyhow::Result<()> {
     let status = response.status();
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();
@@ -58,9 +57,8 @@ async fn finish(response: reqwest::Response, is_async: bool, ctx: &Context) -> a
         ctx.printer.status(format!("Function submitted asynchronously. {call_id}").trim_end());
         return Ok(());
     }
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        ctx.printer.raw(&chunk.context("the response was cut off")?);
+    while let Some(chunk) = client.next_chunk(&mut response, None).await.map_err(ClientError::into_anyhow)? {
+        ctx.printer.raw(&chunk);
     }
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! `rfaas logs`: stream a function's logs from `/system/logs` (NDJSON) and print them.
 
 use anyhow::Context as _;
-use futures_util::StreamExt;
 
 use crate::cli::{LogFormat, LogsArgs};
 use crate::commands::{Context, namespace_for};
@@ -11,18 +10,19 @@ use crate::openfaas::types::LogMessage;
 
 pub async fn run(args: LogsArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
-    // Streams have no overall timeout.
+    // A stream: no overall deadline, but the head must come within the client's default.
     let client = ctx.client(&args.api, stack.as_ref(), None)?;
     let namespace = namespace_for(&args.namespace.namespace, stack.as_ref(), &args.name);
     let query = query(&args, &namespace)?;
-    let response = client.logs(&query).await.map_err(ClientError::into_anyhow)?;
+    let mut response = client.logs(&query).await.map_err(ClientError::into_anyhow)?;
     let format = if args.json { LogFormat::Json } else { args.output };
     let layout = log_format::layout(&args.time_format).to_string();
     let columns = Columns { name: args.show_name, instance: args.show_instance };
-    let mut stream = response.bytes_stream();
+    // Followed, a quiet function sends nothing for hours: only the past (--tail=false) must keep coming.
+    let idle = (!args.tail).then_some(crate::http_client::RESPONSE_TIMEOUT);
     let mut pending: Vec<u8> = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        pending.extend_from_slice(&chunk.context("the log stream was cut off")?);
+    while let Some(chunk) = client.next_chunk(&mut response, idle).await.map_err(ClientError::into_anyhow)? {
+        pending.extend_from_slice(&chunk);
         while let Some(pos) = pending.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = pending.drain(..=pos).collect();
             print_line(&line, format, &layout, columns, ctx)?;

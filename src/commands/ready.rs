@@ -9,16 +9,19 @@ pub async fn run(args: ReadyArgs, ctx: &Context) -> anyhow::Result<()> {
     let client = ctx.client(&args.api, stack.as_ref(), Some(std::time::Duration::from_secs(5)))?;
     let namespace = args.name.as_ref().map(|n| namespace_for(&args.namespace.namespace, stack.as_ref(), n));
     let started = std::time::Instant::now();
+    // The last attempt's failure is the cause of a final "not ready" (a gateway that never answers).
+    let mut last_error = None;
     for attempt in 1..=args.attempts.max(1) {
-        let ready = match (&args.name, &namespace) {
+        let outcome = match (&args.name, &namespace) {
             (Some(name), Some(ns)) => match client.get_function(name, ns).await {
-                Ok(status) => status.is_some_and(|s| s.available_replicas > 0),
                 // Waiting cannot fix missing credentials: say so now, with the login hint.
                 Err(e @ ClientError::Unauthorized { .. }) => return Err(e.into_anyhow()),
-                Err(_) => false,
+                other => other.map(|status| status.is_some_and(|s| s.available_replicas > 0)),
             },
-            _ => matches!(client.healthz().await, Ok(true)),
+            _ => client.healthz().await,
         };
+        let ready = matches!(outcome, Ok(true));
+        last_error = outcome.err();
         if ready {
             let what = args.name.clone().unwrap_or_else(|| format!("gateway {}", client.gateway()));
             ctx.printer.status(&format!("{what} is ready"));
@@ -29,10 +32,16 @@ pub async fn run(args: ReadyArgs, ctx: &Context) -> anyhow::Result<()> {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    match &args.name {
-        Some(name) => anyhow::bail!("function {name} not ready after {elapsed:.1}s ({} attempts)", args.attempts),
-        None => {
-            anyhow::bail!("gateway {} not ready after {elapsed:.1}s ({} attempts)", client.gateway(), args.attempts)
-        }
-    }
+    let what = match &args.name {
+        Some(name) => format!("function {name}"),
+        None => format!("gateway {}", client.gateway()),
+    };
+    let not_ready = anyhow::anyhow!("{what} not ready after {elapsed:.1}s ({} attempts)", args.attempts);
+    let Some(cause) = last_error else { return Err(not_ready) };
+    let hint = cause.hint();
+    let err = anyhow::Error::new(cause).context(not_ready);
+    Err(match hint {
+        Some(hint) => crate::error::with_hint(err, hint),
+        None => err,
+    })
 }

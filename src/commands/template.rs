@@ -46,6 +46,13 @@ fn pull_and_report(repo: &str, opts: &PullOptions, ctx: &Context) -> anyhow::Res
     }
 }
 
+fn store_error(e: store::StoreError) -> anyhow::Error {
+    match e.hint() {
+        Some(h) => with_hint(e, h),
+        None => e.into(),
+    }
+}
+
 fn pull_error(e: PullError) -> anyhow::Error {
     match e.hint() {
         Some(h) => with_hint(e, h),
@@ -72,7 +79,7 @@ async fn pull_stack(args: TemplatePullArgs, ctx: &Context) -> anyhow::Result<()>
 }
 
 async fn list(args: TemplateStoreListArgs, ctx: &Context) -> anyhow::Result<()> {
-    let entries = store::fetch(&args.url.url, &ctx.cwd).await?;
+    let entries = store::fetch(&args.url.url, &ctx.cwd).await.map_err(store_error)?;
     let sel = Selection { platform: &args.platform, official: args.official, recommended: args.recommended };
     let selected = store::select(&entries, &sel);
     if args.json {
@@ -121,7 +128,7 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
 }
 
 async fn find(url: &str, name: &str, ctx: &Context) -> anyhow::Result<(StoreEntry, Option<String>)> {
-    let entries = store::fetch(url, &ctx.cwd).await?;
+    let entries = store::fetch(url, &ctx.cwd).await.map_err(store_error)?;
     let (source, base, reference) = store::parse_name(name);
     let entry = store::find(&entries, source, base, store::host_platform()).cloned().ok_or_else(|| {
         with_hint(

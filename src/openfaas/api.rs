@@ -43,10 +43,8 @@ fn is_success(status: StatusCode) -> bool {
 
 impl Client {
     pub(super) async fn json<T: DeserializeOwned>(&self, response: reqwest::Response) -> Result<T, ClientError> {
-        let bytes = response.bytes().await.map_err(|e| ClientError::Decode {
-            gateway: self.gateway().to_string(),
-            reason: crate::error::describe_reqwest(&e),
-        })?;
+        let url = response.url().clone();
+        let bytes = response.bytes().await.map_err(|e| self.body_error(&url, &e))?;
         serde_json::from_slice(&bytes)
             .map_err(|e| ClientError::Decode { gateway: self.gateway().to_string(), reason: e.to_string() })
     }

@@ -4,11 +4,12 @@
 //! in config.yml, TLS and timeout settings, and turns HTTP outcomes into [`ClientError`]s that say
 //! what to do (401 → log in; connection refused → check the gateway URL).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 
 use crate::config::ConfigFile;
+use crate::http_client::{self, BodyDeadlines, FetchError, SendError, Stalled};
 
 /// How requests authenticate.
 #[derive(Clone, PartialEq, Eq)]
@@ -57,6 +58,9 @@ impl Auth {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientOptions {
     pub tls_no_verify: bool,
+    /// The deadline for each whole request, head and body (`--timeout`, or the command's own).
+    /// `None` for streams: the head must still come within [`http_client::RESPONSE_TIMEOUT`];
+    /// the body may then last as long as it lasts.
     pub timeout: Option<Duration>,
 }
 
@@ -75,6 +79,9 @@ pub enum ClientError {
     Status { gateway: String, status: u16, body: String },
     #[error("cannot reach the gateway at {gateway}: {reason}")]
     Unreachable { gateway: String, reason: String },
+    /// A connection, a response head or a body that did not come in time.
+    #[error(transparent)]
+    Stalled(#[from] Stalled),
     #[error("{what} not found on {gateway}")]
     NotFound { gateway: String, what: String },
     #[error("{what} already exists on {gateway}")]
@@ -95,6 +102,7 @@ impl ClientError {
             ClientError::Unreachable { .. } => {
                 Some("is the gateway running? Check --gateway, the stack's provider.gateway and $OPENFAAS_URL".into())
             }
+            ClientError::Stalled(stalled) => Some(stalled.hint().into()),
             _ => None,
         }
     }
@@ -114,17 +122,20 @@ pub struct Client {
     http: reqwest::Client,
     gateway: String,
     auth: Auth,
+    /// How long a response head may take: the whole deadline, or the stream default.
+    head: Duration,
+    total: Option<Duration>,
 }
+
+/// The most of an error response's body that is read, for the message.
+const ERROR_BODY_CAP: usize = 64 * 1024;
 
 impl Client {
     pub fn new(gateway: &str, auth: Auth, opts: ClientOptions) -> Result<Client, ClientError> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(crate::USER_AGENT)
+        let head = opts.timeout.unwrap_or(http_client::RESPONSE_TIMEOUT);
+        let mut builder = http_client::builder(head, opts.timeout)
             .danger_accept_invalid_certs(opts.tls_no_verify)
             .redirect(reqwest::redirect::Policy::none());
-        if let Some(t) = opts.timeout {
-            builder = builder.timeout(t);
-        }
         // Every request goes to `gateway` and redirects are not followed, so a plain-http
         // gateway never needs TLS; loading the platform's root certificates (~150 files) was
         // half the run time of `rfaas list`.
@@ -132,7 +143,7 @@ impl Client {
             builder = builder.tls_certs_only(std::iter::empty());
         }
         let http = builder.build().map_err(|e| ClientError::Setup(e.to_string()))?;
-        Ok(Client { http, gateway: gateway.to_string(), auth })
+        Ok(Client { http, gateway: gateway.to_string(), auth, head, total: opts.timeout })
     }
 
     pub fn gateway(&self) -> &str {
@@ -164,10 +175,35 @@ impl Client {
         if std::env::var(crate::env_vars::FAAS_DEBUG).is_ok_and(|v| v == "1" || v == "true") {
             crate::output::Printer::new(false).error(&debug_line(&req));
         }
-        self.http.execute(req).await.map_err(|e| ClientError::Unreachable {
-            gateway: self.gateway.clone(),
-            reason: crate::error::describe_reqwest(&e),
+        http_client::send(&self.http, req, self.head).await.map_err(|e| match e {
+            SendError::Stalled(stalled) => ClientError::Stalled(stalled),
+            SendError::Transport(reason) => ClientError::Unreachable { gateway: self.gateway.clone(), reason },
         })
+    }
+
+    /// The next chunk of a response body (`None` at its end), waiting at most `idle` for it;
+    /// the client's whole-request deadline applies too.
+    pub async fn next_chunk(
+        &self,
+        response: &mut reqwest::Response,
+        idle: Option<Duration>,
+    ) -> Result<Option<bytes::Bytes>, ClientError> {
+        // reqwest enforces `total` from when the request was sent; the timer started here only
+        // names it when it runs out.
+        let deadlines = BodyDeadlines { started: Instant::now(), idle, total: self.total };
+        http_client::next_chunk(response, deadlines).await.map_err(|e| self.fetch_error(e))
+    }
+
+    /// A body read that failed, as a [`ClientError`].
+    pub(crate) fn body_error(&self, url: &reqwest::Url, err: &reqwest::Error) -> ClientError {
+        self.fetch_error(http_client::body_error(url, err, self.total))
+    }
+
+    fn fetch_error(&self, err: FetchError) -> ClientError {
+        match err {
+            FetchError::Stalled(stalled) => ClientError::Stalled(stalled),
+            other => ClientError::Decode { gateway: self.gateway.clone(), reason: other.to_string() },
+        }
     }
 
     pub(crate) async fn status_error(&self, response: reqwest::Response) -> ClientError {
@@ -175,8 +211,10 @@ impl Client {
         if status == 401 {
             return ClientError::Unauthorized { gateway: self.gateway.clone() };
         }
-        let body = response.text().await.unwrap_or_default();
-        ClientError::Status { gateway: self.gateway.clone(), status, body: body.trim().to_string() }
+        let deadlines = BodyDeadlines { started: Instant::now(), idle: Some(self.head), total: self.total };
+        let body = http_client::read_capped(response, ERROR_BODY_CAP, deadlines).await.unwrap_or_default();
+        let body = String::from_utf8_lossy(&body).trim().to_string();
+        ClientError::Status { gateway: self.gateway.clone(), status, body }
     }
 
     /// `GET /system/functions`, the call faas-cli's `login` uses to check credentials.

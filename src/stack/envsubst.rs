@@ -4,6 +4,12 @@
 //! faas-cli. Differences from faas-cli (documented in README): `${V:?msg}` and `${V?msg}` fail with
 //! the message, `${V:+alt}`/`${V+alt}` follow POSIX, and `${V-d}` is supported instead of being a
 //! parse error. A variable used without a default that is unset is reported as a warning.
+//!
+//! The text is hostile input (a remote `-f URL`), so every form is bounded: offsets and lengths
+//! saturate, `${` nests at most [`MAX_SUBSTITUTION_DEPTH`] deep, and the result may not grow past
+//! [`MAX_DOCUMENT_BYTES`].
+
+use super::limits::{MAX_DOCUMENT_BYTES, MAX_SUBSTITUTION_DEPTH};
 
 /// Why substitution failed, with the byte offset of the `${` that caused it.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -50,12 +56,10 @@ fn expand_into(
             }
             Some(b'{') => {
                 out.text.push_str(&text[literal_start..i]);
-                let close = matching_brace(bytes, i + 2).ok_or_else(|| SubstError {
-                    message: "missing closing brace '}' for '${'".into(),
-                    offset: base + i,
-                })?;
+                let close = matching_brace(bytes, i + 2).map_err(|message| SubstError { message, offset: base + i })?;
                 let value = evaluate(&text[i + 2..close], base + i, lookup, out)?;
                 out.text.push_str(&value);
+                check_size(out.text.len(), base + i)?;
                 i = close + 1;
                 literal_start = i;
             }
@@ -63,27 +67,45 @@ fn expand_into(
         }
     }
     out.text.push_str(&text[literal_start..]);
-    Ok(())
+    check_size(out.text.len(), base + literal_start)
 }
 
-/// Index of the `}` closing a `${` whose body starts at `start`, allowing nested `${...}`.
-fn matching_brace(bytes: &[u8], start: usize) -> Option<usize> {
+/// An error once substitution has grown the text past [`MAX_DOCUMENT_BYTES`].
+fn check_size(len: usize, offset: usize) -> Result<(), SubstError> {
+    if len <= MAX_DOCUMENT_BYTES {
+        return Ok(());
+    }
+    let message = format!(
+        "substitution makes the document longer than {MAX_DOCUMENT_BYTES} bytes (16 MiB), the limit for a YAML document"
+    );
+    Err(SubstError { message, offset })
+}
+
+/// Index of the `}` closing a `${` whose body starts at `start`, allowing nested `${...}` up to
+/// [`MAX_SUBSTITUTION_DEPTH`] levels (each level is a recursion of [`expand_into`]).
+fn matching_brace(bytes: &[u8], start: usize) -> Result<usize, String> {
     let mut depth = 0usize;
     let mut i = start;
     while i < bytes.len() {
         match bytes[i] {
-            b'\n' => return None,
+            b'\n' => break,
             b'$' if bytes.get(i + 1) == Some(&b'{') => {
                 depth += 1;
+                if depth >= MAX_SUBSTITUTION_DEPTH {
+                    return Err(format!(
+                        "'${{' nests {} levels deep here; the limit is {MAX_SUBSTITUTION_DEPTH}",
+                        depth + 1
+                    ));
+                }
                 i += 1;
             }
-            b'}' if depth == 0 => return Some(i),
+            b'}' if depth == 0 => return Ok(i),
             b'}' => depth -= 1,
             _ => {}
         }
         i += 1;
     }
-    None
+    Err("missing closing brace '}' for '${'".to_string())
 }
 
 fn name_len(body: &str) -> usize {
@@ -110,15 +132,17 @@ fn evaluate(
     }
     let n = name_len(body);
     if n == 0 {
-        return Err(err(format!("invalid variable name in '${{{body}}}'")));
+        return Err(err(format!("invalid variable name in '${{{}}}'", shown(body))));
     }
     let (name, op) = body.split_at(n);
     let raw = lookup(name);
     let value = raw.clone().unwrap_or_default();
     let set_nonempty = !value.is_empty();
+    // A word is a slice of `body`; its own `${` are reported where they are in the text.
+    let body_offset = offset + 2;
     let mut word = |w: &str| -> Result<String, SubstError> {
         let mut nested = Substituted::default();
-        expand_into(w, offset, lookup, &mut nested)?;
+        expand_into(w, body_offset + position_in(body, w), lookup, &mut nested)?;
         out.unset.extend(nested.unset);
         Ok(nested.text)
     };
@@ -178,17 +202,31 @@ fn evaluate(
         "^^" => value.to_uppercase(),
         "," => lower_first(&value),
         ",," => value.to_lowercase(),
-        _ if op.starts_with(':') => {
-            substring(&value, &op[1..]).ok_or_else(|| err(format!("bad substring expression '${{{body}}}'")))?
-        }
-        _ if op.starts_with("##") => trim_prefix(&value, &word(&op[2..])?, true),
-        _ if op.starts_with('#') => trim_prefix(&value, &word(&op[1..])?, false),
-        _ if op.starts_with("%%") => trim_suffix(&value, &word(&op[2..])?, true),
-        _ if op.starts_with('%') => trim_suffix(&value, &word(&op[1..])?, false),
-        _ if op.starts_with('/') => replace(&value, &op[1..], &mut word)?,
-        _ => return Err(err(format!("unsupported expression '${{{body}}}'"))),
+        _ if op.starts_with(':') => substring(&value, &op[1..])
+            .ok_or_else(|| err(format!("bad substring expression '${{{}}}'", shown(body))))?,
+        _ if op.starts_with("##") => trim_prefix(&value, &pattern(&word(&op[2..])?).map_err(err)?, true),
+        _ if op.starts_with('#') => trim_prefix(&value, &pattern(&word(&op[1..])?).map_err(err)?, false),
+        _ if op.starts_with("%%") => trim_suffix(&value, &pattern(&word(&op[2..])?).map_err(err)?, true),
+        _ if op.starts_with('%') => trim_suffix(&value, &pattern(&word(&op[1..])?).map_err(err)?, false),
+        _ if op.starts_with('/') => replace(&value, &op[1..], &mut word, &err)?,
+        _ => return Err(err(format!("unsupported expression '${{{}}}'", shown(body)))),
     };
     Ok(result)
+}
+
+/// The byte position of `inner`, a slice of `outer`, within it.
+fn position_in(outer: &str, inner: &str) -> usize {
+    let position = inner.as_ptr() as usize - outer.as_ptr() as usize;
+    debug_assert!(position + inner.len() <= outer.len(), "not a slice of outer");
+    position
+}
+
+/// An expression as shown in an error: at most 60 characters of it, since it can be megabytes.
+fn shown(body: &str) -> String {
+    match body.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}...", &body[..cut]),
+        None => body.to_string(),
+    }
 }
 
 fn upper_first(s: &str) -> String {
@@ -201,24 +239,40 @@ fn lower_first(s: &str) -> String {
     c.next().map(|f| f.to_lowercase().chain(c).collect()).unwrap_or_default()
 }
 
-/// `${V:pos}` and `${V:pos:len}`; a negative `pos` counts from the end.
+/// `${V:pos}` and `${V:pos:len}`, in characters, as bash does them: a negative `pos` counts from
+/// the end, a negative `len` is where to stop, counted from the end. Out-of-range numbers (even
+/// `18446744073709551615`) saturate; `None` for text that is not a number, or an end before the start.
 fn substring(value: &str, spec: &str) -> Option<String> {
     let chars: Vec<char> = value.chars().collect();
+    let count = i64::try_from(chars.len()).unwrap_or(i64::MAX);
+    let from_end = |n: i64| if n < 0 { count.saturating_add(n).max(0) } else { n.min(count) };
     let mut parts = spec.splitn(2, ':');
-    let pos: i64 = parts.next()?.trim().parse().ok()?;
-    let start = if pos < 0 { (chars.len() as i64 + pos).max(0) as usize } else { (pos as usize).min(chars.len()) };
+    let start = from_end(saturating_number(parts.next()?)?);
     let end = match parts.next() {
-        Some(len) => {
-            let len: usize = len.trim().parse().ok()?;
-            (start + len).min(chars.len())
-        }
-        None => chars.len(),
+        Some(len) => match saturating_number(len)? {
+            len if len < 0 => from_end(len),
+            len => start.saturating_add(len).min(count),
+        },
+        None => count,
     };
-    Some(chars[start..end].iter().collect())
+    let (start, end) = (usize::try_from(start).ok()?, usize::try_from(end).ok()?);
+    (start <= end).then(|| chars[start..end].iter().collect())
 }
 
-/// Shell-style pattern (`*` any run, `?` one character) compiled to an anchored regex.
-fn pattern(glob: &str) -> regex::Regex {
+/// A decimal integer with optional sign and surrounding spaces, clamped to the `i64` range.
+fn saturating_number(text: &str) -> Option<i64> {
+    use std::num::IntErrorKind;
+    match text.trim().parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(e) if *e.kind() == IntErrorKind::PosOverflow => Some(i64::MAX),
+        Err(e) if *e.kind() == IntErrorKind::NegOverflow => Some(i64::MIN),
+        Err(_) => None,
+    }
+}
+
+/// Shell-style pattern (`*` any run, `?` one character) compiled to an anchored regex; an error
+/// when it is too big for the regex engine's size limit (a pattern can be megabytes long).
+fn pattern(glob: &str) -> Result<regex::Regex, String> {
     let mut re = String::from("^(?s:");
     for c in glob.chars() {
         match c {
@@ -228,15 +282,19 @@ fn pattern(glob: &str) -> regex::Regex {
         }
     }
     re.push_str(")$");
-    regex::Regex::new(&re).expect("escaped pattern is a valid regex")
+    regex::Regex::new(&re).map_err(|e| match e {
+        regex::Error::CompiledTooBig(limit) => {
+            format!("the pattern '{}' is too long (its regex would exceed {limit} bytes)", shown(glob))
+        }
+        other => format!("the pattern '{}' cannot be used: {other}", shown(glob)),
+    })
 }
 
 fn char_boundaries(s: &str) -> Vec<usize> {
     s.char_indices().map(|(i, _)| i).chain(std::iter::once(s.len())).collect()
 }
 
-fn trim_prefix(value: &str, glob: &str, longest: bool) -> String {
-    let re = pattern(glob);
+fn trim_prefix(value: &str, re: &regex::Regex, longest: bool) -> String {
     let mut cuts = char_boundaries(value);
     if longest {
         cuts.reverse();
@@ -247,8 +305,7 @@ fn trim_prefix(value: &str, glob: &str, longest: bool) -> String {
         .unwrap_or_else(|| value.to_string())
 }
 
-fn trim_suffix(value: &str, glob: &str, longest: bool) -> String {
-    let re = pattern(glob);
+fn trim_suffix(value: &str, re: &regex::Regex, longest: bool) -> String {
     let mut cuts = char_boundaries(value);
     if !longest {
         cuts.reverse();
@@ -260,10 +317,12 @@ fn trim_suffix(value: &str, glob: &str, longest: bool) -> String {
 }
 
 /// `${V/pat/rep}` (first), `${V//pat/rep}` (all), `${V/#pat/rep}` (prefix), `${V/%pat/rep}` (suffix).
+/// Replacing every match is checked against the size limit before the result is built.
 fn replace(
     value: &str,
     spec: &str,
     word: &mut dyn FnMut(&str) -> Result<String, SubstError>,
+    err: &dyn Fn(String) -> SubstError,
 ) -> Result<String, SubstError> {
     let (mode, rest) = match spec.chars().next() {
         Some('/') => ('a', &spec[1..]),
@@ -277,7 +336,16 @@ fn replace(
         return Ok(value.to_string());
     }
     Ok(match mode {
-        'a' => value.replace(&pat, &rep),
+        'a' => {
+            let grown = value.matches(pat.as_str()).count().saturating_mul(rep.len());
+            if value.len().saturating_add(grown) > MAX_DOCUMENT_BYTES {
+                return Err(err(format!(
+                    "replacing every \"{}\" makes the value longer than {MAX_DOCUMENT_BYTES} bytes (16 MiB), the limit for a YAML document",
+                    shown(&pat)
+                )));
+            }
+            value.replace(&pat, &rep)
+        }
         'p' => value.strip_prefix(&pat).map(|r| format!("{rep}{r}")).unwrap_or_else(|| value.to_string()),
         's' => value.strip_suffix(&pat).map(|r| format!("{r}{rep}")).unwrap_or_else(|| value.to_string()),
         _ => value.replacen(&pat, &rep, 1),
@@ -345,6 +413,16 @@ mod tests {
             ("${SET/%l/L}", "vaL"),
             ("${UNSET:-${SET}}", "val"),
             ("x ${UNSET:-a b} y", "x a b y"),
+            // Substring offsets and lengths saturate; a negative length counts back from the end.
+            ("${SET:1:18446744073709551615}", "al"),
+            ("${SET:18446744073709551615}", ""),
+            ("${SET:9223372036854775807:9223372036854775807}", ""),
+            ("${SET: -99999999999999999999}", "val"),
+            ("${SET: -9223372036854775808:1}", "v"),
+            ("${SET:0:-1}", "va"),
+            ("${SET:1:-1}", "a"),
+            ("${SET:0:-99999999999999999999}", ""),
+            ("${UNSET:5:5}", ""),
         ];
         for (input, want) in cases {
             assert_eq!(sub(input), want, "input {input}");
@@ -372,6 +450,52 @@ mod tests {
     fn invalid_names_are_errors() {
         assert!(substitute("${1A}", &env).is_err());
         assert!(substitute("${}", &env).is_err());
+    }
+
+    #[test]
+    fn substrings_that_are_not_numbers_or_end_before_they_start_are_errors() {
+        for bad in ["${SET:2:-2}", "${SET:x}", "${SET:1:y}", "${SET:}"] {
+            let err = substitute(bad, &env).unwrap_err();
+            assert!(err.message.starts_with("bad substring expression"), "{bad}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn errors_inside_a_default_point_at_the_inner_expression() {
+        // Multi-byte text before the inner `${` once put the offset inside a character (a panic).
+        let text = "a: ${UNSET:-\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}${REQUIRED:?give it}}";
+        let err = substitute(text, &env).unwrap_err();
+        assert_eq!(err.message, "REQUIRED: give it");
+        assert_eq!(err.offset, text.find("${REQUIRED").unwrap());
+    }
+
+    #[test]
+    fn nesting_and_growth_are_bounded() {
+        let nested = |levels: usize| format!("{}x{}", "${U:-".repeat(levels), "}".repeat(levels));
+        assert_eq!(sub(&nested(MAX_SUBSTITUTION_DEPTH)), "x");
+        let err = substitute(&nested(100_000), &env).unwrap_err();
+        assert_eq!(err.message, "'${' nests 33 levels deep here; the limit is 32");
+        assert_eq!(err.offset, 0);
+        // Megabytes of text: a failed assertion must not print it.
+        let fails = |text: &str| match substitute(text, &env) {
+            Err(e) => e,
+            Ok(_) => panic!("substitution should fail"),
+        };
+        let rep = "y".repeat(9 << 20);
+        let err = fails(&format!("a\nb: ${{PATHV//./{rep}}}"));
+        assert!(err.message.starts_with("replacing every \".\" makes the value longer than 16777216 bytes"), "{err}");
+        assert_eq!(err.offset, 5);
+        let err = fails(&format!("${{PATHV/a/{rep}}}${{PATHV/a/{rep}}}"));
+        assert!(err.message.starts_with("substitution makes the document longer than 16777216 bytes"), "{err}");
+        assert_eq!(err.offset, "${PATHV/a/".len() + rep.len() + "}".len());
+    }
+
+    #[test]
+    fn patterns_too_big_for_the_regex_engine_are_errors() {
+        let glob = "?".repeat(20_000);
+        let err = substitute(&format!("${{SET#{glob}}}"), &env).unwrap_err();
+        assert!(err.message.starts_with("the pattern '????"), "{err:?}");
+        assert!(err.message.contains("is too long"), "{err:?}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod decode;
 pub mod envsubst;
 pub mod filter;
 pub mod image;
+pub mod limits;
 pub mod rules;
 pub mod schema;
 pub mod yaml_tree;
@@ -66,9 +67,11 @@ pub enum StackError {
     #[error("no stack file found: neither ./stack.yaml nor ./stack.yml exists in {}", .0.display())]
     NotFound(PathBuf),
     #[error("cannot read stack file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read { path: String, source: limits::ReadError },
     #[error("cannot fetch stack file {url}: {reason}")]
     Fetch { url: String, reason: String },
+    #[error("cannot fetch stack file: {0}")]
+    Stalled(crate::http_client::Stalled),
     #[error("{file}: {problems}")]
     Invalid { file: String, problems: String },
     #[error(transparent)]
@@ -84,6 +87,7 @@ impl StackError {
             StackError::NotFound(_) => Some("use -f/--yaml to name the stack file, or create one with `rfaas new`"),
             StackError::Invalid { .. } => Some("fix the lines above; nothing was built or deployed"),
             StackError::NoMatch { .. } => Some("check the function names in the stack file"),
+            StackError::Stalled(stalled) => Some(stalled.hint()),
             _ => None,
         }
     }
@@ -123,8 +127,8 @@ async fn read_source(source: &Source, given: Option<&str>) -> Result<(String, St
             let name = given
                 .map(str::to_string)
                 .unwrap_or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-            let text = tokio::fs::read_to_string(path)
-                .await
+            // Named on the command line, so `-f <(...)` and `-f /dev/stdin` work; bounded all the same.
+            let text = limits::read(path, limits::Accept::Streams)
                 .map_err(|source| StackError::Read { path: name.clone(), source })?;
             Ok((name, text))
         }
@@ -132,19 +136,22 @@ async fn read_source(source: &Source, given: Option<&str>) -> Result<(String, St
     }
 }
 
+/// faas-cli's deadline for a remote stack file (its head must come, and its body keep coming,
+/// within [`crate::http_client::RESPONSE_TIMEOUT`]).
+const REMOTE_STACK_TIMEOUT: Duration = Duration::from_secs(120);
+
 async fn fetch(url: &str) -> Result<String, StackError> {
+    use crate::http_client::{FetchError, RESPONSE_TIMEOUT, get_document};
     let fail = |reason: String| StackError::Fetch { url: url.to_string(), reason };
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(120))
-        .user_agent(crate::USER_AGENT)
-        .build()
-        .map_err(|e| fail(e.to_string()))?;
-    let response = client.get(url).send().await.map_err(|e| fail(crate::error::describe_reqwest(&e)))?;
-    let status = response.status();
-    if !status.is_success() {
-        return Err(fail(format!("the server answered HTTP {status}")));
-    }
-    response.text().await.map_err(|e| fail(e.to_string()))
+    let idle = Some(RESPONSE_TIMEOUT);
+    let body = get_document(url, RESPONSE_TIMEOUT, idle, Some(REMOTE_STACK_TIMEOUT), limits::MAX_DOCUMENT_BYTES)
+        .await
+        .map_err(|e| match e {
+            FetchError::Stalled(stalled) => StackError::Stalled(stalled),
+            FetchError::TooLarge { size, .. } => fail(limits::too_large(size)),
+            other => fail(other.to_string()),
+        })?;
+    String::from_utf8(body).map_err(|_| fail("the response is not UTF-8 text".to_string()))
 }
 
 /// Everything after reading: substitution, YAML, decoding, file checks and selection.
@@ -198,7 +205,11 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
 }
 
 fn error_at(text: &str, offset: usize, message: String) -> Diagnostic {
-    let before = &text[..offset.min(text.len())];
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
     let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     Diagnostic { severity: Severity::Error, mark: Mark { line, col }, message }
@@ -251,9 +262,11 @@ fn entry_marks(root: Option<&Node>, function: &str) -> Vec<Mark> {
     }
 }
 
-/// One environment file: YAML with a single `environment:` mapping.
+/// One environment file: YAML with a single `environment:` mapping. Only a regular file is read
+/// (the stack, maybe a remote one, names it: `/dev/zero` or a FIFO must not be).
 pub fn read_environment_file(path: &Path) -> Result<BTreeMap<String, String>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text =
+        limits::read(path, limits::Accept::RegularFiles).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let root = yaml_tree::parse(&text)
         .map_err(|e| format!("{}:{}:{}: {}", path.display(), e.mark.line, e.mark.col, e.message))?;
     let Some(env) = root.as_ref().and_then(|r| r.get("environment")) else {

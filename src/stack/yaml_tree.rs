@@ -5,11 +5,16 @@
 //! of every node, resolves anchors and aliases, applies `<<` merge keys, and rejects duplicate keys
 //! with both positions. The stack decoder reads this tree to give errors and warnings that point at
 //! the offending line and column, which serde-based decoding cannot do for keys.
+//!
+//! Building the tree enforces the bounds of [`super::limits`] (document size, nesting depth, and
+//! the nodes and text that anchors and aliases copy), each an error at the node that crosses it.
 
 use std::collections::HashMap;
 
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use super::limits::{self, MAX_DEPTH, MAX_NODES, MAX_TEXT_BYTES};
 
 /// A 1-based line and column in the source text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -97,102 +102,196 @@ pub struct TreeError {
 
 /// Parses the first document of `text`. `Ok(None)` means the text holds no document at all.
 pub fn parse(text: &str) -> Result<Option<Node>, TreeError> {
+    if text.len() > limits::MAX_DOCUMENT_BYTES {
+        return Err(TreeError { message: limits::too_large(Some(text.len() as u64)), mark: Mark { line: 1, col: 1 } });
+    }
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    parser
-        .load(&mut builder, false)
-        .map_err(|e| TreeError { message: e.info().to_string(), mark: (*e.marker()).into() })?;
-    if let Some(err) = builder.error {
-        return Err(err);
+    // Events are pulled one at a time rather than through `Parser::load`, which recurses once per
+    // nesting level (10,000 levels of `- ` overflowed the stack before any check could run) and
+    // cannot stop early once a limit is crossed.
+    loop {
+        let (event, marker) =
+            parser.next_token().map_err(|e| TreeError { message: e.info().to_string(), mark: (*e.marker()).into() })?;
+        if event == Event::StreamEnd {
+            break;
+        }
+        builder.on_event(event, marker);
+        if let Some(err) = builder.error.take() {
+            return Err(err);
+        }
+        if builder.done {
+            break;
+        }
     }
     Ok(builder.root)
 }
 
+/// What a subtree costs: its nodes, its scalar bytes (tags included) and how many collections
+/// deep it nests (0 for a scalar).
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+    height: usize,
+}
+
+impl Size {
+    fn scalar(scalar: &Scalar) -> Size {
+        Size { nodes: 1, bytes: scalar.text.len() + scalar.tag.as_ref().map_or(0, String::len), height: 0 }
+    }
+
+    const COLLECTION: Size = Size { nodes: 1, bytes: 0, height: 1 };
+
+    /// This collection with `child` inside it.
+    fn with_child(self, child: Size) -> Size {
+        Size {
+            nodes: self.nodes + child.nodes,
+            bytes: self.bytes + child.bytes,
+            height: self.height.max(child.height + 1),
+        }
+    }
+}
+
 enum Open {
-    Sequence { mark: Mark, anchor: usize, items: Vec<Node> },
-    Mapping { mark: Mark, anchor: usize, entries: Vec<(Node, Node)>, pending_key: Option<Node> },
+    Sequence { mark: Mark, anchor: usize, size: Size, items: Vec<Node> },
+    Mapping { mark: Mark, anchor: usize, size: Size, entries: Vec<(Node, Node)>, pending_key: Option<Node> },
+}
+
+impl Open {
+    fn size_mut(&mut self) -> &mut Size {
+        match self {
+            Open::Sequence { size, .. } | Open::Mapping { size, .. } => size,
+        }
+    }
 }
 
 #[derive(Default)]
 struct Builder {
     stack: Vec<Open>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes by the parser's anchor id, each with its size, for aliases to copy.
+    anchors: HashMap<usize, (Node, Size)>,
+    /// Nodes and text held so far: parsed, plus every copy anchors and aliases made.
+    held: Size,
     root: Option<Node>,
     error: Option<TreeError>,
     done: bool,
 }
 
-impl MarkedEventReceiver for Builder {
+impl Builder {
     fn on_event(&mut self, ev: Event, marker: Marker) {
-        if self.error.is_some() || self.done {
-            return;
-        }
         let mark = Mark::from(marker);
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
-                let node = Node {
-                    value: Value::Scalar(Scalar {
-                        text,
-                        plain: style == TScalarStyle::Plain,
-                        tag: tag.map(|t: Tag| format!("{}{}", t.handle, t.suffix)),
-                    }),
-                    mark,
+                let scalar = Scalar {
+                    text,
+                    plain: style == TScalarStyle::Plain,
+                    tag: tag.map(|t: Tag| format!("{}{}", t.handle, t.suffix)),
                 };
-                self.remember(anchor, &node);
-                self.push(node);
-            }
-            Event::Alias(id) => match self.anchors.get(&id) {
-                Some(node) => {
-                    let mut node = node.clone();
-                    node.mark = mark;
-                    self.push(node);
+                let size = Size::scalar(&scalar);
+                let node = Node { value: Value::Scalar(scalar), mark };
+                if self.spend(size, mark) {
+                    self.place(node, size, anchor);
                 }
+            }
+            Event::Alias(id) => match self.anchors.get(&id).map(|(_, size)| *size) {
+                // Counted before the copy is made, so a bomb stops at the first alias too many.
+                Some(size) if self.spend(size, mark) => {
+                    let mut node = self.anchors[&id].0.clone();
+                    node.mark = mark;
+                    self.place(node, size, 0);
+                }
+                Some(_) => {}
                 None => self.fail(mark, "unknown anchor".to_string()),
             },
-            Event::SequenceStart(anchor, _) => self.stack.push(Open::Sequence { mark, anchor, items: Vec::new() }),
+            Event::SequenceStart(anchor, _) => {
+                self.open(mark, Open::Sequence { mark, anchor, size: Size::COLLECTION, items: Vec::new() });
+            }
             Event::MappingStart(anchor, _) => {
-                self.stack.push(Open::Mapping { mark, anchor, entries: Vec::new(), pending_key: None })
+                let size = Size::COLLECTION;
+                self.open(mark, Open::Mapping { mark, anchor, size, entries: Vec::new(), pending_key: None });
             }
             Event::SequenceEnd | Event::MappingEnd => self.close(),
             Event::DocumentEnd => self.done = true,
             _ => {}
         }
     }
-}
 
-impl Builder {
     fn fail(&mut self, mark: Mark, message: String) {
         self.error.get_or_insert(TreeError { message, mark });
     }
 
-    fn remember(&mut self, anchor: usize, node: &Node) {
-        if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+    /// Starts a collection, once the depth is checked and its node counted.
+    fn open(&mut self, mark: Mark, open: Open) {
+        if self.within_depth(Size::COLLECTION.height, mark) && self.spend(Size::COLLECTION, mark) {
+            self.stack.push(open);
         }
+    }
+
+    /// False (with the error recorded) when a subtree `height` high placed at the current level
+    /// would nest deeper than the limit: a deep collection, or an alias of one inside another.
+    fn within_depth(&mut self, height: usize, mark: Mark) -> bool {
+        let depth = self.stack.len() + height;
+        if depth > MAX_DEPTH {
+            self.fail(mark, format!("collections nest {depth} levels deep here; the limit is {MAX_DEPTH}"));
+        }
+        self.error.is_none()
+    }
+
+    /// Counts `size` against the document's node and text limits; false once one is crossed.
+    fn spend(&mut self, size: Size, mark: Mark) -> bool {
+        self.held.nodes += size.nodes;
+        self.held.bytes += size.bytes;
+        let copies = "copies made by anchors and aliases count";
+        let (nodes, bytes) = (self.held.nodes, self.held.bytes);
+        if nodes > MAX_NODES {
+            self.fail(mark, format!("the document reaches {nodes} nodes here; the limit is {MAX_NODES} ({copies})"));
+        } else if bytes > MAX_TEXT_BYTES {
+            let limit = MAX_TEXT_BYTES;
+            self.fail(
+                mark,
+                format!("the document reaches {bytes} bytes of text here; the limit is {limit} ({copies})"),
+            );
+        }
+        self.error.is_none()
     }
 
     fn close(&mut self) {
         let Some(open) = self.stack.pop() else { return };
-        let (node, anchor) = match open {
-            Open::Sequence { mark, anchor, items } => (Node { value: Value::Sequence(items), mark }, anchor),
-            Open::Mapping { mark, anchor, entries, .. } => match finish_mapping(entries) {
-                Ok(entries) => (Node { value: Value::Mapping(entries), mark }, anchor),
+        let (node, size, anchor) = match open {
+            Open::Sequence { mark, anchor, size, items } => {
+                (Node { value: Value::Sequence(items), mark }, size, anchor)
+            }
+            Open::Mapping { mark, anchor, size, entries, .. } => match finish_mapping(entries) {
+                Ok(entries) => (Node { value: Value::Mapping(entries), mark }, size, anchor),
                 Err(e) => return self.fail(e.mark, e.message),
             },
         };
-        self.remember(anchor, &node);
-        self.push(node);
+        self.place(node, size, anchor);
     }
 
-    fn push(&mut self, node: Node) {
-        match self.stack.last_mut() {
-            None => {
-                if self.root.is_none() {
-                    self.root = Some(node);
-                }
+    /// Puts a finished node (a scalar, an alias's copy or a closed collection) into its parent,
+    /// keeping a copy under `anchor` (0 for none) for later aliases.
+    fn place(&mut self, node: Node, size: Size, anchor: usize) {
+        if !self.within_depth(size.height, node.mark) {
+            return;
+        }
+        if anchor != 0 {
+            if !self.spend(size, node.mark) {
+                return;
             }
-            Some(Open::Sequence { items, .. }) => items.push(node),
-            Some(Open::Mapping { entries, pending_key, .. }) => match pending_key.take() {
+            self.anchors.insert(anchor, (node.clone(), size));
+        }
+        let Some(parent) = self.stack.last_mut() else {
+            if self.root.is_none() {
+                self.root = Some(node);
+            }
+            return;
+        };
+        *parent.size_mut() = parent.size_mut().with_child(size);
+        match parent {
+            Open::Sequence { items, .. } => items.push(node),
+            Open::Mapping { entries, pending_key, .. } => match pending_key.take() {
                 None => *pending_key = Some(node),
                 Some(key) => entries.push((key, node)),
             },
@@ -316,6 +415,69 @@ mod tests {
     fn empty_text_has_no_document() {
         assert_eq!(parse("").unwrap(), None);
         assert_eq!(parse("# only a comment\n").unwrap(), None);
+    }
+
+    /// The billion-laughs document: `levels` anchors, each a list of nine aliases of the previous.
+    pub(crate) fn alias_bomb(levels: usize) -> String {
+        let mut text = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for i in 1..=levels {
+            let aliases = vec![format!("*a{}", i - 1); 9].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{aliases}]\n"));
+        }
+        text
+    }
+
+    #[test]
+    fn alias_bombs_stop_at_the_node_limit_at_the_alias_that_crosses_it() {
+        let err = parse(&alias_bomb(8)).unwrap_err();
+        assert!(err.message.starts_with("the document reaches "), "{err:?}");
+        assert!(err.message.ends_with(" nodes here; the limit is 1000000 (copies made by anchors and aliases count)"));
+        // a5 holds 597,871 nodes and its anchor keeps a copy of them: the limit falls in its line.
+        assert_eq!(err.mark, Mark { line: 6, col: 9 }, "{err:?}");
+        assert!(parse(&alias_bomb(4)).is_ok());
+    }
+
+    #[test]
+    fn aliases_of_long_text_stop_at_the_text_limit() {
+        let long = "x".repeat(1 << 20);
+        let mut text = format!("s: &s \"{long}\"\nl:\n");
+        for _ in 0..40 {
+            text.push_str("  - *s\n");
+        }
+        let err = parse(&text).unwrap_err();
+        // The string and its anchor's copy are 2 MiB; the 30th alias crosses 32 MiB.
+        assert_eq!(err.mark, Mark { line: 2 + 30, col: 5 }, "{err:?}");
+        assert!(
+            err.message
+                .ends_with("bytes of text here; the limit is 33554432 (copies made by anchors and aliases count)")
+        );
+    }
+
+    #[test]
+    fn nesting_is_bounded_in_block_and_flow_style_and_through_aliases() {
+        let nested = |depth: usize| format!("{}x\n", "- ".repeat(depth));
+        assert!(parse(&nested(128)).is_ok());
+        let err = parse(&nested(100_000)).unwrap_err();
+        assert_eq!(err.message, "collections nest 129 levels deep here; the limit is 128");
+        assert_eq!(err.mark, Mark { line: 1, col: 257 });
+        let err = parse(&format!("{}{}", "[".repeat(129), "]".repeat(129))).unwrap_err();
+        assert!(err.message.contains("129 levels deep"), "{err:?}");
+        // Each alias is shallow where it is written, but holds a deep copy.
+        let deep = format!("a: &a {}x{}\nb: &b [[[[*a]]]]\n", "[".repeat(100), "]".repeat(100));
+        assert!(parse(&deep).is_ok());
+        let err = parse(&format!("{deep}c: [[[[[[[[[[[[[[[[[[[[[[[[[*b]]]]]]]]]]]]]]]]]]]]]]]]]\n")).unwrap_err();
+        assert_eq!(err.message, "collections nest 130 levels deep here; the limit is 128");
+        assert_eq!(err.mark, Mark { line: 3, col: 29 });
+    }
+
+    #[test]
+    fn documents_over_the_size_limit_are_refused_before_parsing() {
+        let err = parse(&" ".repeat(limits::MAX_DOCUMENT_BYTES + 1)).unwrap_err();
+        assert_eq!(err.mark, Mark { line: 1, col: 1 });
+        assert_eq!(
+            err.message,
+            "the document is 16777217 bytes, over the limit of 16777216 bytes (16 MiB) for a YAML document"
+        );
     }
 
     #[test]

@@ -4,6 +4,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::stack::{limits, yaml_tree};
+
 /// The folder a template's starter handler lives in when `handler_folder` is not set.
 pub const DEFAULT_HANDLER_FOLDER: &str = "function";
 
@@ -28,18 +30,22 @@ pub struct LanguageTemplate {
 }
 
 impl LanguageTemplate {
-    /// Parses `text`; `origin` names the file in the error.
+    /// Parses `text`; `origin` names the file in the error. The text is first built as a
+    /// [`yaml_tree`] so that a pulled template gets the same limits (size, depth, aliases) as
+    /// every other user YAML; serde then decodes it.
     pub fn parse(text: &str, origin: &str) -> Result<LanguageTemplate, SpecError> {
-        if text.trim().is_empty() {
+        let fail = |message: String| SpecError { origin: origin.to_string(), message };
+        if yaml_tree::parse(text).map_err(|e| fail(format!("{}:{}: {}", e.mark.line, e.mark.col, e.message)))?.is_none()
+        {
             return Ok(LanguageTemplate::default());
         }
-        serde_yaml::from_str(text).map_err(|e| SpecError { origin: origin.to_string(), message: e.to_string() })
+        serde_yaml::from_str(text).map_err(|e| fail(e.to_string()))
     }
 
-    /// Reads and parses `dir/template.yml`.
+    /// Reads and parses `dir/template.yml`, which must be a regular file.
     pub fn read(dir: &Path) -> Result<LanguageTemplate, SpecError> {
         let path = dir.join("template.yml");
-        let text = std::fs::read_to_string(&path)
+        let text = limits::read(&path, limits::Accept::RegularFiles)
             .map_err(|e| SpecError { origin: path.display().to_string(), message: e.to_string() })?;
         Self::parse(&text, &path.display().to_string())
     }

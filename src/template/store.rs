@@ -41,34 +41,49 @@ fn string_or_bool<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     })
 }
 
+/// faas-cli's deadline for fetching the store.
+const STORE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Why the store could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot read the template store {url}: {reason}")]
     Read { url: String, reason: String },
+    #[error("cannot read the template store: {0}")]
+    Stalled(crate::http_client::Stalled),
     #[error("the template store {url} is not valid JSON: {source}")]
     Parse { url: String, source: serde_json::Error },
     #[error("template {name} not found in the template store {url}")]
     NotFound { name: String, url: String },
 }
 
-/// Reads the store from an http(s) URL (5 s timeout, as faas-cli), a `file://` URL or a path.
+impl StoreError {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            StoreError::Stalled(stalled) => Some(stalled.hint()),
+            _ => None,
+        }
+    }
+}
+
+/// Reads the store from an http(s) URL (5 s, as faas-cli), a `file://` URL or a path, at most
+/// 16 MiB of it (the limit for any document a user names).
 pub async fn fetch(url: &str, cwd: &Path) -> Result<Vec<StoreEntry>, StoreError> {
+    use crate::http_client::{FetchError, get_document};
+    use crate::stack::limits::{self, MAX_DOCUMENT_BYTES};
     let fail = |reason: String| StoreError::Read { url: url.to_string(), reason };
     let text = if url.starts_with("http://") || url.starts_with("https://") {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .user_agent(crate::USER_AGENT)
-            .build()
-            .map_err(|e| fail(e.to_string()))?;
-        let response = client.get(url).send().await.map_err(|e| fail(crate::error::describe_reqwest(&e)))?;
-        if !response.status().is_success() {
-            return Err(fail(format!("the server answered HTTP {}", response.status())));
-        }
-        response.text().await.map_err(|e| fail(e.to_string()))?
+        let body = get_document(url, STORE_TIMEOUT, None, Some(STORE_TIMEOUT), MAX_DOCUMENT_BYTES).await.map_err(
+            |e| match e {
+                FetchError::Stalled(stalled) => StoreError::Stalled(stalled),
+                other => fail(other.to_string()),
+            },
+        )?;
+        String::from_utf8(body).map_err(|_| fail("the response is not UTF-8 text".to_string()))?
     } else {
         let path = url.strip_prefix("file://").unwrap_or(url);
-        fs_err::read_to_string(cwd.join(path)).map_err(|e| fail(e.to_string()))?
+        limits::read(&cwd.join(path), limits::Accept::Streams).map_err(|e| fail(e.to_string()))?
     };
     serde_json::from_str(&text).map_err(|source| StoreError::Parse { url: url.to_string(), source })
 }

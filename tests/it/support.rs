@@ -1,6 +1,7 @@
 //! A builder for running the real `rfaas` binary in a temporary directory with a clean environment.
 
 pub mod callbacks;
+pub mod capped;
 pub mod gateway;
 
 use std::collections::BTreeMap;
@@ -88,6 +89,14 @@ impl Rfaas {
     pub fn stdin(&mut self, bytes: &[u8]) -> &mut Rfaas {
         self.stdin = Some(bytes.to_vec());
         self
+    }
+
+    /// `rfaas ARGS` as a plain child process with this directory and environment (stdin not set),
+    /// for runs a test manages itself, such as [`capped::run_capped`].
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_rfaas"));
+        cmd.current_dir(self.dir.path()).env_clear().envs(&self.env).args(args);
+        cmd
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
