@@ -18,11 +18,13 @@
 
 pub mod auth;
 pub mod callback;
+pub mod connections;
 pub mod console;
 pub mod cron;
 pub mod daemon;
 pub mod error;
 pub mod functions;
+pub mod health;
 pub mod image_user;
 pub mod invocations;
 pub mod logs;
@@ -41,6 +43,8 @@ pub mod secrets;
 pub mod state;
 pub mod store;
 pub mod system;
+pub mod ui;
+pub mod window;
 
 #[cfg(test)]
 mod tests;
@@ -135,7 +139,7 @@ async fn start_background_work(gw: Arc<Gateway>) {
     join_all(all.iter().map(|f| {
         let gw = gw.clone();
         async move {
-            if let Err(e) = replicas::reconcile(&gw, f).await {
+            if let Err(e) = replicas::reconcile(&gw, f, replicas::Cause::Restore).await {
                 console::warn(&format!("{}: {e}", f.key));
             }
         }
@@ -148,12 +152,13 @@ async fn start_background_work(gw: Arc<Gateway>) {
 
 async fn run_server(listener: tokio::net::TcpListener, gw: Arc<Gateway>) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let open = gw.metrics.open_connections();
     let app = router::router(gw).into_make_service_with_connect_info::<SocketAddr>();
     // The proxy forwards a response head as soon as it arrives and the body when it follows
     // (waitress, for one, sends them in separate segments). With Nagle's algorithm on, that
     // second small write waited for the client's delayed ACK: ~40 ms added to most invocations.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
+    let listener = connections::CountingListener::new(listener, open).tap_io(|tcp| {
+        if let Err(e) = tcp.get_ref().set_nodelay(true) {
             console::warn(&format!("cannot set TCP_NODELAY on an accepted connection: {e}"));
         }
     });
