@@ -11,6 +11,11 @@
 #   b. deploy → first 200 for a prebuilt image (median of 5)                      target < 1 s
 #   c. `rfaas list` wall time against the gateway (hyperfine)                      target < 10 ms
 # Usage: bash benches/gateway.sh        (DURATION=10 seconds per wrk run, ROUNDS=3 interleaved rounds)
+#        BASELINE=main bash benches/gateway.sh
+#   BASELINE=<git revision> also builds that revision (release, cached in target/bench-baseline)
+#   and runs it as a second gateway in front of its own replica of the same image, in the same
+#   interleaved rounds, and reports the proxy CPU per request of this tree against it: the cost
+#   of a hot-path change (target: within 5 %).
 # Starts its own gateway on a free port with a temporary state directory and its own nginx (prefix,
 # config, pid and logs in the same temporary directory) on a free 127.0.0.1 port; never touches the
 # gateway on :8080, ~/.openfaas or the system's nginx. The function image
@@ -46,6 +51,42 @@ FN_PID="$(docker inspect --format '{{.State.Pid}}' "$(docker ps -q --filter "lab
 DIRECT="http://127.0.0.1:$PORT/"
 VIA="$GW/function/hello"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$VIA")" = 200 ] || fail "$VIA does not answer 200"
+
+# --- the baseline gateway (BASELINE=<revision>) ---------------------------------------------
+TARGETS=(direct nginx gateway)
+if [ -n "${BASELINE:-}" ]; then
+    BASE_REV="$(git rev-parse --short "$BASELINE^{commit}")" || fail "BASELINE=$BASELINE is not a git revision"
+    BASE_SRC="$WORK/baseline-src"
+    mkdir -p "$BASE_SRC"
+    git archive "$BASE_REV" | tar -x -C "$BASE_SRC"
+    echo "building the baseline $BASE_REV (release; cached in target/bench-baseline)..." >&2
+    # Seeded from this tree's release build: only the crates that differ are compiled again.
+    if [ ! -d "$BENCH_ROOT/target/bench-baseline/release" ]; then
+        mkdir -p "$BENCH_ROOT/target/bench-baseline"
+        cp -a "$BENCH_ROOT/target/release" "$BENCH_ROOT/target/bench-baseline/"
+    fi
+    CARGO_TARGET_DIR="$BENCH_ROOT/target/bench-baseline" \
+        cargo build --release --quiet --manifest-path "$BASE_SRC/Cargo.toml" || fail "building $BASE_REV failed"
+    BASE_RFAAS="$BENCH_ROOT/target/bench-baseline/release/rfaas"
+    BASE_STATE="$WORK/baseline-state"
+    BASE_GW="$("$BASE_RFAAS" gateway start --port 0 --state-dir "$BASE_STATE" 2>"$WORK/baseline-start.log")" \
+        || { cat "$WORK/baseline-start.log" >&2; fail "the baseline gateway did not start"; }
+    baseline_stop() {
+        local id
+        id="$(cat "$BASE_STATE/gateway-id" 2>/dev/null)" || return 0
+        "$BASE_RFAAS" gateway stop --state-dir "$BASE_STATE" >/dev/null 2>&1
+        docker ps -aq --filter "label=com.rfaas.gateway=$id" | xargs -r docker rm -f >/dev/null 2>&1
+    }
+    bench_on_exit baseline_stop
+    BASE_PID="$(jq -r .pid "$BASE_STATE/gateway.json")"
+    code="$(curl -s -o /dev/null -w '%{http_code}' -u "admin:$(cat "$BASE_STATE/basic-auth-password")" \
+        -X POST "$BASE_GW/system/functions" -H 'Content-Type: application/json' \
+        -d "{\"service\":\"hello\",\"image\":\"$IMAGE\"}")"
+    case "$code" in 200 | 201 | 202) ;; *) fail "deploying hello to the baseline gateway answered $code" ;; esac
+    BASE_VIA="$BASE_GW/function/hello"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE_VIA")" = 200 ] || fail "$BASE_VIA does not answer 200"
+    TARGETS+=(baseline)
+fi
 
 # --- nginx in front of the same container -------------------------------------------------
 NGX="$WORK/nginx"
@@ -160,6 +201,7 @@ echo "warming up..." >&2
 wrk_run warm-up "$DIRECT" 16 2
 wrk_run warm-up "$NGINX" 16 2
 wrk_run warm-up "$VIA" 16 2
+[ -z "${BASELINE:-}" ] || wrk_run warm-up "$BASE_VIA" 16 2
 # The workers are the children of the master named in the pid file (no cache is configured, so
 # no cache processes).
 mapfile -t NGINX_WORKERS < <(pgrep -P "$(cat "$NGX/nginx.pid")")
@@ -169,12 +211,13 @@ mapfile -t NGINX_WORKERS < <(pgrep -P "$(cat "$NGX/nginx.pid")")
 # each figure is the median over the rounds.
 for round in $(seq "$ROUNDS"); do
     for c in 1 16; do
-        for target in direct nginx gateway; do
+        for target in "${TARGETS[@]}"; do
             echo "round $round/$ROUNDS: $target c=$c (${DURATION}s)" >&2
             case "$target" in
                 direct) wrk_run direct "$DIRECT" "$c" "$DURATION" ;;
                 nginx) wrk_run nginx "$NGINX" "$c" "$DURATION" "${NGINX_WORKERS[@]}" ;;
                 gateway) wrk_run gateway "$VIA" "$c" "$DURATION" "$GW_PID" ;;
+                baseline) wrk_run baseline "$BASE_VIA" "$c" "$DURATION" "$BASE_PID" ;;
             esac
         done
     done
@@ -214,10 +257,12 @@ echo "rfaas gateway $("$RFAAS" version --short-version 2>/dev/null || echo)  ($(
 echo
 printf '%-18s %9s %9s %9s %16s %16s\n' "a. proxy overhead" "p50 µs" "p99 µs" "req/s" "proxy CPU µs/req" "fn CPU µs/req"
 for c in 1 16; do
-    for target in direct nginx gateway; do
+    for target in "${TARGETS[@]}"; do
         pcpu="$(pick $target $c 4)"; [ "$target" = direct ] && pcpu=-
+        # The baseline proxies to its own replica; the function CPU measured is the other one's.
+        fcpu="$(pick $target $c 5)"; [ "$target" = baseline ] && fcpu=-
         printf '%-18s %9s %9s %9s %16s %16s\n' "$target c=$c" "$(pick $target $c 1)" "$(pick $target $c 2)" \
-            "$(pick $target $c 3)" "$pcpu" "$(pick $target $c 5)"
+            "$(pick $target $c 3)" "$pcpu" "$fcpu"
     done
 done
 echo
@@ -231,6 +276,13 @@ for c in 1 16; do
         "$gw_pct" "$(ok "$gw_pct >= 80")" "$(pct "$(pick nginx $c 3)" "$(pick direct $c 3)")" \
         "$(pct "$(pick gateway $c 3)" "$(pick nginx $c 3)")"
 done
+if [ -n "${BASELINE:-}" ]; then
+    for c in 1 16; do
+        ratio="$(pct "$(pick gateway $c 4)" "$(pick baseline $c 4)")"
+        printf 'c=%-3s proxy CPU per request vs baseline %s: %s%%  (target <= 105%%: %s)\n' \
+            "$c" "$BASE_REV" "$ratio" "$(ok "$ratio <= 105")"
+    done
+fi
 echo
 printf 'b. deploy -> first 200 (ms):  %s   median %s ms  (target < 1000 ms: %s)\n' \
     "${deploy_ms[*]}" "$deploy_median" "$(ok "$deploy_median < 1000")"

@@ -135,6 +135,12 @@ impl CronSlot {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|s| (s.schedule.clone(), s.next_run))
     }
 
+    /// `(schedule, next run, task still running)` when the function is scheduled.
+    pub fn health(&self) -> Option<(String, Option<DateTime<Utc>>, bool)> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.as_ref().map(|s| (s.schedule.clone(), s.next_run, !s.task.is_finished()))
+    }
+
     /// Stops the schedule (function removed).
     pub fn stop(&self) {
         self.replace(None);
@@ -169,6 +175,7 @@ async fn run(gw: Arc<Gateway>, key: FnKey, schedule: Schedule, first: Option<Dat
             f.cron.set_next(due);
         }
         if running.swap(true, Ordering::SeqCst) {
+            gw.metrics.cron_skipped(&key.to_string());
             console::info(&format!("cron {key}: previous run still going; skipping the run due at {next}"));
             continue;
         }
@@ -176,6 +183,7 @@ async fn run(gw: Arc<Gateway>, key: FnKey, schedule: Schedule, first: Option<Dat
         tokio::spawn(async move {
             let status = trigger(&gw, &key).await;
             running.store(false, Ordering::SeqCst);
+            gw.metrics.cron_run(&key.to_string(), status);
             console::info(&format!("cron {key}: status {status}"));
         });
     }

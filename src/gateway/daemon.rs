@@ -5,7 +5,8 @@
 //! once it listens and removed on a clean exit, and holds an flock on `<state-dir>/gateway.lock`
 //! for its whole life. It is "running" when that pid holds that lock (the kernel's word, so a
 //! stale `gateway.json` naming a pid since reused by another process does not count: `stop` never
-//! signals it) and `<url>/healthz` answers. Background gateways log to `<state-dir>/gateway.log`.
+//! signals it) and `<url>/healthz` answers (200, or 503 when its engine or store is down).
+//! Background gateways log to `<state-dir>/gateway.log`.
 
 use std::net::IpAddr;
 use std::os::unix::process::CommandExt;
@@ -108,10 +109,11 @@ fn gateway_process(state_dir: &Path) -> Option<GatewayFile> {
     (pid_alive(file.pid) && holds_gateway_lock(state_dir, file.pid)).then_some(file)
 }
 
-/// True when `<url>/healthz` answers 200 within a second.
+/// True when the gateway at `url` serves: `/healthz` answers within two seconds, 200 or 503 (a
+/// gateway whose engine or store is down still runs, and says so in its 503).
 pub async fn answering(url: &str) -> bool {
-    let Ok(client) = reqwest::Client::builder().timeout(Duration::from_secs(1)).build() else { return false };
-    matches!(client.get(format!("{url}/healthz")).send().await, Ok(r) if r.status().is_success())
+    let Ok(client) = reqwest::Client::builder().timeout(Duration::from_secs(2)).build() else { return false };
+    matches!(client.get(format!("{url}/healthz")).send().await, Ok(r) if matches!(r.status().as_u16(), 200 | 503))
 }
 
 /// The gateway using `state_dir`, if one is running and answering.

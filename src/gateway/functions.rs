@@ -134,8 +134,8 @@ async fn validate(gw: &Gateway, d: &mut FunctionDeployment) -> Result<(FnKey, Op
 }
 
 /// Starts or replaces replicas and reports a failure as a 500 the client can act on.
-async fn converge(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), ApiError> {
-    replicas::reconcile(gw, f).await.map_err(|e| {
+async fn converge(gw: &Arc<Gateway>, f: &Arc<Function>, cause: replicas::Cause) -> Result<(), ApiError> {
+    replicas::reconcile(gw, f, cause).await.map_err(|e| {
         super::console::warn(&format!("{}: {e}", f.key));
         ApiError::Internal(format!("{e}; the gateway keeps trying (see the function's logs)"))
     })
@@ -160,7 +160,7 @@ pub async fn deploy(State(gw): State<Arc<Gateway>>, body: Bytes) -> Result<Respo
     }
     cron::apply(&gw, &f);
     super::console::info(&format!("{}: deployed", f.key));
-    converge(&gw, &f).await?;
+    converge(&gw, &f, replicas::Cause::Deploy).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
@@ -181,13 +181,15 @@ pub async fn update(State(gw): State<Arc<Gateway>>, body: Bytes) -> Result<Respo
     let old_min = old.deployment.labels.as_ref().and_then(|l| l.get(SCALE_MIN_LABEL)).cloned();
     let new_min = d.labels.as_ref().and_then(|l| l.get(SCALE_MIN_LABEL)).cloned();
     let replicas = if new_min != old_min { min.unwrap_or(1) } else { old.replicas };
+    let from = old.replicas;
     let record = FunctionRecord { deployment: d, replicas, generation: old.generation + 1, ..old };
     gw.store.put_function(&record).await.map_err(store_error)?;
+    gw.metrics.scaled(&key.to_string(), from, replicas);
     f.set_record(record);
     drop(edit);
     cron::apply(&gw, &f);
     super::console::info(&format!("{key}: updating"));
-    converge(&gw, &f).await?;
+    converge(&gw, &f, replicas::Cause::Update).await?;
     Ok(StatusCode::OK.into_response())
 }
 
@@ -238,9 +240,11 @@ pub async fn scale(
     }
     let record = FunctionRecord { replicas: req.replicas, ..f.record() };
     gw.store.put_function(&record).await.map_err(store_error)?;
+    let from = f.record().replicas;
     f.set_record(record);
     drop(edit);
-    converge(&gw, &f).await?;
+    gw.metrics.scaled(&key.to_string(), from, req.replicas);
+    converge(&gw, &f, replicas::Cause::Scale).await?;
     Ok(StatusCode::OK.into_response())
 }
 

@@ -1,7 +1,7 @@
 //! `rfaas gateway`: a single-process, OpenFaaS-compatible gateway and provider that runs each
 //! function replica as a Docker container on the host network.
 //!
-//! Layout (one concern per file): [`connections`] accepts and bounds inbound connections;
+//! Layout (one concern per file): [`connections`] accepts, bounds and counts inbound connections;
 //! [`router`] lists every route; [`auth`] guards `/system/*`;
 //! [`functions`], [`secrets`], [`namespaces`], [`logs`], [`invocations`] (the async records) and
 //! [`system`] are the REST API; [`proxy`] is the invoke hot path; [`queue`] the durable async
@@ -25,6 +25,7 @@ pub mod cron;
 pub mod daemon;
 pub mod error;
 pub mod functions;
+pub mod health;
 pub mod image_user;
 pub mod invocations;
 pub mod logs;
@@ -43,6 +44,8 @@ pub mod secrets;
 pub mod state;
 pub mod store;
 pub mod system;
+pub mod ui;
+pub mod window;
 
 #[cfg(test)]
 mod tests;
@@ -135,7 +138,7 @@ async fn start_background_work(gw: Arc<Gateway>) {
     join_all(all.iter().map(|f| {
         let gw = gw.clone();
         async move {
-            if let Err(e) = replicas::reconcile(&gw, f).await {
+            if let Err(e) = replicas::reconcile(&gw, f, replicas::Cause::Restore).await {
                 console::warn(&format!("{}: {e}", f.key));
             }
         }
@@ -149,8 +152,9 @@ async fn start_background_work(gw: Arc<Gateway>) {
 async fn run_server(listener: tokio::net::TcpListener, gw: Arc<Gateway>) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let limits = connections::fit_to_fd_limit(gw.config.connections);
+    let open = gw.metrics.open_connections();
     let app = router::router(gw);
-    let server = connections::serve(listener, app, limits, async move {
+    let server = connections::serve(listener, app, limits, open, async move {
         shutdown_signal().await;
         console::info("shutting down");
         let _ = tx.send(true);

@@ -7,7 +7,8 @@
 //! when absent, `X-Start-Time` (Unix ns) is appended, and the response carries `X-Call-Id`,
 //! `X-Start-Time` and `X-Served-By` (the function's `X-Duration-Seconds` passes through).
 //! Failures: unknown function 404, no available replica 503 `No endpoints available for: <name>.`,
-//! connection error 502, no response headers within the upstream timeout 504.
+//! connection error 502, no response headers within the upstream timeout 504 (each counted by kind).
+//! Every call of a known function is counted through its pre-resolved handles ([`super::metrics`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use axum::response::Response;
 use http_body_util::BodyExt;
 
 use super::error::plain;
+use super::metrics::UpstreamError;
 use super::names::FnKey;
 use super::state::{Endpoint, Gateway};
 
@@ -112,8 +114,8 @@ pub async fn forward(gw: &Arc<Gateway>, target: &Target, request: Request, clien
         let text = format!("error finding function {}: not found", target.key);
         return decorate(plain(StatusCode::NOT_FOUND, text), &call_id, start_ns);
     };
-    let metric_name = target.key.to_string();
-    gw.metrics.started(&metric_name);
+    let metrics = f.metrics(&gw.metrics);
+    metrics.started();
     f.invocations.fetch_add(1, Ordering::Relaxed);
     let response = match f.pick() {
         None => {
@@ -122,9 +124,16 @@ pub async fn forward(gw: &Arc<Gateway>, target: &Target, request: Request, clien
             r.headers_mut().insert("x-openfaas-internal", HeaderValue::from_static("proxy"));
             r
         }
-        Some(endpoint) => send(gw, target, endpoint, request, client, &call_id, start_ns).await,
+        Some(endpoint) => match send(gw, target, endpoint, request, client, &call_id, start_ns).await {
+            Ok(response) => response,
+            Err((kind, response)) => {
+                metrics.upstream_error(kind);
+                response
+            }
+        },
     };
-    gw.metrics.finished(&metric_name, response.status().as_u16(), started.elapsed().as_secs_f64());
+    let unix_secs = (start_ns / 1_000_000_000) as u64;
+    metrics.finished(&gw.metrics, response.status().as_u16(), started.elapsed().as_secs_f64(), unix_secs);
     decorate(response, &call_id, start_ns)
 }
 
@@ -136,7 +145,7 @@ async fn send(
     client: Option<SocketAddr>,
     call_id: &str,
     start_ns: u128,
-) -> Response {
+) -> Result<Response, (UpstreamError, Response)> {
     endpoint.inflight.fetch_add(1, Ordering::SeqCst);
     let guard = InflightGuard(endpoint.clone());
     let (parts, body) = request.into_parts();
@@ -146,18 +155,22 @@ async fn send(
     *upstream.method_mut() = parts.method;
     match uri.parse() {
         Ok(uri) => *upstream.uri_mut() = uri,
-        Err(_) => return plain(StatusCode::BAD_REQUEST, "invalid path".to_string()),
+        Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "invalid path".to_string())),
     }
     *upstream.headers_mut() = request_headers(parts.headers, client, call_id, start_ns);
     let timeout = gw.config.upstream_timeout;
     match tokio::time::timeout(timeout, gw.http.request(upstream)).await {
-        Err(_) => plain(
-            StatusCode::GATEWAY_TIMEOUT,
-            format!("Timed out after {}s waiting for: {}.", timeout.as_secs_f64(), target.key.name),
-        ),
+        Err(_) => Err((
+            UpstreamError::Timeout,
+            plain(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("Timed out after {}s waiting for: {}.", timeout.as_secs_f64(), target.key.name),
+            ),
+        )),
         Ok(Err(e)) => {
             super::console::warn(&format!("{}: replica {} unreachable: {e}", target.key, endpoint.instance));
-            plain(StatusCode::BAD_GATEWAY, format!("Can't reach service for: {}.", target.key.name))
+            let response = plain(StatusCode::BAD_GATEWAY, format!("Can't reach service for: {}.", target.key.name));
+            Err((classify(&e), response))
         }
         Ok(Ok(response)) => {
             let (mut parts, incoming) = response.into_parts();
@@ -171,9 +184,38 @@ async fn send(
                 let _hold = &guard;
                 frame
             });
-            Response::from_parts(parts, Body::new(body))
+            Ok(Response::from_parts(parts, Body::new(body)))
         }
     }
+}
+
+/// What kind of failure a client error was, from the I/O or hyper error in its cause chain.
+fn classify(e: &hyper_util::client::legacy::Error) -> UpstreamError {
+    use std::io::ErrorKind;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cause {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                ErrorKind::ConnectionRefused => return UpstreamError::Refused,
+                ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::BrokenPipe
+                | ErrorKind::UnexpectedEof => return UpstreamError::Reset,
+                ErrorKind::TimedOut => return UpstreamError::Timeout,
+                _ => {}
+            }
+        }
+        if let Some(h) = err.downcast_ref::<hyper::Error>() {
+            if h.is_timeout() {
+                return UpstreamError::Timeout;
+            }
+            if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
+                return UpstreamError::Reset;
+            }
+        }
+        cause = err.source();
+    }
+    UpstreamError::Other
 }
 
 /// A version-4 UUID from the thread-local generator: `Uuid::new_v4` asks the kernel for

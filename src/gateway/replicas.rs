@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bollard::query_parameters::EventsOptionsBuilder;
 use futures_util::StreamExt;
@@ -62,13 +62,40 @@ fn endpoint_of(r: &Replica) -> Arc<Endpoint> {
     })
 }
 
-/// Brings `f`'s replicas in line with its record. Holds `f.ops` throughout.
-pub async fn reconcile(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), ReplicaError> {
-    let _ops = f.ops.lock().await;
-    reconcile_locked(gw, f).await
+/// Why replicas are being started: the `cause` of `rfaas_cold_starts_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// A new function's first replicas.
+    Deploy,
+    /// A rolling update (set automatically when replicas of an older generation run).
+    Update,
+    /// A scale request raised the desired replicas.
+    Scale,
+    /// A replica exited, or the periodic sweep found fewer than desired.
+    Replace,
+    /// The gateway started and brought back a stored function's replicas.
+    Restore,
 }
 
-async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), ReplicaError> {
+impl Cause {
+    fn label(self) -> &'static str {
+        match self {
+            Cause::Deploy => "deploy",
+            Cause::Update => "update",
+            Cause::Scale => "scale",
+            Cause::Replace => "replace",
+            Cause::Restore => "restore",
+        }
+    }
+}
+
+/// Brings `f`'s replicas in line with its record. Holds `f.ops` throughout.
+pub async fn reconcile(gw: &Arc<Gateway>, f: &Arc<Function>, cause: Cause) -> Result<(), ReplicaError> {
+    let _ops = f.ops.lock().await;
+    reconcile_locked(gw, f, cause).await
+}
+
+async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>, cause: Cause) -> Result<(), ReplicaError> {
     if !gw.functions.holds(f) {
         return Ok(()); // removed (or replaced) while this reconcile waited for the lock
     }
@@ -77,11 +104,14 @@ async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), Re
     let (running, dead): (Vec<Replica>, Vec<Replica>) =
         containers.into_iter().partition(|c| c.running && !f.is_dead(&c.id));
     for d in &dead {
-        f.forget_container(&d.id);
+        if f.forget_container(&d.id) {
+            gw.metrics.replica_restarted(&f.key.to_string());
+        }
         gw.provider.remove(&d.id).await;
     }
     let (current, stale): (Vec<Replica>, Vec<Replica>) =
         running.into_iter().partition(|c| c.generation == record.generation);
+    let cause = if stale.is_empty() { cause } else { Cause::Update };
 
     let table = f.endpoints();
     let mut serving = adopt_current(gw, &current, &table).await;
@@ -89,7 +119,7 @@ async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), Re
     let wanted = record.replicas as usize;
     let mut failure = None;
     if serving.len() < wanted {
-        match start_many(gw, &record, wanted - serving.len()).await {
+        match start_many(gw, f, &record, wanted - serving.len(), cause).await {
             Ok(new) => serving.extend(new),
             Err((healthy, e)) => {
                 serving.extend(healthy);
@@ -163,8 +193,10 @@ async fn health_check_all(gw: &Arc<Gateway>, replicas: &[Replica]) -> Vec<bool> 
 /// removed. On failure, the replicas that did become healthy come back with the error.
 async fn start_many(
     gw: &Arc<Gateway>,
+    f: &Function,
     record: &super::store::FunctionRecord,
     count: usize,
+    cause: Cause,
 ) -> Result<Vec<Arc<Endpoint>>, (Vec<Arc<Endpoint>>, ReplicaError)> {
     let owner = match gw.provider.image_owner(&record.deployment.image).await {
         Ok(owner) => Some(owner),
@@ -183,8 +215,10 @@ async fn start_many(
     let mut started = Vec::new();
     let mut start_error = None;
     for _ in 0..count {
+        let t0 = Instant::now();
+        let starting = Starting::new(f);
         match gw.provider.start_replica(&spec).await {
-            Ok(replica) => started.push(replica),
+            Ok(replica) => started.push((replica, t0, starting)),
             Err(e) => {
                 start_error = Some(ReplicaError::from(e));
                 break;
@@ -192,9 +226,17 @@ async fn start_many(
         }
     }
     let secrets = gw.secrets.values(&record.key.namespace, &record.deployment.secrets);
-    let ready = join_all(started.iter().map(|r| wait_ready(gw, r, &secrets))).await;
+    let name = record.key.to_string();
+    let ready = join_all(started.iter().map(|(r, t0, _)| async {
+        let readiness = wait_ready(gw, r, &secrets).await;
+        if matches!(readiness, Readiness::Healthy) {
+            gw.metrics.cold_start(&name, cause.label(), t0.elapsed().as_secs_f64());
+        }
+        readiness
+    }))
+    .await;
     let (mut out, mut failed, mut exited) = (Vec::new(), 0, None);
-    for (replica, readiness) in started.iter().zip(ready) {
+    for ((replica, _, _), readiness) in started.iter().zip(ready) {
         match readiness {
             Readiness::Healthy => out.push(endpoint_of(replica)),
             other => {
@@ -206,6 +248,7 @@ async fn start_many(
             }
         }
     }
+    drop(started);
     if let Some(e) = start_error {
         return Err((out, e));
     }
@@ -219,6 +262,23 @@ async fn start_many(
     }
     console::info(&format!("{}: {} replica(s) of generation {} ready", record.key, out.len(), record.generation));
     Ok(out)
+}
+
+/// Counts a replica in `rfaas_replicas_starting` from before its container is created until
+/// its health check is decided.
+struct Starting<'a>(&'a Function);
+
+impl<'a> Starting<'a> {
+    fn new(f: &'a Function) -> Starting<'a> {
+        f.starting.fetch_add(1, Ordering::Relaxed);
+        Starting(f)
+    }
+}
+
+impl Drop for Starting<'_> {
+    fn drop(&mut self) {
+        self.0.starting.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// Health polling that ends as soon as the container exits (checked every 250 ms), with its exit
@@ -316,7 +376,7 @@ pub async fn recover_from_labels(gw: &Arc<Gateway>) {
 pub fn spawn_reconcile(gw: &Arc<Gateway>, f: Arc<Function>) {
     let gw = gw.clone();
     tokio::spawn(async move {
-        let result = reconcile(&gw, &f).await;
+        let result = reconcile(&gw, &f, Cause::Replace).await;
         let mut backoff = f.backoff.lock().unwrap_or_else(|p| p.into_inner());
         match result {
             Ok(()) => *backoff = (0, None),
@@ -371,6 +431,7 @@ async fn watch_events(gw: Arc<Gateway>) {
             let id = actor.id.unwrap_or_default();
             f.mark_dead(&id);
             if f.forget_container(&id) {
+                gw.metrics.replica_restarted(&key.to_string());
                 console::warn(&format!(
                     "{key}: replica {} exited; replacing it",
                     attributes.get("name").map_or(id.as_str(), |n| n)

@@ -1,4 +1,5 @@
-//! Every route of the gateway, in one place. `/system/*` sits behind basic auth; `/function/*`,
+//! Every route of the gateway, in one place. `/system/*` and the UI (`/ui/`, which mounts the
+//! same API again under `/ui/api/system/*`) sit behind basic auth; `/function/*`,
 //! `/async-function/*`, `/healthz` and `/metrics` are open. Unknown paths are 404 and a known
 //! path with the wrong method is 405.
 
@@ -11,12 +12,29 @@ use axum::routing::{any, get, post};
 
 use super::error::plain;
 use super::state::Gateway;
-use super::{auth, cron, functions, invocations, logs, namespaces, proxy, queue, secrets, system};
+use super::{auth, cron, functions, health, invocations, logs, namespaces, proxy, queue, secrets, system, ui, window};
 
 /// The gateway's router.
 pub fn router(gw: Arc<Gateway>) -> Router {
-    let admin = Router::new()
+    let protected =
+        admin().merge(ui::routes(admin())).route_layer(middleware::from_fn_with_state(gw.clone(), auth::require));
+    let open = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(system::metrics))
+        .route("/function/{*path}", any(proxy::handle))
+        .route("/async-function/{*path}", post(queue::accept));
+    protected
+        .merge(open)
+        .fallback(|| async { plain(StatusCode::NOT_FOUND, "404 page not found".to_string()) })
+        .with_state(gw)
+}
+
+/// The REST API under `/system/` (the UI mounts it again under `/ui/api/system/`).
+fn admin() -> Router<Arc<Gateway>> {
+    Router::new()
         .route("/system/info", get(system::info))
+        .route("/system/health", get(health::report))
+        .route("/system/function-stats", get(window::stats))
         .route(
             "/system/functions",
             get(functions::list).post(functions::deploy).put(functions::update).delete(functions::delete),
@@ -35,14 +53,4 @@ pub fn router(gw: Arc<Gateway>) -> Router {
             "/system/namespace/{name}",
             get(namespaces::get).post(namespaces::create).put(namespaces::update).delete(namespaces::delete),
         )
-        .route_layer(middleware::from_fn_with_state(gw.clone(), auth::require));
-    let open = Router::new()
-        .route("/healthz", get(system::healthz))
-        .route("/metrics", get(system::metrics))
-        .route("/function/{*path}", any(proxy::handle))
-        .route("/async-function/{*path}", post(queue::accept));
-    admin
-        .merge(open)
-        .fallback(|| async { plain(StatusCode::NOT_FOUND, "404 page not found".to_string()) })
-        .with_state(gw)
 }

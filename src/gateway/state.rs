@@ -2,14 +2,14 @@
 //!
 //! The function table maps each deployed function to a [`Function`]: its stored record, the
 //! endpoint list the invoke proxy reads on every request (an `ArcSwap`, replaced whole when
-//! replicas change, so the hot path never blocks or calls Docker), a round-robin counter and an
-//! invocation counter. Changes to a function's replicas are serialised by its `ops` lock.
+//! replicas change, so the hot path never blocks or calls Docker), a round-robin counter, an
+//! invocation counter and its metric handles. Changes to a function's replicas are serialised by its `ops` lock.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -19,7 +19,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 use super::auth::Credentials;
 use super::cron::CronSlot;
-use super::metrics::Metrics;
+use super::metrics::{FunctionMetrics, Metrics};
 use super::names::FnKey;
 use super::provider::Provider;
 use super::queue::{Queue, QueueConfig};
@@ -81,6 +81,10 @@ pub struct Function {
     endpoints: ArcSwap<Vec<Arc<Endpoint>>>,
     next: AtomicUsize,
     pub invocations: AtomicU64,
+    /// This function's metric series, resolved on its first invocation (see [`Function::metrics`]).
+    pub metrics: OnceLock<FunctionMetrics>,
+    /// Replicas started and not yet healthy.
+    pub starting: AtomicUsize,
     /// Held while replicas are started, replaced or stopped.
     pub ops: tokio::sync::Mutex<()>,
     /// Held while the record is read, changed and saved (update, scale, delete), so concurrent
@@ -102,6 +106,8 @@ impl Function {
             endpoints: ArcSwap::from_pointee(Vec::new()),
             next: AtomicUsize::new(0),
             invocations: AtomicU64::new(0),
+            metrics: OnceLock::new(),
+            starting: AtomicUsize::new(0),
             ops: tokio::sync::Mutex::new(()),
             edit: tokio::sync::Mutex::new(()),
             cron: CronSlot::default(),
@@ -122,6 +128,16 @@ impl Function {
     /// The replicas currently receiving traffic.
     pub fn endpoints(&self) -> Arc<Vec<Arc<Endpoint>>> {
         self.endpoints.load_full()
+    }
+
+    /// The hot-path metric handles, resolved from `metrics` the first time.
+    pub fn metrics(&self, metrics: &Metrics) -> &FunctionMetrics {
+        self.metrics.get_or_init(|| metrics.function(&self.key.to_string()))
+    }
+
+    /// Requests being proxied to this function's replicas now.
+    pub fn inflight(&self) -> usize {
+        self.endpoints.load().iter().map(|e| e.inflight.load(Ordering::Relaxed)).sum()
     }
 
     /// Replaces the endpoint list in one step.

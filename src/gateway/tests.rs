@@ -14,7 +14,7 @@ use tower::ServiceExt;
 
 use super::state::{Endpoint, Function, FunctionTable, Gateway, GatewayConfig};
 use super::store::{FunctionRecord, Store};
-use super::{auth, http_client, metrics, provider, queue, router, secrets};
+use super::{auth, http_client, metrics, provider, queue, router, secrets, system};
 use crate::gateway::names::FnKey;
 use crate::openfaas::types::FunctionDeployment;
 
@@ -99,7 +99,6 @@ async fn routing_auth_and_shapes() {
     let (status, headers, body) = call(&gw, get("/system/functions")).await;
     assert_eq!((status, body.as_str()), (StatusCode::UNAUTHORIZED, "invalid credentials\n"));
     assert_eq!(headers["www-authenticate"], "Basic realm=\"Restricted\"");
-    assert_eq!(call(&gw, get("/healthz")).await.0, StatusCode::OK);
     assert_eq!(call(&gw, get("/nowhere")).await.2, "404 page not found\n");
     assert_eq!(call(&gw, authed(&gw, "PATCH", "/system/functions", "")).await.0, StatusCode::METHOD_NOT_ALLOWED);
     add_function(&gw, "listed", &[]);
@@ -175,7 +174,7 @@ async fn proxy_answers_503_502_504_and_forwards_headers() {
     let seen: Vec<&str> = body.split(',').collect();
     assert!(seen.contains(&"x-kept") && seen.contains(&"x-call-id") && seen.contains(&"x-start-time"), "{body}");
     assert!(!seen.contains(&"x-hop") && !seen.contains(&"connection"), "{body}");
-    let text = gw.metrics.render(&gw.functions);
+    let text = gw.metrics.render(&system::scrape(&gw));
     for code in ["503", "502", "504", "200"] {
         assert!(text.contains(&format!("gateway_function_invocation_total{{code=\"{code}\"")), "{code}: {text}");
     }
@@ -213,6 +212,132 @@ async fn functions_answer_only_faas_providers_methods() {
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
         assert_eq!(headers["allow"], "GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD");
     }
+}
+
+/// A replica that reads the request and closes the connection without answering.
+async fn resetting_port() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = tokio::io::AsyncReadExt::read(&mut socket, &mut buf).await;
+            drop(socket);
+        }
+    });
+    port
+}
+
+/// The exposition text with what timing decides (bucket counts, sums) and the process
+/// metrics (this test process's) masked, so that the snapshot shows names, types, labels and
+/// every count that the calls decide.
+fn stable_metrics(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.contains("process_"))
+        .map(|l| {
+            let timed = l.starts_with("gateway_functions_seconds_") || l.starts_with("rfaas_cold_start_seconds_");
+            let fixed = l.contains("le=\"+Inf\"") || l.contains("_count");
+            match l.rsplit_once(' ') {
+                Some((series, _)) if timed && !fixed => format!("{series} <timing>"),
+                _ => l.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn metrics_after_a_known_sequence_of_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), Duration::from_millis(300));
+    add_function(&gw, "echo", &[echo_port().await, echo_port().await]);
+    add_function(&gw, "empty", &[]);
+    add_function(&gw, "refused", &[closed_port()]);
+    add_function(&gw, "silent", &[silent_port().await]);
+    add_function(&gw, "reset", &[resetting_port().await]);
+    for _ in 0..3 {
+        assert_eq!(call(&gw, get("/function/echo")).await.0, StatusCode::OK);
+    }
+    assert_eq!(call(&gw, get("/function/echo.openfaas-fn/sub/path?q=1")).await.0, StatusCode::OK);
+    assert_eq!(call(&gw, get("/function/empty")).await.0, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(call(&gw, get("/function/refused")).await.0, StatusCode::BAD_GATEWAY);
+    assert_eq!(call(&gw, get("/function/silent")).await.0, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(call(&gw, get("/function/reset")).await.0, StatusCode::BAD_GATEWAY);
+    // Unknown functions are not counted: any URL would otherwise add a series.
+    assert_eq!(call(&gw, get("/function/missing")).await.0, StatusCode::NOT_FOUND);
+    gw.metrics.scaled("echo.openfaas-fn", 1, 2);
+    gw.metrics.cron_skipped("echo.openfaas-fn");
+
+    let (status, headers, text) = call(&gw, get("/metrics")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    assert!(text.contains("process_resident_memory_bytes ") && text.contains("process_open_fds "), "{text}");
+    insta::assert_snapshot!(stable_metrics(&text));
+}
+
+#[tokio::test]
+async fn healthz_is_503_naming_an_engine_or_store_that_does_not_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut gw = gateway(dir.path(), Duration::from_secs(5));
+    // A socket file nobody listens on any more: connecting is refused.
+    let gone = dir.path().join("no-engine.sock");
+    drop(std::os::unix::net::UnixListener::bind(&gone).unwrap());
+    let docker = bollard::Docker::connect_with_unix(gone.to_str().unwrap(), 5, bollard::API_DEFAULT_VERSION).unwrap();
+    Arc::get_mut(&mut gw).unwrap().provider =
+        provider::Provider { docker, ..provider::Provider::unchecked("t".into()).unwrap() };
+    let (status, _, body) = call(&gw, get("/healthz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.starts_with("container engine: ") && !body.contains("state store"), "{body}");
+    std::fs::remove_file(dir.path().join("gateway.db")).unwrap();
+    let (status, _, body) = call(&gw, get("/healthz")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains("state store: ") && body.contains("gateway.db"), "{body}");
+    let (status, _, body) = call(&gw, authed(&gw, "GET", "/system/health", "")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let report: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(report["status"], "error");
+    assert_eq!(report["checks"]["engine"]["status"], "error");
+    assert_eq!(report["checks"]["store"]["status"], "error");
+    assert_eq!(report["checks"]["queue"]["status"], "ok", "{report}");
+    assert_eq!(
+        report["checks"]["cron"],
+        serde_json::json!({"status": "ok", "latencySeconds": report["checks"]["cron"]["latencySeconds"], "scheduled": 0})
+    );
+    assert_eq!(call(&gw, get("/system/health")).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_ui_and_its_api_mount_sit_behind_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), Duration::from_secs(5));
+    add_function(&gw, "listed", &[]);
+    for path in ["/ui", "/ui/", "/ui/app.js", "/ui/api/system/functions", "/ui/api/system/function-stats"] {
+        assert_eq!(call(&gw, get(path)).await.0, StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let (status, headers, _) = call(&gw, authed(&gw, "GET", "/ui", "")).await;
+    assert_eq!(
+        (status, &headers["location"]),
+        (StatusCode::PERMANENT_REDIRECT, &"/ui/".parse::<axum::http::HeaderValue>().unwrap())
+    );
+    let (status, headers, body) = call(&gw, authed(&gw, "GET", "/ui/", "")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(body.contains("<script src=\"app.js\" defer></script>"), "{body}");
+    // The same handler answers both paths.
+    let direct = call(&gw, authed(&gw, "GET", "/system/functions", "")).await;
+    let mounted = call(&gw, authed(&gw, "GET", "/ui/api/system/functions", "")).await;
+    assert_eq!((direct.0, &direct.2), (mounted.0, &mounted.2));
+    let (status, _, body) = call(&gw, authed(&gw, "GET", "/ui/api/system/function-stats", "")).await;
+    assert_eq!(status, StatusCode::OK);
+    let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stats[0]["name"], "listed");
+    assert_eq!(stats[0]["lastMinute"]["requests"], 0);
+    assert_eq!(stats[0]["lastFiveMinutes"]["series"].as_array().unwrap().len(), 30);
+    assert_eq!(call(&gw, authed(&gw, "GET", "/ui/..%2FCargo.toml", "")).await.0, StatusCode::NOT_FOUND);
+    let (status, _, body) = call(&gw, authed(&gw, "GET", "/ui/api/system/function-stats?namespace=../etc", "")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, _, body) = call(&gw, authed(&gw, "GET", "/system/function-stats?namespace=nowhere", "")).await;
+    assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, "namespace not valid: nowhere\n"));
 }
 
 #[tokio::test]

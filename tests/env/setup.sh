@@ -26,7 +26,10 @@ DOCKER_SOCK="/var/run/docker.sock"
 
 PACKAGES=(docker.io docker-registry apache2-utils redis-server redis-tools
           mariadb-server mariadb-client debootstrap curl ca-certificates tar
-          procps)
+          procps prometheus chromium)
+# The browser tests run Playwright under Node; a machine may already have a Node with its own npm
+# (e.g. nodesource's, which conflicts with Debian's npm package), so Debian's is only the fallback.
+command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
 
 log() { echo "setup: $*" >&2; }
 die() { echo "setup: ERROR: $*" >&2; exit 1; }

@@ -51,6 +51,11 @@ async fn cron_functions_fire_without_overlapping_and_follow_redeploys() {
         assert!(pair[1]["start"].as_f64() >= pair[0]["end"].as_f64(), "runs overlapped: {seen:?}");
     }
     assert!(gw.log().contains("previous run still going"));
+    // The metrics count the same runs and skips.
+    let runs = gw.metric("rfaas_cron_runs_total{code=\"200\",function_name=\"tick.openfaas-fn\"}").await;
+    assert!(runs.is_some_and(|n| n >= 1.0 && n >= seen.len() as f64 - 1.0), "{runs:?} runs, {} seen", seen.len());
+    let skipped = gw.metric("rfaas_cron_skipped_total{function_name=\"tick.openfaas-fn\"}").await;
+    assert!(skipped.is_some_and(|n| n >= 1.0), "{skipped:?}");
 
     // Redeploy without the annotation: unscheduled.
     assert_eq!(gw.update(&echo_fn("tick", &image)).await.0, 200);

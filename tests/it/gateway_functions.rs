@@ -54,6 +54,11 @@ async fn invoke_scale_round_robin_rolling_update_and_remove() {
         .json(&json!({"serviceName": "echo", "replicas": 3}));
     assert_eq!(gw.send(scale).await.0, 200);
     assert_eq!(gw.describe("echo").await["availableReplicas"], 3);
+    let fn_name = "function_name=\"echo.openfaas-fn\"";
+    let up = format!("rfaas_scale_events_total{{direction=\"up\",{fn_name}}}");
+    assert_eq!(gw.metric(&up).await, Some(1.0));
+    assert_eq!(gw.metric(&format!("rfaas_cold_starts_total{{cause=\"scale\",{fn_name}}}")).await, Some(2.0));
+    assert_eq!(gw.metric(&format!("gateway_service_count{{{fn_name}}}")).await, Some(3.0));
     let mut order = Vec::new();
     for _ in 0..9 {
         let echo: Value = gw.invoke("echo").await.json().await.unwrap();
@@ -220,6 +225,13 @@ async fn a_killed_replica_is_replaced_and_serves_again() {
     assert_eq!(after.len(), 1);
     assert_ne!(after[0].1, before[0].1);
     assert!(gw.log().contains("exited; replacing it"));
+    let fn_name = "function_name=\"phoenix.openfaas-fn\"";
+    assert_eq!(gw.metric(&format!("rfaas_replica_restarts_total{{{fn_name}}}")).await, Some(1.0));
+    for cause in ["deploy", "replace"] {
+        let series = format!("rfaas_cold_starts_total{{cause=\"{cause}\",{fn_name}}}");
+        assert_eq!(gw.metric(&series).await, Some(1.0), "{series}");
+    }
+    assert_eq!(gw.metric(&format!("rfaas_cold_start_seconds_count{{{fn_name}}}")).await, Some(2.0));
 }
 
 #[tokio::test]

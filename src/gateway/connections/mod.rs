@@ -18,9 +18,9 @@
 //! which is why connections were never closed). The phases are tracked here instead, from the
 //! socket's reads, the request body and the response body ([`watch`]).
 //!
-//! HTTP/1.1 only, as the OpenFaaS gateway serves it; TCP_NODELAY on every connection; on
-//! shutdown the listener closes, idle connections close at once and busy ones after their
-//! response.
+//! HTTP/1.1 only, as the OpenFaaS gateway serves it; TCP_NODELAY on every connection; open
+//! connections counted in a gauge (`rfaas_open_connections`); on shutdown the listener closes,
+//! idle connections close at once and busy ones after their response.
 
 mod tracker;
 mod watch;
@@ -36,6 +36,7 @@ use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use prometheus::IntGauge;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch as signal;
@@ -100,9 +101,16 @@ fn connections_for_fds(fds: u64) -> u64 {
     fds.saturating_sub(FD_RESERVE) / 2
 }
 
-/// Serves `app` on `listener` within `limits` until `shutdown` completes, then until every
-/// connection has closed (the caller bounds that wait). Accept errors never end it.
-pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: impl Future<Output = ()>) {
+/// Serves `app` on `listener` within `limits`, counting open connections in `open`, until
+/// `shutdown` completes, then until every connection has closed (the caller bounds that wait).
+/// Accept errors never end it.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    open: IntGauge,
+    shutdown: impl Future<Output = ()>,
+) {
     let tracker = Arc::new(Tracker::new());
     let (stop, stopped) = signal::channel(false);
     let refusals = Refusals::new();
@@ -131,10 +139,11 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
             tokio::spawn(refuse(stream));
             continue;
         }
-        let open = Open { conn: tracker.register(), tracker: tracker.clone() };
+        open.inc();
+        let entry = Open { conn: tracker.register(), tracker: tracker.clone(), gauge: open.clone() };
         let (app, stopped) = (app.clone(), stopped.clone());
         tokio::spawn(async move {
-            drive(stream, remote, app, &open.conn, limits, stopped).await;
+            drive(stream, remote, app, &entry.conn, limits, stopped).await;
         });
     }
     drop(listener);
@@ -145,15 +154,18 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
     }
 }
 
-/// A connection's place in the tracker, given up when its task ends (even by a panic).
+/// A connection's place in the tracker and the gauge, given up when its task ends (even by a
+/// panic).
 struct Open {
     conn: Arc<Conn>,
     tracker: Arc<Tracker>,
+    gauge: IntGauge,
 }
 
 impl Drop for Open {
     fn drop(&mut self) {
         self.tracker.remove(&self.conn);
+        self.gauge.dec();
     }
 }
 

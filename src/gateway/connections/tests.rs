@@ -46,7 +46,8 @@ async fn start(limits: Limits) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(serve(listener, app, limits, async {
+    let open = IntGauge::new("open", "open connections").unwrap();
+    let done = tokio::spawn(serve(listener, app, limits, open, async {
         let _ = stopped.await;
     }));
     Server { addr, release, stop: Some(stop), done }

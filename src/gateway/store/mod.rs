@@ -216,6 +216,12 @@ impl Store {
         .await
     }
 
+    /// Reads from the database (for health checks); the number of functions.
+    pub async fn ping(&self) -> Result<u64, StoreError> {
+        self.with(|c| Ok(c.query_row("SELECT COUNT(*) FROM functions", [], |r| r.get::<_, i64>(0))?.max(0) as u64))
+            .await
+    }
+
     /// Removes a moved legacy call; the table goes with the last one.
     pub async fn drop_legacy_job(&self, id: i64) -> Result<(), StoreError> {
         self.with(move |c| {

@@ -97,6 +97,7 @@ pub struct TestGateway {
     pub dir: PathBuf,
     child: Option<Child>,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
     pub url: String,
     pub password: String,
     pub http: reqwest::Client,
@@ -109,6 +110,11 @@ impl TestGateway {
 
     /// Starts `rfaas gateway --port 0` with extra flags.
     pub async fn start_with(extra: &[&str]) -> TestGateway {
+        TestGateway::start_with_env(extra, &[]).await
+    }
+
+    /// Starts `rfaas gateway --port 0` with extra flags and environment variables.
+    pub async fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> TestGateway {
         docker().await;
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().join("state");
@@ -118,6 +124,7 @@ impl TestGateway {
             dir,
             child: None,
             extra: extra.iter().map(|s| s.to_string()).collect(),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             url: String::new(),
             password: String::new(),
             http,
@@ -141,6 +148,7 @@ impl TestGateway {
             .args(["gateway", "--port", "0", "--state-dir"])
             .arg(&self.dir)
             .args(&self.extra)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
             .spawn()
@@ -219,6 +227,12 @@ impl TestGateway {
         let (status, body) = self.send(self.system(reqwest::Method::GET, &format!("/system/function/{name}"))).await;
         assert_eq!(status, 200, "{body}");
         serde_json::from_str(&body).expect("json")
+    }
+
+    /// The value of one series in `/metrics` (`name{labels}` exactly as exposed), if present.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let text = self.http.get(format!("{}/metrics", self.url)).send().await.ok()?.text().await.ok()?;
+        text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
     }
 
     /// `POST /function/<path>`.
