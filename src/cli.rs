@@ -263,6 +263,14 @@ pub struct LogoutArgs {
     pub gateway: Option<String>,
 }
 
+/// A duration above zero.
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err(format!("invalid duration \"{s}\": must be more than 0")),
+        d => Ok(d),
+    }
+}
+
 /// Go-style durations (`5s`, `1m30s`, `500ms`) or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if let Ok(secs) = s.parse::<u64>() {
@@ -621,6 +629,7 @@ pub struct RegistryLoginArgs {
 const LOCAL_GATEWAY_EXAMPLES: &str = "Examples:
   rfaas gateway                       # foreground on http://127.0.0.1:8080
   rfaas gateway start --port 0        # background, on a free port; prints the URL
+  rfaas gateway start --max-connections 4096 --idle-timeout 30s
   rfaas gateway status
   rfaas gateway stop
   rfaas login -g http://127.0.0.1:8080 --password-stdin < ~/.rfaas/gateway/basic-auth-password";
@@ -663,7 +672,37 @@ pub struct LocalGatewayServeArgs {
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub health_timeout: Duration,
     #[command(flatten)]
+    pub connections: GatewayConnectionArgs,
+    #[command(flatten)]
     pub queue: QueueFlags,
+}
+
+/// Bounds on the gateway's inbound connections, so no client can hold them all.
+#[derive(Debug, Clone, Args)]
+pub struct GatewayConnectionArgs {
+    /// Close a connection whose request head has not arrived this long after its first byte
+    #[arg(long, default_value = "10s", value_parser = parse_positive_duration)]
+    pub header_read_timeout: Duration,
+    /// Close a connection that waits this long for its client (kept alive between requests, or
+    /// stalled in a request body)
+    #[arg(long, default_value = "60s", value_parser = parse_positive_duration)]
+    pub idle_timeout: Duration,
+    /// About how many connections may be open; at the bound, those waiting longest for their
+    /// client are closed to make room, and only when all are busy is a new one refused (503)
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+}
+
+impl GatewayConnectionArgs {
+    /// The same settings as flags, for `gateway start` to pass to the background gateway.
+    pub fn to_args(&self) -> Vec<String> {
+        // Whole milliseconds: the duration parser takes `1500ms`, not `1.5s`.
+        vec![
+            format!("--header-read-timeout={}ms", self.header_read_timeout.as_millis()),
+            format!("--idle-timeout={}ms", self.idle_timeout.as_millis()),
+            format!("--max-connections={}", self.max_connections),
+        ]
+    }
 }
 
 /// The gateway's state directory.

@@ -1,7 +1,8 @@
-//! Files only the current user may read: directories 0700, files 0600, written atomically
-//! (temporary file, fsync, rename) so a crash never leaves half a password or secret behind.
+//! Files only their owner may read, and the one owner of atomic writes: directories 0700, files
+//! written to a uniquely named temporary file in the target's directory (mode and owner set
+//! before the first byte, then fsync), renamed over the target, and the directory fsynced, so
+//! neither a crash nor a concurrent write ever leaves half a value or another file's value behind.
 
-use fs_err::os::unix::fs::OpenOptionsExt;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -56,17 +57,135 @@ pub fn check_private_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Atomically replaces `path` with `bytes`, mode `mode`.
-pub fn write_file(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    let mut file = fs_err::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    fs_err::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
-    fs_err::rename(&tmp, path)
+/// The mode and, optionally, the numeric owner (uid, gid) of a file to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileAttrs {
+    pub mode: u32,
+    pub owner: Option<(u32, u32)>,
+}
+
+impl FileAttrs {
+    /// Mode 0600, owned by the current user.
+    pub const PRIVATE: FileAttrs = FileAttrs { mode: 0o600, owner: None };
+}
+
+/// Atomically replaces `path` with `bytes`, with `attrs`.
+pub fn write_file(path: &Path, bytes: &[u8], attrs: FileAttrs) -> std::io::Result<()> {
+    let file = temp_file_with(path, bytes, attrs)?;
+    file.persist(path).map_err(|e| with_path(e.error, "cannot rename a temporary file to", path))?;
+    sync_parent(path)
 }
 
 /// Atomically replaces `path` with `bytes`, mode 0600.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    write_file(path, bytes, 0o600)
+    write_file(path, bytes, FileAttrs::PRIVATE)
+}
+
+/// Atomically creates `path` with `bytes`, mode 0600; fails with `ErrorKind::AlreadyExists`
+/// (leaving the existing file as it was) when `path` exists, even if another writer created it
+/// a moment ago.
+pub fn create_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let file = temp_file_with(path, bytes, FileAttrs::PRIVATE)?;
+    match file.persist_noclobber(path) {
+        Ok(_) => sync_parent(path),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Err(e.error),
+        Err(e) => Err(with_path(e.error, "cannot link a temporary file to", path)),
+    }
+}
+
+/// A new, uniquely named file beside `path` holding `bytes` (synced), with `attrs`.
+fn temp_file_with(path: &Path, bytes: &[u8], attrs: FileAttrs) -> std::io::Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // A dot and a suffix no secret, credential or config name can have: a listing of the
+    // directory never mistakes a temporary file for a finished one.
+    let mut file = tempfile::Builder::new()
+        .prefix(".")
+        .suffix(".partial")
+        .tempfile_in(dir)
+        .map_err(|e| with_path(e, "cannot create a temporary file in", dir))?;
+    let what = file.path().to_path_buf();
+    // tempfile creates it 0600; the final mode and owner are set before the first byte is
+    // written, so the value is never readable by anyone it is not meant for.
+    let handle = file.as_file();
+    handle
+        .set_permissions(std::fs::Permissions::from_mode(attrs.mode))
+        .map_err(|e| with_path(e, "cannot chmod", &what))?;
+    if let Some((uid, gid)) = attrs.owner {
+        std::os::unix::fs::fchown(handle, Some(uid), Some(gid)).map_err(|e| with_path(e, "cannot chown", &what))?;
+    }
+    file.write_all(bytes).map_err(|e| with_path(e, "cannot write", &what))?;
+    file.as_file().sync_all().map_err(|e| with_path(e, "cannot sync", &what))?;
+    Ok(file)
+}
+
+/// Makes the rename that put `path` in place durable.
+fn sync_parent(path: &Path) -> std::io::Result<()> {
+    let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) else { return Ok(()) };
+    fs_err::File::open(dir)?.sync_all()
+}
+
+fn with_path(e: std::io::Error, what: &str, path: &Path) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{what} {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn writes_replace_whole_files_with_the_mode_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.pass");
+        write_private(&path, b"first").unwrap();
+        write_file(&path, b"second", FileAttrs { mode: 0o400, owner: None }).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o400);
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["db.pass"], "no temporary file is left behind");
+    }
+
+    #[test]
+    fn files_whose_names_differ_only_in_extension_never_share_a_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let dir = dir.path();
+                s.spawn(move || {
+                    for i in 0..50 {
+                        for ext in ["pass", "user", "tmp"] {
+                            let value = format!("{ext}-{t}-{i}-").repeat(100 + i);
+                            write_private(&dir.join(format!("db.{ext}")), value.as_bytes()).unwrap();
+                        }
+                    }
+                });
+            }
+        });
+        for ext in ["pass", "user", "tmp"] {
+            let text = std::fs::read_to_string(dir.path().join(format!("db.{ext}"))).unwrap();
+            let first = text.split('-').take(3).collect::<Vec<_>>().join("-") + "-";
+            assert!(first.starts_with(&format!("{ext}-")), "db.{ext} holds another file's value");
+            assert_eq!(text, first.repeat(text.len() / first.len()), "db.{ext} is not one whole value");
+        }
+    }
+
+    #[test]
+    fn create_private_never_replaces_an_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        create_private(&path, b"one").unwrap();
+        let e = create_private(&path, b"two").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn errors_name_the_directory() {
+        let e = write_private(Path::new("/nonexistent-rfaas-dir/x"), b"x").unwrap_err();
+        assert!(e.to_string().contains("/nonexistent-rfaas-dir"), "{e}");
+    }
 }

@@ -310,10 +310,11 @@ pub struct SecretValueArgs {
     /// The value, given literally (visible in `ps`; prefer stdin or --from-file)
     #[arg(long, conflicts_with = "from_file")]
     pub from_literal: Option<String>,
-    /// Read the value from this file
+    /// Read the value from this file; its bytes are stored exactly (sent as `rawValue`)
     #[arg(long)]
     pub from_file: Option<std::path::PathBuf>,
-    /// Trim whitespace around the value
+    /// Trim whitespace around a literal or stdin value (a --from-file value is stored byte-exact,
+    /// as with faas-cli; only the text copy sent beside it is trimmed)
     #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1,
           default_missing_value = "true", require_equals = true, value_name = "BOOL")]
     pub trim: bool,

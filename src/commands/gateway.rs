@@ -1,10 +1,12 @@
 //! `rfaas gateway [start|stop|status]`: flags in, calls on `crate::gateway` out.
 
-use crate::cli::{LocalGatewayAction, LocalGatewayArgs, LocalGatewayServeArgs, LocalGatewayStateArgs};
+use crate::cli::{
+    GatewayConnectionArgs, LocalGatewayAction, LocalGatewayArgs, LocalGatewayServeArgs, LocalGatewayStateArgs,
+};
 use crate::commands::Context;
 use crate::gateway::callback::CallbackAllow;
 use crate::gateway::queue::QueueConfig;
-use crate::gateway::{self, GatewayConfig, daemon};
+use crate::gateway::{self, GatewayConfig, connections, daemon};
 
 fn state_dir(args: &LocalGatewayStateArgs) -> anyhow::Result<std::path::PathBuf> {
     match &args.state_dir {
@@ -47,9 +49,18 @@ async fn serve(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
         state_dir: state_dir(&args.state)?,
         upstream_timeout: args.upstream_timeout,
         health_timeout: args.health_timeout,
+        connections: limits(&args.connections),
         queue: queue_config(&args),
     };
     gateway::serve(config, &ctx.printer).await
+}
+
+fn limits(args: &GatewayConnectionArgs) -> connections::Limits {
+    connections::Limits {
+        header_read_timeout: args.header_read_timeout,
+        idle_timeout: args.idle_timeout,
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+    }
 }
 
 async fn start(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -64,6 +75,7 @@ async fn start(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
             format!("--health-timeout={}s", args.health_timeout.as_secs_f64()),
         ]
         .into_iter()
+        .chain(args.connections.to_args())
         .chain(args.queue.to_args())
         .collect(),
     };

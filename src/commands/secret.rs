@@ -32,20 +32,24 @@ fn secret_value(args: &SecretValueArgs) -> anyhow::Result<Secret> {
         namespace: args.namespace.namespace.clone().unwrap_or_default(),
         ..Default::default()
     };
-    let bytes = if let Some(v) = &args.from_literal {
-        v.as_bytes().to_vec()
+    let trim = |text: String| if args.trim { text.trim().to_string() } else { text };
+    if let Some(v) = &args.from_literal {
+        secret.value = trim(v.clone());
     } else if let Some(path) = &args.from_file {
-        std::fs::read(path).with_context(|| format!("cannot read the secret from {}", path.display()))?
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read the secret from {}", path.display()))?;
+        // As faas-cli sends a file: the exact bytes in `rawValue` (what faasd, faas-netes and
+        // rfaas store), and the text in `value` for gateways that only read that.
+        secret.value = trim(String::from_utf8_lossy(&bytes).into_owned());
+        secret.raw_value = Some(bytes);
     } else {
         let mut buf = Vec::new();
         std::io::stdin().read_to_end(&mut buf).context("cannot read the secret from stdin")?;
-        buf
-    };
-    match String::from_utf8(bytes) {
-        Ok(text) => secret.value = if args.trim { text.trim().to_string() } else { text },
-        Err(e) => secret.raw_value = Some(e.into_bytes()),
+        match String::from_utf8(buf) {
+            Ok(text) => secret.value = trim(text),
+            Err(e) => secret.raw_value = Some(e.into_bytes()),
+        }
     }
-    if secret.value.is_empty() && secret.raw_value.is_none() {
+    if secret.bytes().is_empty() {
         anyhow::bail!(
             "the value for secret \"{}\" is empty; give --from-literal, --from-file or pipe it in",
             args.name
@@ -113,4 +117,48 @@ async fn remove(args: SecretRemoveArgs, ctx: &Context) -> anyhow::Result<()> {
         Err(e) => return Err(e.into_anyhow()),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn value_args(args: &[&str]) -> SecretValueArgs {
+        let cli = crate::cli::Cli::try_parse_from(args).unwrap();
+        match cli.command {
+            crate::cli::Command::Secret(SecretArgs {
+                command: SecretCommand::Create(a) | SecretCommand::Update(a),
+            }) => a,
+            _ => unreachable!("a secret command"),
+        }
+    }
+
+    #[test]
+    fn a_file_is_sent_as_exact_raw_value_beside_its_trimmed_text_as_faas_cli_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s");
+        let mut bytes: Vec<u8> = b" text \xff".to_vec();
+        bytes.push(b'\n');
+        std::fs::write(&path, &bytes).unwrap();
+        let file = path.to_str().unwrap();
+        for command in ["create", "update"] {
+            let secret = secret_value(&value_args(&["rfaas", "secret", command, "s", "--from-file", file])).unwrap();
+            let wire = serde_json::to_value(&secret).unwrap();
+            assert_eq!(wire, serde_json::json!({"name": "s", "value": "text \u{fffd}", "rawValue": "IHRleHQg/wo="}));
+            assert_eq!(secret.bytes(), bytes);
+        }
+        let untrimmed =
+            secret_value(&value_args(&["rfaas", "secret", "create", "s", "--from-file", file, "--trim=false"]));
+        assert_eq!(untrimmed.unwrap().value, " text \u{fffd}\n");
+    }
+
+    #[test]
+    fn an_empty_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty");
+        std::fs::write(&path, b"").unwrap();
+        let e = secret_value(&value_args(&["rfaas", "secret", "create", "s", "--from-file", path.to_str().unwrap()]));
+        assert!(e.unwrap_err().to_string().contains("the value for secret \"s\" is empty"));
+    }
 }

@@ -1,7 +1,8 @@
 //! `rfaas gateway`: a single-process, OpenFaaS-compatible gateway and provider that runs each
 //! function replica as a Docker container on the host network.
 //!
-//! Layout (one concern per file): [`router`] lists every route; [`auth`] guards `/system/*`;
+//! Layout (one concern per file): [`connections`] accepts, bounds and counts inbound connections;
+//! [`router`] lists every route; [`auth`] guards `/system/*`;
 //! [`functions`], [`secrets`], [`namespaces`], [`logs`], [`invocations`] (the async records) and
 //! [`system`] are the REST API; [`proxy`] is the invoke hot path; [`queue`] the durable async
 //! queue, whose callbacks [`callback`] checks and sends; [`cron`] the built-in cron connector;
@@ -49,7 +50,6 @@ pub mod window;
 #[cfg(test)]
 mod tests;
 
-use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -57,7 +57,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use futures_util::future::join_all;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -152,23 +151,16 @@ async fn start_background_work(gw: Arc<Gateway>) {
 
 async fn run_server(listener: tokio::net::TcpListener, gw: Arc<Gateway>) -> anyhow::Result<()> {
     let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let limits = connections::fit_to_fd_limit(gw.config.connections);
     let open = gw.metrics.open_connections();
-    let app = router::router(gw).into_make_service_with_connect_info::<SocketAddr>();
-    // The proxy forwards a response head as soon as it arrives and the body when it follows
-    // (waitress, for one, sends them in separate segments). With Nagle's algorithm on, that
-    // second small write waited for the client's delayed ACK: ~40 ms added to most invocations.
-    let listener = connections::CountingListener::new(listener, open).tap_io(|tcp| {
-        if let Err(e) = tcp.get_ref().set_nodelay(true) {
-            console::warn(&format!("cannot set TCP_NODELAY on an accepted connection: {e}"));
-        }
-    });
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let app = router::router(gw);
+    let server = connections::serve(listener, app, limits, open, async move {
         shutdown_signal().await;
         console::info("shutting down");
         let _ = tx.send(true);
     });
     tokio::select! {
-        result = std::future::IntoFuture::into_future(server) => result.context("the gateway's HTTP server failed"),
+        () = server => Ok(()),
         () = async {
             let _ = rx.wait_for(|stop| *stop).await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;

@@ -1,6 +1,8 @@
 //! The Docker side of the provider: one container per replica, started from the local engine's
 //! images (pulled only when absent), on the host network, listening on a loopback port passed in
-//! env `port`. Each container carries labels naming its gateway, function, generation and port,
+//! env `port` and on the address in env `bind_address` (always 127.0.0.1: with host networking,
+//! a replica listening on every interface would be reachable from the network without going
+//! through the gateway, whatever address the gateway binds). Each container carries labels naming its gateway, function, generation and port,
 //! plus the whole `FunctionDeployment` as JSON, so a restarted gateway can re-adopt or rebuild it.
 //! Nothing here is called per invocation.
 
@@ -34,6 +36,8 @@ pub mod labels {
     pub const DEPLOYMENT: &str = "com.rfaas.deployment";
 }
 
+/// The address replicas listen on (env `bind_address`); the gateway reaches them there.
+pub const REPLICA_ADDRESS: &str = "127.0.0.1";
 /// Environment variables the gateway sets in every replica itself: `port` (each replica's own
 /// loopback port) and `bind_address` (loopback). A deployment that sets them is refused: `port=9`
 /// made the replica listen where no health check looked, so it never became ready.
@@ -166,6 +170,7 @@ impl Provider {
         }
         env.extend(d.env_vars.iter().map(|(k, v)| (k.clone(), v.clone())));
         env.insert("port".into(), port.to_string());
+        env.insert("bind_address".into(), REPLICA_ADDRESS.to_string());
         let mut env: Vec<String> = env.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
         env.sort();
         let labels = HashMap::from([

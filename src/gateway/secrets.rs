@@ -6,13 +6,18 @@
 //! image runs as (resolved by `image_user.rs`) with mode 0400, bind-mounted read-only at
 //! `/var/openfaas/secrets/<name>`. If the owner cannot be resolved the copy falls back to mode
 //! 0444 inside the 0700 directory (still unreadable to other host users). Updating a secret
-//! rewrites those copies in place, so running replicas see the new value.
+//! rewrites those copies in place (a bind mount pins the file's inode, so a rename would not
+//! reach running replicas), and a copy that already holds the value is kept for the same reason.
+//! Writes go through `private_files` (unique temporary files, so secrets whose names differ
+//! only in an extension never share one); creating is atomic (never two 201s for one name) and
+//! updates are serialised, so concurrent updates leave every file holding one whole value.
 //! Secret values never appear in responses, logs or error messages.
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -26,17 +31,24 @@ use super::namespaces::require_namespace;
 use super::state::Gateway;
 use super::store::FunctionRecord;
 use crate::openfaas::types::{DEFAULT_NAMESPACE, Secret};
-use crate::private_files::{private_dir, write_file, write_private};
+use crate::private_files::{FileAttrs, create_private, private_dir, write_file, write_private};
 
 /// Secret files under the state directory.
 pub struct SecretStore {
     secrets: PathBuf,
     mounts: PathBuf,
+    /// Held while a secret and its copies are rewritten or removed: two updates rewriting the
+    /// same copies in place at once could interleave their bytes.
+    changes: Mutex<()>,
 }
 
 impl SecretStore {
     pub fn new(state_dir: &Path) -> std::io::Result<SecretStore> {
-        let store = SecretStore { secrets: state_dir.join("secrets"), mounts: state_dir.join("mounts") };
+        let store = SecretStore {
+            secrets: state_dir.join("secrets"),
+            mounts: state_dir.join("mounts"),
+            changes: Mutex::new(()),
+        };
         private_dir(&store.secrets)?;
         private_dir(&store.mounts)?;
         Ok(store)
@@ -71,12 +83,33 @@ impl SecretStore {
         Ok(names)
     }
 
-    pub fn write(&self, namespace: &str, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.changes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stores a new secret; false (and nothing written) when `namespace/name` exists.
+    pub fn create(&self, namespace: &str, name: &str, bytes: &[u8]) -> std::io::Result<bool> {
         private_dir(&self.secrets.join(namespace))?;
-        write_private(&self.path(namespace, name), bytes)
+        match create_private(&self.path(namespace, name), bytes) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Replaces a secret and refreshes the functions' copies; false when it does not exist.
+    pub fn update(&self, namespace: &str, name: &str, bytes: &[u8]) -> std::io::Result<bool> {
+        let _changing = self.lock();
+        if !self.exists(namespace, name) {
+            return Ok(false);
+        }
+        write_private(&self.path(namespace, name), bytes)?;
+        self.refresh_copies(namespace, name, bytes);
+        Ok(true)
     }
 
     pub fn delete(&self, namespace: &str, name: &str) -> std::io::Result<()> {
+        let _changing = self.lock();
         fs_err::remove_file(self.path(namespace, name))
     }
 
@@ -99,6 +132,9 @@ impl SecretStore {
         record: &FunctionRecord,
         owner: Option<Owner>,
     ) -> std::io::Result<Vec<(String, PathBuf)>> {
+        // An update running meanwhile could otherwise refresh the copies just before this
+        // writes the value it read earlier.
+        let _changing = self.lock();
         let dir = self.copies_dir(&record.key);
         private_dir(&dir)?;
         let mut out = Vec::new();
@@ -108,22 +144,22 @@ impl SecretStore {
                 continue;
             };
             let target = dir.join(name);
-            let tmp = dir.join(format!(".{name}.tmp"));
-            match owner {
-                Some(o) => {
-                    write_file(&tmp, &bytes, 0o400)?;
-                    std::os::unix::fs::chown(&tmp, Some(o.uid), Some(o.gid))?;
-                }
-                None => write_file(&tmp, &bytes, 0o444)?,
+            let attrs = match owner {
+                Some(o) => FileAttrs { mode: 0o400, owner: Some((o.uid, o.gid)) },
+                None => FileAttrs { mode: 0o444, owner: None },
+            };
+            // Replicas already running have this very file mounted: replacing it would leave
+            // them out of later updates.
+            if !holds(&target, &bytes, attrs) {
+                write_file(&target, &bytes, attrs)?;
             }
-            fs_err::rename(&tmp, &target)?;
             out.push((name.clone(), target));
         }
         Ok(out)
     }
 
     /// Rewrites, in place, every function copy of `namespace/name` so running replicas see it.
-    pub fn refresh_copies(&self, namespace: &str, name: &str, bytes: &[u8]) {
+    fn refresh_copies(&self, namespace: &str, name: &str, bytes: &[u8]) {
         let Ok(functions) = fs_err::read_dir(self.mounts.join(namespace)) else { return };
         for function in functions.filter_map(|e| e.ok()) {
             let copy = function.path().join(name);
@@ -144,6 +180,22 @@ impl SecretStore {
     pub fn remove_copies(&self, key: &FnKey) {
         let _ = fs_err::remove_dir_all(self.copies_dir(key));
     }
+}
+
+/// Whether `path` is a file holding exactly `bytes` with `attrs` (mode, and owner if given).
+fn holds(path: &Path, bytes: &[u8], attrs: FileAttrs) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else { return false };
+    let owned = attrs.owner.is_none_or(|(uid, gid)| (meta.uid(), meta.gid()) == (uid, gid));
+    meta.is_file()
+        && meta.mode() & 0o7777 == attrs.mode
+        && owned
+        && meta.len() == bytes.len() as u64
+        && std::fs::read(path).is_ok_and(|current| current == bytes)
+}
+
+/// Runs blocking file work (writes and fsyncs) off the async workers.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> std::io::Result<T> + Send + 'static) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
 }
 
 fn namespace_of(text: &str) -> String {
@@ -178,22 +230,26 @@ async fn parse_secret(gw: &Gateway, body: &[u8]) -> Result<(Secret, String), Api
 /// `POST /system/secrets`: 201, or 409 when it exists.
 pub async fn create(State(gw): State<Arc<Gateway>>, body: Bytes) -> Result<Response, ApiError> {
     let (secret, namespace) = parse_secret(&gw, &body).await?;
-    if gw.secrets.exists(&namespace, &secret.name) {
+    let (store, ns, name, bytes) = (gw.clone(), namespace.clone(), secret.name.clone(), secret.bytes());
+    let created = blocking(move || store.secrets.create(&ns, &name, &bytes))
+        .await
+        .map_err(|e| io_error("cannot store the secret", e))?;
+    if !created {
         return Err(ApiError::Conflict(format!("secret {} already exists in {namespace}", secret.name)));
     }
-    gw.secrets.write(&namespace, &secret.name, &secret.bytes()).map_err(|e| io_error("cannot store the secret", e))?;
     Ok(StatusCode::CREATED.into_response())
 }
 
 /// `PUT /system/secrets`: 200, or 404 when missing.
 pub async fn update(State(gw): State<Arc<Gateway>>, body: Bytes) -> Result<Response, ApiError> {
     let (secret, namespace) = parse_secret(&gw, &body).await?;
-    if !gw.secrets.exists(&namespace, &secret.name) {
+    let (store, ns, name, bytes) = (gw.clone(), namespace.clone(), secret.name.clone(), secret.bytes());
+    let updated = blocking(move || store.secrets.update(&ns, &name, &bytes))
+        .await
+        .map_err(|e| io_error("cannot store the secret", e))?;
+    if !updated {
         return Err(ApiError::NotFound(format!("secret {} not found in {namespace}", secret.name)));
     }
-    let bytes = secret.bytes();
-    gw.secrets.write(&namespace, &secret.name, &bytes).map_err(|e| io_error("cannot store the secret", e))?;
-    gw.secrets.refresh_copies(&namespace, &secret.name, &bytes);
     Ok(StatusCode::OK.into_response())
 }
 

@@ -37,6 +37,8 @@ pub struct GatewayConfig {
     pub upstream_timeout: Duration,
     /// How long a new replica has to answer `GET /_/health` with 200.
     pub health_timeout: Duration,
+    /// Timeouts and bound for inbound connections.
+    pub connections: super::connections::Limits,
     /// The async queue: callbacks, workers, records.
     pub queue: QueueConfig,
 }

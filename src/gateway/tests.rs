@@ -27,6 +27,11 @@ fn gateway(dir: &std::path::Path, upstream_timeout: Duration) -> Arc<Gateway> {
             state_dir: dir.to_path_buf(),
             upstream_timeout,
             health_timeout: Duration::from_secs(1),
+            connections: super::connections::Limits {
+                header_read_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(60),
+                max_connections: 1024,
+            },
             queue: queue::QueueConfig::default(),
         },
         credentials,

@@ -173,7 +173,9 @@ pub struct ScaleServiceRequest {
     pub namespace: String,
 }
 
-/// A secret: `value` as text, or `rawValue` as base64 bytes when `value` is empty.
+/// A secret: `value` as text, and/or `rawValue` as base64 bytes. faas-cli `secret create
+/// --from-file` sends both (`value` trimmed and lossily decoded, `rawValue` exact), and faasd and
+/// faas-netes store `rawValue` whenever it is set, so the bytes are exact end to end.
 #[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Secret {
@@ -194,10 +196,10 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Secret {
-    /// The secret's bytes: `rawValue` when set, else `value`.
+    /// The secret's bytes: `rawValue` when set and not empty, else `value`.
     pub fn bytes(&self) -> Vec<u8> {
         match &self.raw_value {
-            Some(raw) if self.value.is_empty() => raw.clone(),
+            Some(raw) if !raw.is_empty() => raw.clone(),
             _ => self.value.as_bytes().to_vec(),
         }
     }
@@ -364,6 +366,14 @@ mod tests {
         assert!(!format!("{s:?}").contains("hi"));
         let v = Secret { name: "k".into(), value: "v".into(), ..Default::default() };
         assert_eq!(serde_json::to_value(&v).unwrap(), json!({"name":"k","value":"v"}));
+    }
+
+    #[test]
+    fn secret_raw_value_wins_over_value_as_in_faasd() {
+        let both: Secret = serde_json::from_value(json!({"name":"k","value":"a","rawValue":"YQo="})).unwrap();
+        assert_eq!(both.bytes(), b"a\n");
+        let empty_raw: Secret = serde_json::from_value(json!({"name":"k","value":"a","rawValue":""})).unwrap();
+        assert_eq!(empty_raw.bytes(), b"a");
     }
 
     #[test]

@@ -29,6 +29,7 @@ import (
 
 type config struct {
 	port         int
+	bindAddress  string
 	readTimeout  time.Duration
 	writeTimeout time.Duration
 	execTimeout  time.Duration
@@ -77,8 +78,15 @@ func loadConfig() config {
 	if port == 0 {
 		port = 8080
 	}
+	// The gateway passes bind_address=127.0.0.1 so that a replica on the host network is reachable
+	// only through it; run elsewhere, the image listens on every interface as before.
+	bind := strings.TrimSpace(os.Getenv("bind_address"))
+	if bind == "" {
+		bind = "0.0.0.0"
+	}
 	return config{
 		port:         port,
+		bindAddress:  bind,
 		readTimeout:  envDuration("read_timeout", 10*time.Second),
 		writeTimeout: envDuration("write_timeout", 10*time.Second),
 		execTimeout:  envDuration("exec_timeout", 10*time.Second),
@@ -333,7 +341,7 @@ func main() {
 		writeDeadline = cfg.execTimeout + time.Second
 	}
 	srv := &http.Server{
-		Addr:           fmt.Sprintf("0.0.0.0:%d", cfg.port),
+		Addr:           net.JoinHostPort(cfg.bindAddress, strconv.Itoa(cfg.port)),
 		Handler:        wd,
 		ReadTimeout:    cfg.readTimeout,
 		WriteTimeout:   writeDeadline,

@@ -69,6 +69,9 @@ function envInt(name, def) {
 
 const cfg = {
   port: envInt('port', 8080) || 8080,
+  // The gateway passes bind_address=127.0.0.1 so that a replica on the host network is reachable
+  // only through it; run elsewhere, the image listens on every interface as before.
+  bindAddress: (process.env.bind_address || '').trim() || '0.0.0.0',
   readTimeout: envDuration('read_timeout', 10000),
   writeTimeout: envDuration('write_timeout', 10000),
   execTimeout: envDuration('exec_timeout', 10000),
@@ -326,9 +329,9 @@ function shutdown(signal) {
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
 
-server.listen(cfg.port, '0.0.0.0', () => {
+server.listen(cfg.port, cfg.bindAddress, () => {
   ready = true;
-  console.log(`node18 listening on 0.0.0.0:${cfg.port} (read_timeout=${fmtDuration(cfg.readTimeout)} `
+  console.log(`node18 listening on ${cfg.bindAddress}:${cfg.port} (read_timeout=${fmtDuration(cfg.readTimeout)} `
     + `write_timeout=${fmtDuration(cfg.writeTimeout)} `
     + `exec_timeout=${cfg.execTimeout > 0 ? fmtDuration(cfg.execTimeout) : 'off'} `
     + `max_inflight=${cfg.maxInflight || 'unlimited'})`);

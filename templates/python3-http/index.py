@@ -105,6 +105,9 @@ def fmt_duration(seconds):
 class Config:
     def __init__(self):
         self.port = env_int("port", 8080) or 8080
+        # The gateway passes bind_address=127.0.0.1 so that a replica on the host network is
+        # reachable only through it; run elsewhere, the image listens on every interface.
+        self.bind_address = os.environ.get("bind_address", "").strip() or "0.0.0.0"
         self.read_timeout = env_duration("read_timeout", 10.0)
         self.write_timeout = env_duration("write_timeout", 10.0)
         self.exec_timeout = env_duration("exec_timeout", 10.0)
@@ -413,7 +416,7 @@ def main():
     channel_timeout = math.ceil(cfg.read_timeout) if cfg.read_timeout > 0 else 10 ** 8
     server = create_server(
         app,
-        host="0.0.0.0",
+        host=cfg.bind_address,
         port=cfg.port,
         threads=threads,
         channel_timeout=channel_timeout,
@@ -462,7 +465,7 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
 
     print(
-        f"python3-http listening on 0.0.0.0:{cfg.port} "
+        f"python3-http listening on {cfg.bind_address}:{cfg.port} "
         f"(read_timeout={fmt_duration(cfg.read_timeout)} write_timeout={fmt_duration(cfg.write_timeout)} "
         f"exec_timeout={fmt_duration(cfg.exec_timeout) if cfg.exec_timeout > 0 else 'off'} "
         f"max_inflight={cfg.max_inflight or 'unlimited'})",

@@ -8,7 +8,7 @@ use crate::engine::{self, Container};
 use crate::support::Rfaas;
 
 /// `rfaas new fn --lang <lang>`, with a unique image name; returns the project and the image.
-fn scaffold(lang: &str) -> (Rfaas, String) {
+pub fn scaffold(lang: &str) -> (Rfaas, String) {
     let rfaas = Rfaas::new();
     rfaas.run(&["new", "fn", "--lang", lang, "--prefix", engine::PREFIX, "-q"]).success();
     let image = format!("{}/{}:{}", engine::PREFIX, lang, engine::unique("t"));

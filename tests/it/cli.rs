@@ -48,6 +48,23 @@ fn bad_flag_value_names_the_value() {
 }
 
 #[test]
+fn gateway_connection_limits_must_be_positive() {
+    let rfaas = Rfaas::new();
+    let state = rfaas.path().join("never-created");
+    let state = state.to_str().unwrap();
+    for (flag, value, says) in [
+        ("--max-connections", "0", "0 is not in 1..="),
+        ("--idle-timeout", "0s", "must be more than 0"),
+        ("--header-read-timeout", "0", "must be more than 0"),
+        ("--header-read-timeout", "soon", "invalid duration \"soon\""),
+    ] {
+        rfaas.run(&["gateway", "--state-dir", state, flag, value]).failure(2).stderr_has(says).stderr_has(flag);
+        rfaas.run(&["gateway", "start", "--state-dir", state, flag, value]).failure(2).stderr_has(says);
+    }
+    assert!(!std::path::Path::new(state).exists(), "nothing is created for a usage error");
+}
+
+#[test]
 fn version_prints_client_version() {
     let rfaas = Rfaas::new();
     rfaas.run(&["version"]).success().stdout_has(&format!("version: {}", env!("CARGO_PKG_VERSION")));

@@ -16,13 +16,26 @@ async fn start_status_stop_in_the_background() {
     let rfaas = Rfaas::new();
     let dir = rfaas.path().join("gw-state");
     let dir_arg = dir.display().to_string();
-    let started = rfaas.run(&["gateway", "start", "--port", "0", "--state-dir", &dir_arg]);
+    let limits = ["--header-read-timeout", "3s", "--idle-timeout", "2500ms", "--max-connections", "300"];
+    let mut start = vec!["gateway", "start", "--port", "0", "--state-dir", &dir_arg];
+    start.extend(limits);
+    let started = rfaas.run(&start);
     started.success().stderr_has("gateway started").stderr_has("basic-auth-password");
     let url = started.stdout.trim().to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     assert!(!started.stderr.contains(std::fs::read_to_string(dir.join("basic-auth-password")).unwrap().trim()));
     let file: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("gateway.json")).unwrap()).unwrap();
     assert_eq!(file["url"], url.as_str());
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", file["pid"])).unwrap();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    for flag in ["--header-read-timeout=3000ms", "--idle-timeout=2500ms", "--max-connections=300"] {
+        assert!(cmdline.contains(flag), "the background gateway runs without {flag}: {cmdline}");
+    }
+    let mut idle = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
+    idle.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let opened = std::time::Instant::now();
+    assert_eq!(std::io::Read::read(&mut idle, &mut [0u8; 16]).unwrap_or(0), 0, "an idle connection is closed");
+    assert!(opened.elapsed() < Duration::from_secs(8), "closed after {:?}, not after --idle-timeout", opened.elapsed());
     let again = rfaas.run(&["gateway", "start", "--port", "0", "--state-dir", &dir_arg]);
     again.success().stderr_has("already running");
     assert_eq!(again.stdout.trim(), url);

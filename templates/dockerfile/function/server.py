@@ -1,13 +1,15 @@
 #!/usr/bin/env python3
 """A minimal function server for the `dockerfile` template.
 
-Listens on 0.0.0.0:$port (default 8080), answers GET /_/health with 200 OK,
+Listens on $bind_address:$port (default 0.0.0.0:8080; the rfaas gateway passes
+bind_address=127.0.0.1), answers GET /_/health with 200 OK,
 and replies to every other request with a short text. SIGTERM stops the
 listener, lets requests in flight finish, and exits 0.
 """
 
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -71,7 +73,10 @@ class Server(ThreadingHTTPServer):
 
 def main():
     port = int(os.environ.get("port") or 8080)
-    server = Server(("0.0.0.0", port), Handler)
+    host = os.environ.get("bind_address", "").strip() or "0.0.0.0"
+    if ":" in host:
+        Server.address_family = socket.AF_INET6
+    server = Server((host, port), Handler)
 
     def on_signal(signum, _frame):
         if server.draining:
@@ -82,7 +87,7 @@ def main():
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    print(f"Listening on 0.0.0.0:{port}", flush=True)
+    print(f"Listening on {host}:{port}", flush=True)
     server.serve_forever()
     server.socket.close()  # stop accepting; idle keep-alive connections are dropped at exit
     deadline = time.monotonic() + 10

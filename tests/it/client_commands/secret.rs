@@ -23,7 +23,7 @@ async fn secrets_from_stdin_file_and_literal_reach_functions_and_are_never_print
     debug.success().stderr_has("POST ");
     s.deploy_echo("echo", &["--secret", "s-stdin", "--secret", "s-file", "--secret", "s-literal"]);
     assert_eq!(seen_by_function(&s, "s-stdin").await, "value-from-stdin", "trimmed by default");
-    assert_eq!(seen_by_function(&s, "s-file").await, "value-from-file");
+    assert_eq!(seen_by_function(&s, "s-file").await, "value-from-file\n", "a file is stored byte-exact");
     assert_eq!(seen_by_function(&s, "s-literal").await, "value-literal");
 
     // 409 without --replace is an error with a hint; with it, the secret is updated.

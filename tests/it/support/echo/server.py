@@ -1,10 +1,12 @@
-# Test function for the rfaas gateway tests: an HTTP server on env `port` that echoes requests.
+# Test function for the rfaas gateway tests: an HTTP server on env `bind_address`:`port` that echoes requests.
 # Routes: /_/health (503 when ECHO_UNHEALTHY is set), /sleep?s=N, /fail, /status?code=N, /flaky?key=K&fails=N, /secret?name=X,
 # /log?text=T, /seen (cron calls), /whoami, /record?ms=N (records the X-Call-Id after N ms), /records (them, in order);
-# anything else echoes method, path, query, headers, body.
+# anything else echoes method, path, query, headers, body. Every reply names the replica in X-Echo-Instance.
 import http.server, json, os, socketserver, threading, time, urllib.parse, uuid
 
 PORT = int(os.environ.get("port", "8080"))
+# Loopback unless told otherwise: a test image never listens beyond the machine.
+HOST = os.environ.get("bind_address", "").strip() or "127.0.0.1"
 INSTANCE = uuid.uuid4().hex[:10]
 VERSION = os.environ.get("ECHO_VERSION", "1")
 CRON_SLEEP = float(os.environ.get("CRON_SLEEP", "0"))
@@ -53,6 +55,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("X-Duration-Seconds", "0.001000")
+        self.send_header("X-Echo-Instance", INSTANCE)
         self.end_headers()
         self.wfile.write(data)
 
@@ -114,5 +117,5 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
-print(f"echo {INSTANCE} listening on 127.0.0.1:{PORT}", flush=True)
-Server(("127.0.0.1", PORT), Handler).serve_forever()
+print(f"echo {INSTANCE} listening on {HOST}:{PORT}", flush=True)
+Server((HOST, PORT), Handler).serve_forever()
