@@ -43,7 +43,7 @@ await run('scale', async () => {
   await page.fill('#replicas', '11');
   await page.click('#scale');
   await page.click('.confirm [data-confirm]');
-  await waitText(page, '#notice', 'Scale made-in-ui to 11 replicas failed: replicas must be from 0 to 10, got 11 (400 Bad Request)');
+  await waitText(page, '#notice', 'Scale made-in-ui to 11 replicas failed: replicas must be a whole number from 0 to 10, got 11 (400 Bad Request)');
   check(!(await page.locator('#notice').textContent()).includes('{'), 'raw JSON in the notice');
   await shot(page, 'scale-refused');
   // Cancel leaves everything as it was.

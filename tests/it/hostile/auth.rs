@@ -14,6 +14,8 @@ use crate::support::gateway::TestGateway;
 /// with an empty body)`.
 const ROUTES: &[(&str, &str, &str, u16)] = &[
     ("GET", "/system/info", "/system/info", 200),
+    ("GET", "/system/health", "/system/health", 200),
+    ("GET", "/system/function-stats", "/system/function-stats", 200),
     ("GET", "/system/functions", "/system/functions", 200),
     ("POST", "/system/functions", "/system/functions", 400),
     ("PUT", "/system/functions", "/system/functions", 400),
@@ -113,7 +115,14 @@ async fn every_system_route_refuses_missing_wrong_and_malformed_credentials() {
         ("the raw password", Some(gw.password.clone())),
         ("a 64 KiB header", Some(huge)),
     ];
-    for (method, _, path, authed_status) in ROUTES {
+    // The UI mounts the same API under /ui/api: every route is checked at both places.
+    let mounted: Vec<(&str, String, u16)> = ROUTES
+        .iter()
+        .flat_map(|(m, _, p, s)| [(*m, p.to_string(), *s), (*m, format!("/ui/api{p}"), *s)])
+        .chain([("GET", "/ui/".to_string(), 200)])
+        .collect();
+    for (method, path, authed_status) in &mounted {
+        let (method, path) = (*method, path.as_str());
         for (what, header) in &refused {
             let headers: Vec<(&str, &str)> = header.iter().map(|h| ("Authorization", h.as_str())).collect();
             let answer = send(&gw.url, method, path, &headers, b"").await;
