@@ -60,6 +60,9 @@ pub fn stack_error(err: crate::stack::StackError) -> anyhow::Error {
 }
 
 /// Renders `err` as `error: ...`, `caused by: ...` lines and `hint: ...` lines.
+///
+/// A [`Hinted`] error's causes are its inner error's sources, which `chain()` already walks (its
+/// `source()` forwards them), so each cause is printed once however many there are.
 pub fn render(err: &anyhow::Error) -> String {
     let mut out = format!("error: {err}");
     let mut hints = Vec::new();
@@ -67,10 +70,6 @@ pub fn render(err: &anyhow::Error) -> String {
     for cause in err.chain() {
         if let Some(h) = cause.downcast_ref::<Hinted>() {
             hints.push(h.hint.clone());
-            for inner in h.error.chain().skip(1) {
-                push_cause(&mut out, &mut last, &inner.to_string());
-            }
-            continue;
         }
         push_cause(&mut out, &mut last, &cause.to_string());
     }
@@ -127,6 +126,17 @@ mod tests {
         assert_eq!(
             render(&err),
             "error: cannot reach the gateway at http://127.0.0.1:8080\ncaused by: connection refused\nhint: is the gateway running? try `rfaas up --local`"
+        );
+    }
+
+    #[test]
+    fn hinted_error_with_several_causes_prints_each_once() {
+        let err: anyhow::Result<()> = Err(std::io::Error::other("connection refused").into());
+        let err = err.context("tcp connect to 127.0.0.1:8080 failed").context("cannot list functions").unwrap_err();
+        let err = with_hint(err, "is the gateway running?").context("rfaas list failed");
+        assert_eq!(
+            render(&err),
+            "error: rfaas list failed\ncaused by: cannot list functions\ncaused by: tcp connect to 127.0.0.1:8080 failed\ncaused by: connection refused\nhint: is the gateway running?"
         );
     }
 

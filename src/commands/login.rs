@@ -17,6 +17,7 @@ pub async fn run(args: LoginArgs, ctx: &Context) -> anyhow::Result<()> {
         None,
         std::env::var(env_vars::OPENFAAS_URL).ok().as_deref(),
     );
+    crate::commands::warn_if_unencrypted(&ctx.printer, &gateway.url);
     let password = crate::commands::read_password(
         args.password.as_deref(),
         args.password_stdin,

@@ -103,7 +103,8 @@ impl Context {
     }
 }
 
-fn warn_if_unencrypted(printer: &Printer, url: &str) {
+/// The plain-HTTP warning every command that talks to a remote gateway prints, `login` included.
+pub fn warn_if_unencrypted(printer: &Printer, url: &str) {
     let local = ["http://127.", "http://localhost", "http://[::1]"].iter().any(|p| url.starts_with(p));
     if url.starts_with("http://") && !local {
         printer.warn("you are not using an encrypted connection to the gateway, consider using HTTPS");

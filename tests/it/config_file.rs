@@ -104,3 +104,20 @@ fn unreachable_gateway_gives_a_hint() {
         .stderr_has("cannot reach the gateway at http://127.0.0.1:9")
         .stderr_has("hint: is the gateway running?");
 }
+
+#[test]
+fn login_warns_about_plain_http_like_every_other_command_and_not_for_loopback() {
+    let gw = gateway();
+    let port = gw.rsplit(':').next().unwrap();
+    // 0.0.0.0 reaches this machine's own listener but is not a loopback name, so it counts as a
+    // remote plain-HTTP gateway, the case the warning exists for.
+    let remote_looking = format!("http://0.0.0.0:{port}");
+    let mut rfaas = Rfaas::new();
+    rfaas.stdin(b"s3cr3t\n");
+    let warning = "you are not using an encrypted connection to the gateway, consider using HTTPS";
+    rfaas.run(&["login", "-g", &remote_looking, "--password-stdin"]).success().stderr_has(warning);
+    rfaas.run(&["list", "-g", &remote_looking]).success().stderr_has(warning);
+    let local = rfaas.run(&["login", "-g", &gw, "--password-stdin"]);
+    local.success();
+    assert!(!local.stderr.contains(warning), "{}", local.stderr);
+}

@@ -117,6 +117,30 @@ async fn calls_are_recorded_retried_by_policy_dead_lettered_and_replayed() {
 }
 
 #[tokio::test]
+async fn a_response_too_large_to_hold_reaches_the_callback_without_its_body() {
+    let (image, _) = echo_images().await;
+    let gw = TestGateway::start().await;
+    assert_eq!(gw.deploy(&echo_fn("bulky", &image)).await.0, 202);
+    let receiver = Receiver::start().await;
+    let cb = receiver.url("/cb");
+    gw.queue_call("bulky/big?mib=40", "too-big", Some(&cb)).await;
+    gw.queue_call("bulky/big?mib=2", "fits", Some(&cb)).await;
+
+    let dropped = gw.wait_for_status("too-big", "succeeded", WAIT).await;
+    let attempt = &dropped["attempts"][0];
+    assert_eq!(attempt["statusCode"], 200, "{dropped:#}");
+    assert!(attempt["error"].as_str().unwrap().contains("larger than 32 MiB"), "{dropped:#}");
+    assert_eq!(dropped["response"]["bytes"], 0);
+    let fits = gw.wait_for_status("fits", "succeeded", WAIT).await;
+    assert_eq!(fits["response"]["bytes"], 2 * 1024 * 1024);
+
+    let got = receiver.wait_for("/cb", 2, WAIT).await;
+    let told = |id: &str| got.iter().find(|c| c.header("x-call-id") == id).unwrap_or_else(|| panic!("{id}: {got:?}"));
+    assert_eq!((told("too-big").header("x-function-status"), told("too-big").body.len()), ("200", 0));
+    assert_eq!(told("fits").body.len(), 2 * 1024 * 1024);
+}
+
+#[tokio::test]
 async fn records_survive_a_clean_restart_and_a_sigkill_mid_attempt() {
     let (image, _) = echo_images().await;
     let mut gw = TestGateway::start().await;

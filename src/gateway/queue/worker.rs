@@ -91,6 +91,11 @@ async fn conclude(gw: &Arc<Gateway>, job: &Job, answer: Answer) -> (AttemptEnd, 
     (AttemptEnd::Final { status, callback }, Next::Final)
 }
 
+/// The most of a function's async response the gateway holds to forward to the callback. A
+/// larger body is dropped (the callback gets the status and headers, and the record says why)
+/// rather than buffered: one call must not be able to exhaust the gateway's memory.
+pub const MAX_RESPONSE_BODY: usize = 32 * 1024 * 1024;
+
 /// The function's answer to one attempt.
 struct Answer {
     status: u16,
@@ -122,13 +127,18 @@ async fn invoke(gw: &Arc<Gateway>, job: &Job) -> Answer {
     let response = forward(gw, &target, request, None).await;
     let (parts, body) = response.into_parts();
     let internal = parts.headers.contains_key("x-openfaas-internal");
-    match body.collect().await {
-        Ok(collected) => Answer {
-            status: parts.status.as_u16(),
+    let status = parts.status.as_u16();
+    match http_body_util::Limited::new(body, MAX_RESPONSE_BODY).collect().await {
+        Ok(collected) => Answer { status, headers: parts.headers, body: collected.to_bytes(), internal, error: None },
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Answer {
+            status,
             headers: parts.headers,
-            body: collected.to_bytes(),
+            body: Bytes::new(),
             internal,
-            error: None,
+            error: Some(format!(
+                "the function's response is larger than {} MiB: its body was dropped, not forwarded",
+                MAX_RESPONSE_BODY / (1024 * 1024)
+            )),
         },
         Err(e) => Answer {
             status: 502,

@@ -1,6 +1,6 @@
 # Test function for the rfaas gateway tests: an HTTP server on env `bind_address`:`port` that echoes requests.
 # Routes: /_/health (503 when ECHO_UNHEALTHY is set), /sleep?s=N, /fail, /status?code=N, /flaky?key=K&fails=N, /secret?name=X,
-# /log?text=T, /seen (cron calls), /whoami, /record?ms=N (records the X-Call-Id after N ms), /records (them, in order);
+# /big?mib=N (N MiB of zero bytes, streamed), /log?text=T, /seen (cron calls), /whoami, /record?ms=N (records the X-Call-Id after N ms), /records (them, in order);
 # anything else echoes method, path, query, headers, body. Every reply names the replica in X-Echo-Instance.
 import http.server, json, os, socketserver, threading, time, urllib.parse, uuid
 
@@ -59,6 +59,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def stream_zeros(self, mib):
+        chunk = bytes(1024 * 1024)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(mib * len(chunk)))
+        self.send_header("X-Echo-Instance", INSTANCE)
+        self.end_headers()
+        try:
+            for _ in range(mib):
+                self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
     def route(self):
         url = urllib.parse.urlsplit(self.path)
         q = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
@@ -103,6 +116,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif url.path == "/records":
             with LOCK:
                 return self.reply(200, RECORDS)
+        elif url.path == "/big":
+            return self.stream_zeros(int(q.get("mib", "1")))
         elif url.path == "/whoami":
             return self.reply(200, {"uid": os.getuid(), "gid": os.getgid()})
         self.reply(200, {"method": self.command, "path": url.path, "query": url.query,
