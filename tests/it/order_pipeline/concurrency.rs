@@ -86,6 +86,12 @@ async fn every_order_reaches_a_final_state_after_a_gateway_sigkill() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     stack.gw.relaunch().await;
     assert!(before < 100, "the gateway was killed after every order was done");
+    // The restarted gateway picks up the calls the killed one had accepted.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !stack.gw.log().contains("async call(s) waiting") {
+        assert!(std::time::Instant::now() < deadline, "the restarted gateway found no calls:\n{}", stack.gw.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     wait_all_final(&db, &stack.gw, 100, Duration::from_secs(150)).await;
     assert_eq!(

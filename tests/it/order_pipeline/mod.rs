@@ -9,6 +9,7 @@
 
 mod stack;
 
+mod concurrency;
 mod failures;
 mod flow;
 mod input;
