@@ -10,9 +10,11 @@ use crate::stack::image::TagFormat;
 mod api;
 mod async_calls;
 mod queue;
+mod scaling;
 pub use api::*;
 pub use async_calls::{AsyncArgs, AsyncCallArgs, AsyncCommand, AsyncListArgs};
 pub use queue::QueueFlags;
+pub use scaling::ScalingFlags;
 
 const ROOT_EXAMPLES: &str = "Examples:
   rfaas generate -f stack.yaml | kubectl apply -f -
@@ -151,7 +153,7 @@ pub enum Command {
     RegistryLogin(RegistryLoginArgs),
     /// Run the local OpenFaaS-compatible gateway (functions run as Docker containers)
     #[command(after_help = LOCAL_GATEWAY_EXAMPLES)]
-    Gateway(LocalGatewayArgs),
+    Gateway(Box<LocalGatewayArgs>),
 }
 
 const GENERATE_EXAMPLES: &str = "Examples:
@@ -630,6 +632,7 @@ const LOCAL_GATEWAY_EXAMPLES: &str = "Examples:
   rfaas gateway                       # foreground on http://127.0.0.1:8080
   rfaas gateway start --port 0        # background, on a free port; prints the URL
   rfaas gateway start --max-connections 4096 --idle-timeout 30s
+  rfaas gateway start --wake-timeout 30s --pause-before-remove 10m --max-replicas 20
   rfaas gateway status
   rfaas gateway stop
   rfaas login -g http://127.0.0.1:8080 --password-stdin < ~/.rfaas/gateway/basic-auth-password";
@@ -647,7 +650,7 @@ pub struct LocalGatewayArgs {
 #[derive(Debug, Subcommand)]
 pub enum LocalGatewayAction {
     /// Start the gateway in the background and wait until it answers
-    Start(LocalGatewayServeArgs),
+    Start(Box<LocalGatewayServeArgs>),
     /// Stop the background gateway (SIGTERM) and wait for it to exit; functions keep running
     Stop(LocalGatewayStateArgs),
     /// Show whether the gateway is running, and its URL
@@ -675,6 +678,8 @@ pub struct LocalGatewayServeArgs {
     pub connections: GatewayConnectionArgs,
     #[command(flatten)]
     pub queue: QueueFlags,
+    #[command(flatten)]
+    pub scaling: ScalingFlags,
 }
 
 /// Bounds on the gateway's inbound connections, so no client can hold them all.

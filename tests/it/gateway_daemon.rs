@@ -16,7 +16,20 @@ async fn start_status_stop_in_the_background() {
     let rfaas = Rfaas::new();
     let dir = rfaas.path().join("gw-state");
     let dir_arg = dir.display().to_string();
-    let limits = ["--header-read-timeout", "3s", "--idle-timeout", "2500ms", "--max-connections", "300"];
+    let limits = [
+        "--header-read-timeout",
+        "3s",
+        "--idle-timeout",
+        "2500ms",
+        "--max-connections",
+        "300",
+        "--wake-timeout",
+        "7s",
+        "--pause-before-remove",
+        "0",
+        "--max-replicas",
+        "4",
+    ];
     let mut start = vec!["gateway", "start", "--port", "0", "--state-dir", &dir_arg];
     start.extend(limits);
     let started = rfaas.run(&start);
@@ -28,7 +41,15 @@ async fn start_status_stop_in_the_background() {
     assert_eq!(file["url"], url.as_str());
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", file["pid"])).unwrap();
     let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-    for flag in ["--header-read-timeout=3000ms", "--idle-timeout=2500ms", "--max-connections=300"] {
+    for flag in [
+        "--header-read-timeout=3000ms",
+        "--idle-timeout=2500ms",
+        "--max-connections=300",
+        "--wake-timeout=7000ms",
+        "--pause-before-remove=0ms",
+        "--max-replicas=4",
+        "--scale-down-window=60000ms",
+    ] {
         assert!(cmdline.contains(flag), "the background gateway runs without {flag}: {cmdline}");
     }
     let mut idle = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();
