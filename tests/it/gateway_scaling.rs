@@ -437,3 +437,24 @@ async fn bad_scaling_labels_are_a_400_naming_the_label_and_store_nothing() {
     assert_eq!(containers_of(&gw, "labelled").await.len(), 1);
     assert_eq!(gw.containers().await.len(), 1);
 }
+
+#[tokio::test]
+async fn rfaas_describe_shows_paused_replicas_and_scaling_events() {
+    let mut s = crate::client_commands::Session::logged_in().await;
+    s.deploy_echo(
+        "shown",
+        &["--label", "com.openfaas.scale.zero=true", "--label", "com.openfaas.scale.zero-duration=1s"],
+    );
+    scale(&s.gw, "shown", 0).await;
+    assert_eq!(s.gw.invoke("shown").await.status(), 200);
+    wait_status(&s.gw, "shown", "paused", Duration::from_secs(10), |v| v["scaling"]["pausedReplicas"] == 1).await;
+    let text = s.run(&["describe", "shown"]).success().stdout.clone();
+    assert!(text.contains("Paused Replicas     1 ("), "{text}");
+    assert!(text.contains("Scaling Events:\n "), "{text}");
+    assert!(text.contains(" 0 -> 1: request while at zero replicas\n"), "{text}");
+    assert!(text.contains(" 1 -> 1: idle for 1s: 1 replica(s) paused"), "{text}");
+    let d = s.describe("shown");
+    assert_eq!(d["scaling"]["pausedReplicas"], 1);
+    assert_eq!(d["scaling"]["events"][0]["reason"], "request while at zero replicas");
+    assert!(d["scaling"]["events"][0]["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{d}");
+}
