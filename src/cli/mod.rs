@@ -20,6 +20,7 @@ mod credentials;
 mod gateway;
 mod generate;
 mod queue;
+mod scaling;
 mod templates;
 pub use api::*;
 pub use async_calls::{AsyncArgs, AsyncCallArgs, AsyncCommand, AsyncListArgs};
@@ -28,6 +29,7 @@ pub use credentials::*;
 pub use gateway::*;
 pub use generate::*;
 pub use queue::QueueFlags;
+pub use scaling::ScalingFlags;
 pub use templates::*;
 
 const ROOT_EXAMPLES: &str = "Examples:
@@ -197,7 +199,7 @@ pub enum Command {
     RegistryLogin(RegistryLoginArgs),
     /// Run the local OpenFaaS-compatible gateway (functions run as Docker containers)
     #[command(after_help = LOCAL_GATEWAY_EXAMPLES)]
-    Gateway(LocalGatewayArgs),
+    Gateway(Box<LocalGatewayArgs>),
 }
 
 pub fn parse_tag(s: &str) -> Result<TagFormat, String> {

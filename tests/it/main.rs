@@ -21,6 +21,7 @@ mod gateway_durability;
 mod gateway_functions;
 mod gateway_health;
 mod gateway_prometheus;
+mod gateway_scaling;
 mod gateway_ui;
 mod gateway_validation;
 mod generate;
