@@ -34,6 +34,7 @@ pub mod names;
 pub mod namespaces;
 pub mod provider;
 pub mod proxy;
+mod pull;
 mod quantity;
 pub mod queue;
 mod replica_exit;

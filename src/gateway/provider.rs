@@ -13,14 +13,15 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, ContainerSummaryStateEnum, HostConfig};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
 use super::error::shown;
 use super::image_user::{Owner, OwnerCache};
 use super::names::FnKey;
+use super::pull::{self, PullError};
 use super::replica_exit::{Exit, MAX_READ_BYTES, TAIL_LINES};
 use super::resources;
 use super::store::FunctionRecord;
@@ -50,8 +51,8 @@ pub const SECRETS_MOUNT: &str = "/var/openfaas/secrets";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
-    #[error("cannot pull image {image}: {reason}")]
-    Pull { image: String, reason: String },
+    #[error("{0}")]
+    Pull(#[from] PullError),
     #[error("Docker: {0}")]
     Docker(#[from] bollard::errors::Error),
     #[error("no free port on 127.0.0.1: {0}")]
@@ -100,36 +101,30 @@ impl Provider {
         Ok(Provider { docker: Docker::connect_with_local_defaults()?, gateway_id, owners: OwnerCache::default() })
     }
 
-    /// Makes sure `image` is in the local engine, pulling it only when absent, and that it has
-    /// a command (Docker refuses to create a container without one).
-    pub async fn ensure_image(&self, image: &str) -> Result<(), ProviderError> {
-        let inspect = match self.docker.inspect_image(image).await {
-            Ok(inspect) => inspect,
-            Err(_) => {
-                self.pull(image).await?;
-                self.docker
-                    .inspect_image(image)
-                    .await
-                    .map_err(|e| ProviderError::Pull { image: image.to_string(), reason: e.to_string() })?
-            }
-        };
-        let config = inspect.config.unwrap_or_default();
-        let has = |part: Option<Vec<String>>| part.is_some_and(|p| !p.is_empty());
-        if !has(config.cmd) && !has(config.entrypoint) {
-            return Err(ProviderError::NoCommand(image.to_string()));
+    /// Checks a deployment's image without pulling it: an invalid reference, or a local image
+    /// without a command (Docker refuses to create a container without one), is refused; an
+    /// image the engine does not have is left for [`Provider::ensure_image`] when replicas start.
+    pub async fn check_image(&self, image: &str) -> Result<(), ProviderError> {
+        match pull::local_image(&self.docker, image).await? {
+            Some(inspect) => has_command(image, inspect),
+            None => Ok(()),
         }
-        Ok(())
     }
 
-    async fn pull(&self, image: &str) -> Result<(), ProviderError> {
-        let options = CreateImageOptionsBuilder::default().from_image(image).build();
-        let mut pull = self.docker.create_image(Some(options), None, None);
-        while let Some(step) = pull.next().await {
-            if let Err(e) = step {
-                return Err(ProviderError::Pull { image: image.to_string(), reason: e.to_string() });
+    /// Makes sure `image` is in the local engine, pulling it (with the registry credentials in
+    /// Docker's config) only when absent, and that it has a command.
+    pub async fn ensure_image(&self, image: &str) -> Result<(), ProviderError> {
+        let inspect = match pull::local_image(&self.docker, image).await? {
+            Some(inspect) => inspect,
+            None => {
+                pull::pull(&self.docker, image).await?;
+                pull::local_image(&self.docker, image).await?.ok_or_else(|| PullError::Failed {
+                    image: image.to_string(),
+                    reason: "the engine reported the pull done but does not have the image".to_string(),
+                })?
             }
-        }
-        Ok(())
+        };
+        has_command(image, inspect)
     }
 
     /// The uid:gid the image runs as (for secret file ownership).
@@ -305,6 +300,15 @@ fn replica_from_summary(c: bollard::models::ContainerSummary) -> Option<Replica>
         running: c.state == Some(ContainerSummaryStateEnum::RUNNING),
         deployment: labels.get(labels::DEPLOYMENT).cloned(),
     })
+}
+
+fn has_command(image: &str, inspect: bollard::models::ImageInspect) -> Result<(), ProviderError> {
+    let config = inspect.config.unwrap_or_default();
+    let has = |part: Option<Vec<String>>| part.is_some_and(|p| !p.is_empty());
+    if !has(config.cmd) && !has(config.entrypoint) {
+        return Err(ProviderError::NoCommand(image.to_string()));
+    }
+    Ok(())
 }
 
 /// True when Docker answered 404.

@@ -45,6 +45,25 @@ pub enum ReplicaError {
     Exited { function: String, failed: usize, wanted: usize, report: ExitReport },
 }
 
+impl ReplicaError {
+    /// The message shown in the function's status and the deploy response, with a hint.
+    pub fn reason(&self) -> String {
+        match self {
+            ReplicaError::Provider(super::provider::ProviderError::Pull(e)) => match e.hint() {
+                Some(hint) => format!("{e} (hint: {hint})"),
+                None => e.to_string(),
+            },
+            other => other.to_string(),
+        }
+    }
+
+    /// True when the image is at fault (cannot be pulled, has no command): the client's 424.
+    pub fn is_image_problem(&self) -> bool {
+        use super::provider::ProviderError;
+        matches!(self, ReplicaError::Provider(ProviderError::Pull(_) | ProviderError::NoCommand(_)))
+    }
+}
+
 /// How waiting for a new replica to become healthy ended.
 enum Readiness {
     Healthy,
@@ -92,7 +111,9 @@ impl Cause {
 /// Brings `f`'s replicas in line with its record. Holds `f.ops` throughout.
 pub async fn reconcile(gw: &Arc<Gateway>, f: &Arc<Function>, cause: Cause) -> Result<(), ReplicaError> {
     let _ops = f.ops.lock().await;
-    reconcile_locked(gw, f, cause).await
+    let result = reconcile_locked(gw, f, cause).await;
+    f.set_reason(result.as_ref().err().map(ReplicaError::reason));
+    result
 }
 
 async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>, cause: Cause) -> Result<(), ReplicaError> {
@@ -198,6 +219,7 @@ async fn start_many(
     count: usize,
     cause: Cause,
 ) -> Result<Vec<Arc<Endpoint>>, (Vec<Arc<Endpoint>>, ReplicaError)> {
+    gw.provider.ensure_image(&record.deployment.image).await.map_err(|e| (Vec::new(), e.into()))?;
     let owner = match gw.provider.image_owner(&record.deployment.image).await {
         Ok(owner) => Some(owner),
         Err(e) => {

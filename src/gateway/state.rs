@@ -96,6 +96,8 @@ pub struct Function {
     died: Mutex<Vec<String>>,
     /// Consecutive failed background reconciles and when the sweep may try again.
     pub backoff: Mutex<(u32, Option<std::time::Instant>)>,
+    /// Why the last reconcile failed (shown in the function's status), cleared by a success.
+    reason: Mutex<Option<String>>,
 }
 
 impl Function {
@@ -113,6 +115,7 @@ impl Function {
             cron: CronSlot::default(),
             died: Mutex::new(Vec::new()),
             backoff: Mutex::new((0, None)),
+            reason: Mutex::new(None),
         }
     }
 
@@ -123,6 +126,15 @@ impl Function {
 
     pub fn set_record(&self, record: FunctionRecord) {
         *self.record.lock().unwrap_or_else(|p| p.into_inner()) = record;
+    }
+
+    /// Why the replicas are not as desired, if the last reconcile failed.
+    pub fn reason(&self) -> Option<String> {
+        self.reason.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_reason(&self, reason: Option<String>) {
+        *self.reason.lock().unwrap_or_else(|p| p.into_inner()) = reason;
     }
 
     /// The replicas currently receiving traffic.

@@ -122,6 +122,11 @@ pub struct FunctionStatus {
     pub created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<FunctionUsage>,
+    /// rfaas only: why the function's replicas are not as desired (an image that cannot be
+    /// pulled, replicas that never became ready), until a later try succeeds. OpenFaaS clients
+    /// ignore it; absent when all is well.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl Default for FunctionStatus {
@@ -144,6 +149,7 @@ impl Default for FunctionStatus {
             available_replicas: 0,
             created_at: go_zero_time(),
             usage: None,
+            reason: None,
         }
     }
 }

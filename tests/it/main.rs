@@ -20,6 +20,7 @@ mod gateway_daemon;
 mod gateway_durability;
 mod gateway_functions;
 mod gateway_health;
+mod gateway_images;
 mod gateway_prometheus;
 mod gateway_ui;
 mod gateway_validation;
