@@ -6,7 +6,7 @@
 //! Invalid input is 400 (on every write, DELETE and scale included): names, namespace, missing
 //! secrets, bad limits, environment variables Docker cannot pass on or that the gateway sets
 //! itself, a `com.openfaas.scale.min` outside 1..=10, an invalid cron schedule, bad async
-//! annotations (retry policy, queue), an invalid image reference, or a local image without a
+//! annotations (retry policy, queue, health path and initial delay), an invalid image reference, or a local image without a
 //! command. Every check runs before anything is stored: a 400 leaves no record behind.
 //! Deploy, update and scale wait (bounded by the health timeout) until the new replicas answer
 //! their health check. An image that cannot be pulled (see `pull.rs`) is a 424: the function is
@@ -121,6 +121,7 @@ async fn validate(gw: &Gateway, d: &mut FunctionDeployment) -> Result<(FnKey, Op
         .map_err(|e| ApiError::internal("cannot check the schedule", e))?
         .map_err(|e| ApiError::BadRequest(format!("function {}: {e}", d.service)))?;
     queue::check_annotations(d).map_err(ApiError::BadRequest)?;
+    super::readiness::Probe::of(d).map_err(ApiError::BadRequest)?;
     let min = match d.labels.as_ref().and_then(|l| l.get(SCALE_MIN_LABEL)) {
         None => None,
         Some(text) => match text.trim().parse::<u64>() {

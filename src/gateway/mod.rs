@@ -37,6 +37,7 @@ pub mod proxy;
 mod pull;
 mod quantity;
 pub mod queue;
+pub mod readiness;
 mod replica_exit;
 pub mod replicas;
 pub mod resources;

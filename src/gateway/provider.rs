@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, ContainerSummaryStateEnum, HostConfig};
@@ -242,6 +241,12 @@ impl Provider {
         }
     }
 
+    /// The host pid of a running container's first process.
+    pub async fn main_pid(&self, id: &str) -> Option<u32> {
+        let state = self.docker.inspect_container(id, None).await.ok()?.state?;
+        state.pid.and_then(|pid| u32::try_from(pid).ok()).filter(|pid| *pid > 0)
+    }
+
     /// The last [`TAIL_LINES`] lines of a container's stdout and stderr, keeping at most
     /// [`MAX_READ_BYTES`] (the newest); `true` when older bytes were dropped to stay within it.
     pub async fn output_tail(&self, id: &str) -> (Vec<u8>, bool) {
@@ -319,24 +324,4 @@ pub fn is_not_found(e: &bollard::errors::Error) -> bool {
 /// A port on 127.0.0.1 that was free a moment ago.
 fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Polls `GET http://127.0.0.1:<port>/_/health` until it answers 200 or `timeout` passes.
-pub async fn wait_healthy(client: &super::state::HttpClient, port: u16, timeout: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let uri: axum::http::Uri = match format!("http://127.0.0.1:{port}/_/health").parse() {
-        Ok(uri) => uri,
-        Err(_) => return false,
-    };
-    while tokio::time::Instant::now() < deadline {
-        let request = axum::http::Request::get(uri.clone()).body(axum::body::Body::empty());
-        if let Ok(request) = request
-            && let Ok(Ok(response)) = tokio::time::timeout(Duration::from_secs(2), client.request(request)).await
-            && response.status() == axum::http::StatusCode::OK
-        {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
 }

@@ -35,7 +35,7 @@ pub struct GatewayConfig {
     pub state_dir: PathBuf,
     /// How long the proxy waits for a function's response headers before answering 504.
     pub upstream_timeout: Duration,
-    /// How long a new replica has to answer `GET /_/health` with 200.
+    /// How long a new replica has to become ready (`readiness.rs`), after any initial delay.
     pub health_timeout: Duration,
     /// Timeouts and bound for inbound connections.
     pub connections: super::connections::Limits,

@@ -22,6 +22,7 @@ mod gateway_functions;
 mod gateway_health;
 mod gateway_images;
 mod gateway_prometheus;
+mod gateway_readiness;
 mod gateway_ui;
 mod gateway_validation;
 mod generate;
