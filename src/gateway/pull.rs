@@ -53,13 +53,18 @@ pub async fn local_image(docker: &Docker, image: &str) -> Result<Option<ImageIns
     match docker.inspect_image(image).await {
         Ok(inspect) => Ok(Some(inspect)),
         Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
-        Err(e @ bollard::errors::Error::DockerResponseServerError { status_code: 400, .. }) => {
+        Err(e) => {
             let reason = engine_reason(&e);
-            // Docker prefixes "no such image: <ref>: "; the part after it is the reason.
-            let reason = reason.rsplit(": ").next().unwrap_or(&reason).to_string();
-            Err(PullError::InvalidReference { image: image.to_string(), reason })
+            // Docker answers 400 with "no such image: <ref>: invalid reference format: <why>";
+            // Podman 500 with "normalizing image: ...: invalid reference format".
+            let invalid = matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 400, .. })
+                || reason.contains("invalid reference format");
+            if invalid {
+                let reason = reason.rsplit(": ").next().unwrap_or(&reason).to_string();
+                return Err(PullError::InvalidReference { image: image.to_string(), reason });
+            }
+            Err(PullError::Failed { image: image.to_string(), reason })
         }
-        Err(e) => Err(PullError::Failed { image: image.to_string(), reason: engine_reason(&e) }),
     }
 }
 
