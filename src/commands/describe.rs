@@ -66,6 +66,12 @@ pub fn render(status: &FunctionStatus, url: &str, async_url: &str, verbose: bool
         ("Status", ready_text(status).to_string()),
         ("Replicas", status.replicas.to_string()),
         ("Available Replicas", status.available_replicas.to_string()),
+    ];
+    // rfaas's gateway says why replicas are missing; other gateways never set it.
+    if let Some(reason) = &status.reason {
+        lines.push(("Reason", reason.clone()));
+    }
+    lines.extend([
         ("Invocations", (status.invocation_count as u64).to_string()),
         ("Image", status.image.clone()),
         (
@@ -74,7 +80,7 @@ pub fn render(status: &FunctionStatus, url: &str, async_url: &str, verbose: bool
         ),
         ("URL", url.to_string()),
         ("Async URL", async_url.to_string()),
-    ];
+    ]);
     let none = || if verbose { Some("<none>".to_string()) } else { None };
     let map = |m: Option<&BTreeMap<String, String>>| match m.filter(|m| !m.is_empty()) {
         Some(m) => Some(m.iter().map(|(k, v)| format!("\n {k}: {v}")).collect::<String>()),
