@@ -124,6 +124,6 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::New(args) => commands::new::run(args, ctx).await,
         Command::Template(args) => commands::template::run(args, ctx).await,
         Command::RegistryLogin(args) => commands::registry_login::run(args, ctx),
-        Command::Gateway(args) => commands::gateway::run(args, ctx).await,
+        Command::Gateway(args) => commands::gateway::run(*args, ctx).await,
     }
 }

@@ -20,6 +20,7 @@ mod credentials;
 mod gateway;
 mod generate;
 mod queue;
+mod scaling;
 mod templates;
 pub use api::*;
 pub use async_calls::{AsyncArgs, AsyncCallArgs, AsyncCommand, AsyncListArgs};
@@ -28,6 +29,7 @@ pub use credentials::*;
 pub use gateway::*;
 pub use generate::*;
 pub use queue::QueueFlags;
+pub use scaling::ScalingFlags;
 pub use templates::*;
 
 const ROOT_EXAMPLES: &str = "Examples:
@@ -197,7 +199,7 @@ pub enum Command {
     RegistryLogin(RegistryLoginArgs),
     /// Run the local OpenFaaS-compatible gateway (functions run as Docker containers)
     #[command(after_help = LOCAL_GATEWAY_EXAMPLES)]
-    Gateway(LocalGatewayArgs),
+    Gateway(Box<LocalGatewayArgs>),
 }
 
 pub fn parse_tag(s: &str) -> Result<TagFormat, String> {
@@ -212,12 +214,19 @@ fn parse_positive_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
-/// Go-style durations (`5s`, `1m30s`, `500ms`) or plain seconds.
+/// Go-style durations (`5s`, `1m30s`, `500ms`, `1.5s`, as faas-cli's flags take them), the longer
+/// units `humantime` knows (`7d`), or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if let Ok(secs) = s.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }
-    humantime::parse_duration(s).map_err(|e| format!("invalid duration \"{s}\": {e}"))
+    humantime::parse_duration(s).or_else(|e| go_duration(s).ok_or_else(|| format!("invalid duration \"{s}\": {e}")))
+}
+
+/// A non-negative duration in Go's `time.ParseDuration` syntax, which allows fractions (`1.5s`).
+fn go_duration(s: &str) -> Option<Duration> {
+    let nanos = go_parse_duration::parse_duration(s).ok()?;
+    u64::try_from(nanos).ok().map(Duration::from_nanos)
 }
 
 /// `KEY=VALUE` for `--build-arg` / `--build-label`.
@@ -262,6 +271,10 @@ mod tests {
         assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
         assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1h0.5m"), Ok(Duration::from_secs(3630)));
+        assert!(parse_duration("-1s").is_err(), "negative");
+        assert!(parse_duration("1.5").is_err(), "a fraction needs a unit, as in Go");
     }
 
     #[test]
