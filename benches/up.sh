@@ -10,7 +10,8 @@
 #        BEFORE=/path/to/old/rfaas bash benches/up.sh
 #                                                 the same, plus the old binary in the same
 #                                                 hyperfine run: its load count and the ratio
-# RUNS=N hyperfine runs per command (default 30). Needs the tests/env services (Docker); installs
+# RUNS=N hyperfine runs per command (default 30); RFAAS_BIN=/path/to/rfaas measures that binary
+# instead of a fresh target/release/rfaas. Needs the tests/env services (Docker); installs
 # hyperfine and jq with apt-get when missing. The images are tagged :bench-up and kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
