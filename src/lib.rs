@@ -44,11 +44,17 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let terminal = Terminal::detect();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             // Like faas-cli: no arguments prints the help on stdout and succeeds.
             let _ = <Cli as clap::CommandFactory>::command().print_help();
+            return Exit::Success.into();
+        }
+        Err(e) if !e.use_stderr() && !terminal.stdout_is_tty => {
+            // `--help`, `--version` into a pipe: one write instead of one per line.
+            output::Printer::plain().raw(e.render().to_string().as_bytes());
             return Exit::Success.into();
         }
         Err(e) => {
@@ -57,7 +63,7 @@ where
         }
     };
     // The one printer, from the command's output flags and the terminal, detected once.
-    let printer = Printer::new(cli.output_mode(), Terminal::detect());
+    let printer = Printer::new(cli.output_mode(), terminal);
     let cwd = match std::env::current_dir() {
         Ok(cwd) => cwd,
         Err(e) => {
@@ -66,7 +72,7 @@ where
         }
     };
     let ctx = Context::new(printer, cwd, cli.global.clone(), settings::Environment::from_process());
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match runtime_for(&cli.command) {
         Ok(rt) => rt,
         Err(e) => {
             ctx.printer.error(&format!("error: cannot start the async runtime: {e}"));
@@ -79,6 +85,19 @@ where
             ctx.printer.error(&error::render_with(&e, &ctx.error_hints(&e)));
             Exit::Failure.into()
         }
+    }
+}
+
+/// The async runtime a command runs on. Only the gateway's server needs worker threads; every
+/// other command waits on one thing at a time (or polls its few builds and pushes from one task)
+/// and gets a current-thread runtime, which starts no threads: spawning the multi-thread
+/// runtime's workers was a measurable part of a short command's start-up (issue 13).
+fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
+    match command {
+        Command::Gateway(args) if args.action.is_none() => {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()
+        }
+        _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
     }
 }
 

@@ -30,6 +30,7 @@ mod generate;
 mod hostile;
 mod new_cmd;
 mod order_pipeline;
+mod output_snapshots;
 mod push;
 mod shrinkwrap;
 mod stack_errors;
