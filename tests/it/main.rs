@@ -27,6 +27,7 @@ mod gateway_validation;
 mod generate;
 mod hostile;
 mod new_cmd;
+mod order_pipeline;
 mod push;
 mod shrinkwrap;
 mod stack_errors;
