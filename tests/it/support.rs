@@ -62,6 +62,10 @@ impl Rfaas {
         let mut env = BTreeMap::new();
         env.insert("HOME".to_string(), dir.path().join("home").display().to_string());
         env.insert("PATH".to_string(), std::env::var("PATH").unwrap_or_default());
+        // The engine the tests run against (Docker's socket, or Podman's with RFAAS_TEST_ENGINE=podman).
+        if let Ok(host) = std::env::var("DOCKER_HOST") {
+            env.insert("DOCKER_HOST".to_string(), host);
+        }
         Rfaas { dir, env, stdin: None }
     }
 

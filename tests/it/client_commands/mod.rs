@@ -96,6 +96,7 @@ impl Session {
             .env_clear()
             .env("HOME", self.rfaas.home())
             .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(std::env::var("DOCKER_HOST").map(|h| ("DOCKER_HOST", h)))
             .env("OPENFAAS_CONFIG", self.rfaas.path().join("openfaas-config"))
             .env("OPENFAAS_URL", &self.gw.url)
             .args(args);

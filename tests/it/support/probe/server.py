@@ -2,7 +2,7 @@
 # HEALTH_PATH=/p: GET /p answers 200 and /_/health 503 (only the annotation can find it ready);
 # unset: /_/health is 404, like any server without a health endpoint.
 # LISTEN_PORT=N: listens on N and ignores env `port` (an image with a fixed port).
-# GET /first-probe: the time (Unix seconds) of the first GET of HEALTH_PATH (-1 before it).
+# GET /first-probe: the Unix time of the first GET of HEALTH_PATH (-1 before it).
 import http.server, os, time
 
 FIRST = []
