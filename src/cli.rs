@@ -10,6 +10,7 @@ use crate::stack::image::TagFormat;
 mod api;
 mod async_calls;
 mod queue;
+pub mod secret_seal;
 pub use api::*;
 pub use async_calls::{AsyncArgs, AsyncCallArgs, AsyncCommand, AsyncListArgs};
 pub use queue::QueueFlags;

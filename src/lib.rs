@@ -19,6 +19,8 @@ pub mod kubernetes;
 pub mod openfaas;
 pub mod output;
 pub mod private_files;
+pub mod sealed;
+pub mod secrets_folder;
 pub mod stack;
 pub mod template;
 

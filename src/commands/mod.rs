@@ -19,6 +19,8 @@ pub mod ready;
 pub mod registry_login;
 pub mod remove;
 pub mod secret;
+pub mod secret_apply;
+pub mod secret_seal;
 pub mod template;
 pub mod up;
 pub mod version;

@@ -27,6 +27,7 @@ mod generate;
 mod hostile;
 mod new_cmd;
 mod push;
+mod sealed;
 mod shrinkwrap;
 mod stack_errors;
 mod stack_fuzz;
