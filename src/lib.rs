@@ -12,6 +12,7 @@ pub mod config;
 pub mod docker;
 pub mod env_vars;
 pub mod error;
+pub mod function_store;
 pub mod gateway;
 pub mod go_yaml;
 pub mod http_client;
@@ -103,6 +104,7 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::New(args) => commands::new::run(args, ctx).await,
         Command::Template(args) => commands::template::run(args, ctx).await,
         Command::RegistryLogin(args) => commands::registry_login::run(args, ctx),
+        Command::Store(args) => commands::store::run(args, ctx).await,
         Command::Gateway(args) => commands::gateway::run(args, ctx).await,
     }
 }

@@ -113,7 +113,7 @@ fn template_fprocess(lang: Option<&str>, ctx: &Context) -> Option<String> {
 }
 
 /// Fails before deploying anything when a function names a secret the gateway does not have.
-async fn check_secrets_exist(client: &Client, deployments: &[FunctionDeployment]) -> anyhow::Result<()> {
+pub(crate) async fn check_secrets_exist(client: &Client, deployments: &[FunctionDeployment]) -> anyhow::Result<()> {
     let mut wanted: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
     for d in deployments {
         for s in &d.secrets {
@@ -138,7 +138,7 @@ async fn check_secrets_exist(client: &Client, deployments: &[FunctionDeployment]
     Ok(())
 }
 
-async fn deploy_all(
+pub(crate) async fn deploy_all(
     client: &Client,
     deployments: &[FunctionDeployment],
     mode: DeployMode,

@@ -21,6 +21,7 @@ pub mod remove;
 pub mod secret;
 pub mod secret_apply;
 pub mod secret_seal;
+pub mod store;
 pub mod template;
 pub mod up;
 pub mod version;
