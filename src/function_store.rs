@@ -67,9 +67,8 @@ pub enum StoreError {
     NoImage { name: String, arch: String, options: Vec<String> },
 }
 
-impl StoreError {
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<String> {
+impl crate::error::Hint for StoreError {
+    fn hint(&self) -> Option<String> {
         match self {
             StoreError::Stalled(stalled) => Some(stalled.hint().to_string()),
             StoreError::Read { .. } | StoreError::Parse { .. } => {

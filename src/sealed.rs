@@ -54,6 +54,22 @@ pub enum SealError {
     TooLarge { key: String, len: usize },
 }
 
+impl crate::error::Hint for SealError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            SealError::Decrypt { key_id, .. } => {
+                Some(format!("use the private key whose .pub has key ID {key_id} (`rfaas secret keygen` prints it)"))
+            }
+            SealError::NoSuchKey(_) => Some("`rfaas secret unseal KEYFILE` lists every key".to_string()),
+            SealError::Key { .. } => Some(
+                "a key file holds 32 bytes as base64, as `rfaas secret keygen` or `faas-cli secret keygen` write it"
+                    .to_string(),
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// A new keypair, each key as base64 text.
 pub struct KeyPair {
     pub public: String,

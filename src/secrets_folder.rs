@@ -43,9 +43,8 @@ pub enum FolderError {
     TooMany(PathBuf),
 }
 
-impl FolderError {
-    /// Advice for the user.
-    pub fn hint(&self) -> Option<String> {
+impl crate::error::Hint for FolderError {
+    fn hint(&self) -> Option<String> {
         match self {
             FolderError::Missing(_) => {
                 Some(format!("create {FOLDER}/ with one file per secret, named as the secret, e.g. {FOLDER}/api-key"))

@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use crate::cli::DescribeArgs;
-use crate::commands::{Context, namespace_for};
+use crate::commands::Context;
 use crate::openfaas::ClientError;
 use crate::openfaas::types::{FunctionResources, FunctionStatus};
 
 pub async fn run(args: DescribeArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
-    let client = ctx.client(&args.api, stack.as_ref(), Some(std::time::Duration::from_secs(60)))?;
-    let namespace = namespace_for(&args.namespace.namespace, stack.as_ref(), &args.name);
+    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), stack.as_ref())?;
+    let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(60)))?;
+    let (namespace, _) = settings.namespace_for(&args.name);
     let Some(mut status) = client.get_function(&args.name, &namespace).await.map_err(ClientError::into_anyhow)? else {
         anyhow::bail!("no such function: {}", args.name);
     };
@@ -27,7 +28,7 @@ pub async fn run(args: DescribeArgs, ctx: &Context) -> anyhow::Result<()> {
     let suffix = if status.namespace.is_empty() { String::new() } else { format!(".{}", status.namespace) };
     let url = format!("{}/function/{}{suffix}", client.gateway(), args.name);
     let async_url = format!("{}/async-function/{}{suffix}", client.gateway(), args.name);
-    if args.json.is_json() {
+    if ctx.printer.is_json() {
         let mut value = serde_json::to_value(&status)?;
         value["Status"] = json!(ready_text(&status));
         value["InvocationCount"] = json!(status.invocation_count as u64);

@@ -71,8 +71,8 @@ async fn start(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
         port: args.port,
         state_dir: dir.clone(),
         extra_args: [
-            format!("--upstream-timeout={}s", args.upstream_timeout.as_secs_f64()),
-            format!("--health-timeout={}s", args.health_timeout.as_secs_f64()),
+            format!("--upstream-timeout={}ms", args.upstream_timeout.as_millis()),
+            format!("--health-timeout={}ms", args.health_timeout.as_millis()),
         ]
         .into_iter()
         .chain(args.connections.to_args())

@@ -55,7 +55,7 @@ async fn from_store(
     {
         anyhow::bail!("function name \"{name}\" {problem}");
     }
-    let functions = function_store::fetch(&args.url, &ctx.cwd).await.map_err(super::store::store_error)?;
-    let spec = function_store::function_spec(&functions, &req).map_err(super::store::store_error)?;
+    let functions = function_store::fetch(&args.url, &ctx.cwd).await?;
+    let spec = function_store::function_spec(&functions, &req)?;
     Ok(render(&[spec], opts))
 }

@@ -14,10 +14,7 @@ use crate::secrets_folder::{self, Entry};
 pub async fn run(args: SecretApplyArgs, ctx: &Context) -> anyhow::Result<()> {
     let namespace = args.namespace.namespace.clone().unwrap_or_default();
     let dir = ctx.cwd.join(secrets_folder::FOLDER);
-    let entries = secrets_folder::read(&dir, &namespace, args.trim).map_err(|e| match e.hint() {
-        Some(hint) => crate::error::with_hint(e, hint),
-        None => e.into(),
-    })?;
+    let entries = secrets_folder::read(&dir, &namespace, args.trim)?;
     let mut secrets = Vec::new();
     for entry in entries {
         match entry {
@@ -30,7 +27,7 @@ pub async fn run(args: SecretApplyArgs, ctx: &Context) -> anyhow::Result<()> {
         return Ok(());
     }
     let client = ctx.client(&args.api, None, Some(std::time::Duration::from_secs(60)))?;
-    let existing = client.list_secrets(&namespace).await.map_err(ClientError::into_anyhow)?;
+    let existing = client.list_secrets(&namespace).await?;
     let mut failed = Vec::new();
     for secret in &secrets {
         let exists = existing.iter().any(|e| e.name == secret.name);
@@ -39,7 +36,7 @@ pub async fn run(args: SecretApplyArgs, ctx: &Context) -> anyhow::Result<()> {
         match apply_one(&client, secret, exists).await {
             Ok(line) => ctx.printer.status(&line),
             Err(e) => {
-                ctx.printer.error(&crate::error::render(&e.into_anyhow()));
+                ctx.printer.error(&crate::error::render(&e.into()));
                 failed.push(secret.name.clone());
             }
         }

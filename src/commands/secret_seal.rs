@@ -9,7 +9,7 @@ use base64::Engine as _;
 use crate::cli::secret_seal::{KeygenArgs, SealArgs, SecretGenerateArgs, UnsealArgs};
 use crate::commands::Context;
 use crate::private_files::{self, FileAttrs};
-use crate::sealed::{self, SealError};
+use crate::sealed;
 
 /// A key file is 44 base64 characters; anything much bigger is the wrong file.
 const MAX_KEY_FILE_BYTES: u64 = 4096;
@@ -127,20 +127,6 @@ pub fn seal(args: SealArgs, ctx: &Context) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn unseal_hint(err: anyhow::Error) -> anyhow::Error {
-    let hint = match err.downcast_ref::<SealError>() {
-        Some(SealError::Decrypt { key_id, .. }) => {
-            Some(format!("use the private key whose .pub has key ID {key_id} (`rfaas secret keygen` prints it)"))
-        }
-        Some(SealError::NoSuchKey(_)) => Some("`rfaas secret unseal KEYFILE` lists every key".to_string()),
-        _ => None,
-    };
-    match hint {
-        Some(h) => crate::error::with_hint(err, h),
-        None => err,
-    }
-}
-
 pub fn unseal(args: UnsealArgs, ctx: &Context) -> anyhow::Result<()> {
     let private_key = read_limited(&ctx.cwd, &args.private_key, MAX_KEY_FILE_BYTES, "private key")?;
     let envelope = read_limited(&ctx.cwd, &args.input, sealed::MAX_ENVELOPE_BYTES as u64, "sealed file")?;
@@ -148,10 +134,10 @@ pub fn unseal(args: UnsealArgs, ctx: &Context) -> anyhow::Result<()> {
     let opened = sealed::open(&private_key, &envelope).map_err(anyhow::Error::from).with_context(context)?;
     let values = match &args.key {
         Some(key) => {
-            let value = opened.value(key).map_err(|e| unseal_hint(e.into())).with_context(context)?;
+            let value = opened.value(key).with_context(context)?;
             BTreeMap::from([(key.clone(), value)])
         }
-        None => opened.values().map_err(|e| unseal_hint(e.into())).with_context(context)?,
+        None => opened.values().with_context(context)?,
     };
     if args.json.is_json() {
         // Like faas-cli: JSON strings, so bytes that are not UTF-8 show as U+FFFD.

@@ -4,14 +4,13 @@ use std::collections::BTreeMap;
 
 use crate::cli::store::{StoreArgs, StoreCommand, StoreDeployArgs};
 use crate::commands::Context;
-use crate::function_store::{self, StoreError, StoreFunction};
-use crate::openfaas::DeployMode;
+use crate::function_store::{self, StoreFunction};
 use crate::openfaas::deployment;
 use crate::openfaas::types::{FunctionDeployment, FunctionResources};
 
 pub async fn run(args: StoreArgs, ctx: &Context) -> anyhow::Result<()> {
     let platform = args.platform.clone().unwrap_or_else(|| crate::template::store::host_platform().to_string());
-    let functions = function_store::fetch(&args.url, &ctx.cwd).await.map_err(store_error)?;
+    let functions = function_store::fetch(&args.url, &ctx.cwd).await?;
     match args.command {
         StoreCommand::List(a) => {
             let found = function_store::for_platform(&functions, &platform);
@@ -29,7 +28,7 @@ pub async fn run(args: StoreArgs, ctx: &Context) -> anyhow::Result<()> {
             Ok(())
         }
         StoreCommand::Describe(a) => {
-            let item = function_store::find(&functions, &a.name, &platform).map_err(store_error)?;
+            let item = function_store::find(&functions, &a.name, &platform)?;
             if a.json.is_json() {
                 return ctx.printer.json(&item);
             }
@@ -37,34 +36,20 @@ pub async fn run(args: StoreArgs, ctx: &Context) -> anyhow::Result<()> {
             Ok(())
         }
         StoreCommand::Deploy(a) => {
-            let item = function_store::find(&functions, &a.function, &platform).map_err(store_error)?;
+            let item = function_store::find(&functions, &a.function, &platform)?;
             deploy(&a, &item, &platform, ctx).await
         }
     }
 }
 
-/// The store's error with its hint.
-pub fn store_error(e: StoreError) -> anyhow::Error {
-    match e.hint() {
-        Some(hint) => crate::error::with_hint(e, hint),
-        None => e.into(),
-    }
-}
-
 async fn deploy(args: &StoreDeployArgs, item: &StoreFunction, platform: &str, ctx: &Context) -> anyhow::Result<()> {
-    let d = deployment_for(args, item, platform)?;
+    let deployments = [deployment_for(args, item, platform)?];
     // As faas-cli: the stack's gateway is not used here, only -g, OPENFAAS_URL and the default.
-    let client = ctx.client(&args.api, None, Some(args.flags.timeout))?;
-    let mode = if args.flags.replace {
-        DeployMode::Replace
-    } else if args.flags.update {
-        DeployMode::Update
-    } else {
-        DeployMode::Create
-    };
-    let deployments = [d];
-    super::deploy::check_secrets_exist(&client, &deployments).await?;
-    super::deploy::deploy_all(&client, &deployments, mode, args.flags.wait, ctx).await
+    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), None)?;
+    let client = ctx.client_for(&settings, Some(args.flags.timeout))?;
+    let opts = super::deploy::options(&args.flags);
+    let outcome = crate::ops::deploy::deploy(&client, &deployments, &opts, &ctx.env()).await?;
+    Ok(outcome.check()?)
 }
 
 /// What is deployed, merged as faas-cli merges it: environment from the store overridden by

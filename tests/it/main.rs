@@ -27,6 +27,7 @@ mod generate;
 mod generate_schema;
 mod hostile;
 mod new_cmd;
+mod order_pipeline;
 mod push;
 mod sealed;
 mod shrinkwrap;
