@@ -7,6 +7,7 @@
 //! [`gateway`] is the built-in OpenFaaS-compatible gateway (`rfaas gateway`).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod chart;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -108,6 +109,7 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::New(args) => commands::new::run(args, ctx).await,
         Command::Template(args) => commands::template::run(args, ctx).await,
         Command::RegistryLogin(args) => commands::registry_login::run(args, ctx),
+        Command::Chart(args) => commands::chart::run(args, ctx),
         Command::Store(args) => commands::store::run(args, ctx).await,
         Command::Gateway(args) => commands::gateway::run(args, ctx).await,
     }

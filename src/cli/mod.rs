@@ -16,6 +16,7 @@ use crate::stack::image::TagFormat;
 mod api;
 mod async_calls;
 mod build;
+pub mod chart;
 mod credentials;
 mod gateway;
 mod generate;
@@ -206,6 +207,9 @@ pub enum Command {
     /// Run the local OpenFaaS-compatible gateway (functions run as Docker containers)
     #[command(after_help = LOCAL_GATEWAY_EXAMPLES)]
     Gateway(LocalGatewayArgs),
+    /// Render Helm charts into plain YAML files (needs `helm` on PATH)
+    #[command(after_help = chart::CHART_EXAMPLES)]
+    Chart(chart::ChartArgs),
     /// Browse the function store and deploy its functions
     #[command(after_help = store::STORE_EXAMPLES)]
     Store(store::StoreArgs),

@@ -2,6 +2,7 @@
 
 pub mod async_calls;
 pub mod build;
+pub mod chart;
 pub mod completion;
 pub mod deploy;
 pub mod describe;

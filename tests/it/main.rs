@@ -7,6 +7,7 @@ mod support;
 mod build_engine;
 mod build_run;
 mod build_validation;
+mod chart;
 mod cli;
 mod client_commands;
 mod client_timeouts;
