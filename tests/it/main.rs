@@ -11,6 +11,7 @@ mod chart;
 mod cli;
 mod client_commands;
 mod client_timeouts;
+mod command_list;
 mod config_file;
 mod environment;
 mod food_delivery;
