@@ -8,6 +8,8 @@ pub const OPENFAAS_PREFIX: &str = "OPENFAAS_PREFIX";
 pub const OPENFAAS_CONFIG: &str = "OPENFAAS_CONFIG";
 /// Template repository for `rfaas template pull` with no argument.
 pub const OPENFAAS_TEMPLATE_URL: &str = "OPENFAAS_TEMPLATE_URL";
+/// Function store JSON (URL or file) for `store` commands and `generate --from-store`.
+pub const OPENFAAS_STORE: &str = "OPENFAAS_STORE";
 /// Template store JSON (URL or file) for `template store` commands and auto-pull.
 pub const OPENFAAS_TEMPLATE_STORE_URL: &str = "OPENFAAS_TEMPLATE_STORE_URL";
 /// `true`/`1` under CI: credentials go to `./.openfaas/config.yml`; no progress bars or prompts.

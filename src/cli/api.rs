@@ -297,6 +297,21 @@ pub enum SecretCommand {
     /// Remove a secret
     #[command(aliases = ["rm", "delete"])]
     Remove(SecretRemoveArgs),
+    /// Create or update every secret from the files in ./.secrets/
+    #[command(after_help = super::secret_seal::APPLY_EXAMPLES)]
+    Apply(super::secret_seal::SecretApplyArgs),
+    /// Print (or write) a random secret, base64-encoded; no gateway is needed
+    #[command(alias = "gen", after_help = super::secret_seal::GENERATE_SECRET_EXAMPLES)]
+    Generate(super::secret_seal::SecretGenerateArgs),
+    /// Write a keypair for sealing build secrets (faas-cli's key format)
+    #[command(after_help = super::secret_seal::KEYGEN_EXAMPLES)]
+    Keygen(super::secret_seal::KeygenArgs),
+    /// Seal KEY=VALUE secrets for a public key into a file (faas-cli's nacl/box format)
+    #[command(after_help = super::secret_seal::SEAL_EXAMPLES)]
+    Seal(super::secret_seal::SealArgs),
+    /// Decrypt a sealed secrets file with the private key and print its values
+    #[command(after_help = super::secret_seal::UNSEAL_EXAMPLES)]
+    Unseal(super::secret_seal::UnsealArgs),
 }
 
 #[derive(Debug, Args)]

@@ -16,11 +16,14 @@ use crate::stack::image::TagFormat;
 mod api;
 mod async_calls;
 mod build;
+pub mod chart;
 mod credentials;
 mod gateway;
 mod generate;
 mod queue;
 mod scaling;
+pub mod secret_seal;
+pub mod store;
 mod templates;
 pub use api::*;
 pub use async_calls::{AsyncArgs, AsyncCallArgs, AsyncCommand, AsyncListArgs};
@@ -114,6 +117,12 @@ impl Cli {
             Command::List(a) => json(&a.json),
             Command::Describe(a) => json(&a.json),
             Command::Secret(SecretArgs { command: SecretCommand::List(a) }) => json(&a.json),
+            Command::Secret(SecretArgs { command: SecretCommand::Unseal(a) }) => json(&a.json),
+            Command::Store(s) => match &s.command {
+                store::StoreCommand::List(l) => json(&l.json),
+                store::StoreCommand::Describe(d) => json(&d.json),
+                store::StoreCommand::Deploy(_) => Mode::Human,
+            },
             Command::Namespace(NamespaceArgs { command: NamespaceCommand::List { json: j }, .. }) => json(j),
             Command::Async(a) => match &a.command {
                 AsyncCommand::List(l) => json(&l.json),
@@ -200,6 +209,12 @@ pub enum Command {
     /// Run the local OpenFaaS-compatible gateway (functions run as Docker containers)
     #[command(after_help = LOCAL_GATEWAY_EXAMPLES)]
     Gateway(Box<LocalGatewayArgs>),
+    /// Render Helm charts into plain YAML files (needs `helm` on PATH)
+    #[command(after_help = chart::CHART_EXAMPLES)]
+    Chart(chart::ChartArgs),
+    /// Browse the function store and deploy its functions
+    #[command(after_help = store::STORE_EXAMPLES)]
+    Store(store::StoreArgs),
 }
 
 pub fn parse_tag(s: &str) -> Result<TagFormat, String> {

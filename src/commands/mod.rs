@@ -2,6 +2,7 @@
 
 pub mod async_calls;
 pub mod build;
+pub mod chart;
 pub mod completion;
 pub mod deploy;
 pub mod describe;
@@ -19,6 +20,9 @@ pub mod ready;
 pub mod registry_login;
 pub mod remove;
 pub mod secret;
+pub mod secret_apply;
+pub mod secret_seal;
+pub mod store;
 pub mod template;
 pub mod up;
 pub mod version;

@@ -10,6 +10,7 @@ mod invoke;
 mod logs;
 mod namespace_ready_version;
 mod secret;
+mod secret_apply;
 mod up;
 
 use std::path::PathBuf;
