@@ -9,9 +9,13 @@ use crate::stack::image::TagFormat;
 
 mod api;
 mod async_calls;
+mod local_run;
+mod publish;
 mod queue;
 pub use api::*;
 pub use async_calls::{AsyncArgs, AsyncCallArgs, AsyncCommand, AsyncListArgs};
+pub use local_run::LocalRunArgs;
+pub use publish::{MultiArchFlags, PublishArgs};
 pub use queue::QueueFlags;
 
 const ROOT_EXAMPLES: &str = "Examples:
@@ -140,6 +144,12 @@ pub enum Command {
     /// Push the functions' images to their registries
     #[command(after_help = PUSH_EXAMPLES)]
     Push(PushArgs),
+    /// Build and push multi-platform images (one image index per function)
+    #[command(after_help = publish::PUBLISH_EXAMPLES)]
+    Publish(Box<PublishArgs>),
+    /// Run one function in a container on the local engine, without a gateway
+    #[command(after_help = local_run::LOCAL_RUN_EXAMPLES)]
+    LocalRun(Box<LocalRunArgs>),
     /// Create a new function from a template and add it to a stack file
     #[command(after_help = NEW_EXAMPLES)]
     New(NewArgs),

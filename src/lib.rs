@@ -17,6 +17,7 @@ pub mod go_yaml;
 pub mod http_client;
 pub mod kubernetes;
 pub mod openfaas;
+pub mod ops;
 pub mod output;
 pub mod private_files;
 pub mod stack;
@@ -98,6 +99,8 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Up(args) => commands::up::run(*args, ctx).await,
         Command::Build(args) => commands::build::run(args, ctx).await,
         Command::Push(args) => commands::push::run(args, ctx).await,
+        Command::Publish(args) => commands::publish::run(*args, ctx).await,
+        Command::LocalRun(args) => commands::local_run::run(*args, ctx).await,
         Command::New(args) => commands::new::run(args, ctx).await,
         Command::Template(args) => commands::template::run(args, ctx).await,
         Command::RegistryLogin(args) => commands::registry_login::run(args, ctx),

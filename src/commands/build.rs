@@ -69,7 +69,7 @@ fn flag_stack(args: &BuildArgs) -> anyhow::Result<Stack> {
 }
 
 /// Validates everything, then writes every build context; returns the builds to run.
-async fn prepare(
+pub async fn prepare(
     stack: &Stack,
     flags: &BuildFlags,
     tag: crate::stack::image::TagFormat,

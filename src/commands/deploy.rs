@@ -100,7 +100,7 @@ fn from_flags(args: &DeployArgs, ctx: &Context) -> anyhow::Result<FunctionDeploy
 
 /// `fprocess` from the function's template (`./template/<lang>/`, else the bundled one), for
 /// languages other than `dockerfile`.
-fn template_fprocess(lang: Option<&str>, ctx: &Context) -> Option<String> {
+pub fn template_fprocess(lang: Option<&str>, ctx: &Context) -> Option<String> {
     let lang = lang.filter(|l| !crate::template::is_dockerfile(l))?;
     match crate::template::lookup::find_local(lang, &ctx.cwd) {
         Ok(Some(t)) => Some(t.spec.fprocess).filter(|f| !f.is_empty()),

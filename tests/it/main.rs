@@ -26,6 +26,7 @@ mod gateway_validation;
 mod generate;
 mod hostile;
 mod new_cmd;
+mod publish;
 mod push;
 mod shrinkwrap;
 mod stack_errors;
