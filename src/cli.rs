@@ -9,13 +9,15 @@ use crate::stack::image::TagFormat;
 
 mod api;
 mod async_calls;
+mod diff;
 mod local_run;
 mod publish;
 mod queue;
 pub use api::*;
 pub use async_calls::{AsyncArgs, AsyncCallArgs, AsyncCommand, AsyncListArgs};
+pub use diff::DiffArgs;
 pub use local_run::LocalRunArgs;
-pub use publish::{MultiArchFlags, PublishArgs};
+pub use publish::{DEFAULT_PLATFORMS, MultiArchFlags, PublishArgs};
 pub use queue::QueueFlags;
 
 const ROOT_EXAMPLES: &str = "Examples:
@@ -147,6 +149,9 @@ pub enum Command {
     /// Build and push multi-platform images (one image index per function)
     #[command(after_help = publish::PUBLISH_EXAMPLES)]
     Publish(Box<PublishArgs>),
+    /// Show what `deploy` would change on the gateway (exit 1 when something differs)
+    #[command(after_help = diff::DIFF_EXAMPLES)]
+    Diff(DiffArgs),
     /// Run one function in a container on the local engine, without a gateway
     #[command(after_help = local_run::LOCAL_RUN_EXAMPLES)]
     LocalRun(Box<LocalRunArgs>),

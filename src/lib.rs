@@ -101,6 +101,7 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Push(args) => commands::push::run(args, ctx).await,
         Command::Publish(args) => commands::publish::run(*args, ctx).await,
         Command::LocalRun(args) => commands::local_run::run(*args, ctx).await,
+        Command::Diff(args) => commands::diff::run(args, ctx).await,
         Command::New(args) => commands::new::run(args, ctx).await,
         Command::Template(args) => commands::template::run(args, ctx).await,
         Command::RegistryLogin(args) => commands::registry_login::run(args, ctx),

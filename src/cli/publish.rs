@@ -35,12 +35,15 @@ pub struct PublishArgs {
     pub envsubst: EnvsubstArg,
 }
 
+/// The platform `--platforms` defaults to.
+pub const DEFAULT_PLATFORMS: &str = "linux/amd64";
+
 /// What `publish` and `up --publish` share.
 #[derive(Debug, Clone, Args)]
 pub struct MultiArchFlags {
-    /// Platforms to build and push, comma-separated os/arch[/variant]
-    #[arg(long, default_value = "linux/amd64", value_name = "LIST")]
-    pub platforms: String,
+    /// Platforms to build and push, comma-separated os/arch[/variant] [default: linux/amd64]
+    #[arg(long, value_name = "LIST")]
+    pub platforms: Option<String>,
     /// Also push the image under this tag (repeatable; replaces the tag part of the image)
     #[arg(long = "extra-tag", value_name = "TAG")]
     pub extra_tags: Vec<String>,

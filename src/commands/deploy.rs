@@ -84,7 +84,7 @@ fn from_flags(args: &DeployArgs, ctx: &Context) -> anyhow::Result<FunctionDeploy
         .or_else(|| if args.flags.read_template { template_fprocess(args.lang.as_deref(), ctx) } else { None });
     Ok(FunctionDeployment {
         service: name.clone(),
-        image: crate::stack::image::image_name(args.tag, image, None, &ctx.cwd)?,
+        image: crate::stack::image::image_name(args.tag, image, args.handler.as_deref(), &ctx.cwd)?,
         namespace: o.namespace.clone().unwrap_or_default(),
         env_process: fprocess.unwrap_or_default(),
         env_vars: o.env.into_iter().collect(),

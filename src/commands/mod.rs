@@ -5,6 +5,7 @@ pub mod build;
 pub mod completion;
 pub mod deploy;
 pub mod describe;
+pub mod diff;
 pub mod gateway;
 pub mod generate;
 pub mod invoke;

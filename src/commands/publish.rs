@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use crate::cli::{MultiArchFlags, PublishArgs};
+use crate::cli::{BuildFlags, DEFAULT_PLATFORMS, MultiArchFlags, PublishArgs};
 use crate::commands::Context;
 use crate::docker::auth;
 use crate::docker::build::{BuildJob, EngineOptions, PullAuth};
@@ -16,22 +16,45 @@ use crate::docker::progress::Board;
 use crate::error::with_hint;
 use crate::ops::publish::{self, Platform, PublishOptions, Published};
 use crate::stack::Stack;
+use crate::stack::image::TagFormat;
 
 pub async fn run(args: PublishArgs, ctx: &Context) -> anyhow::Result<()> {
     let platforms = check_multi_arch(&args.multi)?;
     let stack = ctx.load_stack(args.envsubst.envsubst).await?;
-    let opts = PublishOptions {
-        platforms,
-        extra_tags: args.multi.extra_tags.clone(),
-        parallel: args.parallel,
-        engine: EngineOptions {
-            force: false,
-            no_cache: args.flags.no_cache,
-            pull: args.flags.pull,
-            squash: args.flags.squash,
-        },
+    let opts = options(platforms, &args.multi, &args.flags, args.parallel);
+    let step = Step {
+        flags: &args.flags,
+        tag: args.tag,
+        reset_qemu: args.multi.reset_qemu,
+        quiet: args.quiet,
+        shrinkwrap: args.shrinkwrap,
     };
-    publish_stack(&stack, &args, &opts, ctx).await.map(|_| ())
+    publish_stack(&stack, &step, &opts, ctx).await.map(|_| ())
+}
+
+/// How the images are built for a publish (`publish` and `up --publish`).
+pub struct Step<'a> {
+    pub flags: &'a BuildFlags,
+    pub tag: TagFormat,
+    pub reset_qemu: bool,
+    pub quiet: bool,
+    /// Only write ./build/<fn>/.
+    pub shrinkwrap: bool,
+}
+
+/// The publish options from the flags `publish` and `up --publish` share.
+pub fn options(
+    platforms: Vec<Platform>,
+    multi: &MultiArchFlags,
+    flags: &BuildFlags,
+    parallel: usize,
+) -> PublishOptions {
+    PublishOptions {
+        platforms,
+        extra_tags: multi.extra_tags.clone(),
+        parallel,
+        engine: EngineOptions { force: false, no_cache: flags.no_cache, pull: flags.pull, squash: flags.squash },
+    }
 }
 
 /// Refuses what rfaas cannot do, and parses the platforms and tags, before anything else.
@@ -47,7 +70,7 @@ pub fn check_multi_arch(multi: &MultiArchFlags) -> anyhow::Result<Vec<Platform>>
             "build with the local engine instead: drop the flag (and OPENFAAS_REMOTE_BUILDER / OPENFAAS_PAYLOAD_SECRET)",
         ));
     }
-    let platforms = publish::parse_platforms(&multi.platforms).map_err(|e| {
+    let platforms = publish::parse_platforms(multi.platforms.as_deref().unwrap_or(DEFAULT_PLATFORMS)).map_err(|e| {
         let hint = e.hint();
         with_hint(e, hint)
     })?;
@@ -61,11 +84,11 @@ pub fn check_multi_arch(multi: &MultiArchFlags) -> anyhow::Result<Vec<Platform>>
 /// published.
 pub async fn publish_stack(
     stack: &Stack,
-    args: &PublishArgs,
+    args: &Step<'_>,
     opts: &PublishOptions,
     ctx: &Context,
 ) -> anyhow::Result<Vec<Published>> {
-    let mut jobs = crate::commands::build::prepare(stack, &args.flags, args.tag, ctx).await?;
+    let mut jobs = crate::commands::build::prepare(stack, args.flags, args.tag, ctx).await?;
     if args.shrinkwrap {
         for job in &jobs {
             ctx.printer.status(&format!("{} shrink-wrapped to build/{}", job.function, job.function));
@@ -84,7 +107,7 @@ pub async fn publish_stack(
         job.pull_auth = pull_auth(&job.image)?;
     }
     let docker = crate::docker::connect().await?;
-    if args.multi.reset_qemu {
+    if args.reset_qemu {
         crate::docker::qemu::reset(&docker, &ctx.printer).await?;
     }
     let repos = match publish::open_repositories(&docker, &jobs).await {

@@ -9,6 +9,11 @@ use crate::stack::image::{TagError, TagFormat, image_name};
 
 pub async fn run(args: PushArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.load_stack(args.envsubst.envsubst).await?;
+    push_stack(&stack, &args, ctx).await
+}
+
+/// Pushes the images of a loaded stack's functions.
+pub async fn push_stack(stack: &crate::stack::Stack, args: &PushArgs, ctx: &Context) -> anyhow::Result<()> {
     let mut jobs = Vec::new();
     for f in stack.functions() {
         if f.skip_build {

@@ -16,7 +16,20 @@ use crate::openfaas::{Client, ClientError};
 use crate::stack::Stack;
 
 pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
-    let stack = ctx.load_stack(args.envsubst.envsubst).await?;
+    if args.multi.platforms.is_some() && !args.publish {
+        anyhow::bail!("--platforms can only be given with --publish");
+    }
+    let pro = args.multi.remote_builder.is_some() || args.multi.payload_secret.is_some();
+    let platforms = if args.publish || pro { Some(commands::publish::check_multi_arch(&args.multi)?) } else { None };
+    let flag_mode = (args.image.is_some() || args.name.is_some())
+        && ctx.global.yaml.is_none()
+        && crate::stack::discover(None, &ctx.cwd).is_none();
+    let stack = if flag_mode {
+        let (name, image) = (args.name.as_deref(), args.image.as_deref());
+        commands::build::flag_function_stack(name, image, args.handler.as_deref(), args.lang.as_deref())?
+    } else {
+        ctx.load_stack(args.envsubst.envsubst).await?
+    };
     let mut api = args.api.clone();
     if args.local {
         let state_dir = match &args.state_dir {
@@ -27,12 +40,27 @@ pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
         login::save_local(&local, ctx)?;
         api.gateway.gateway = Some(local.url.clone());
     }
-    commands::build::run(build_args(&args), ctx).await?;
+    if let (true, Some(platforms)) = (args.publish, platforms) {
+        let opts = commands::publish::options(platforms, &args.multi, &args.build, args.parallel.max(1));
+        let step = commands::publish::Step {
+            flags: &args.build,
+            tag: args.tag,
+            reset_qemu: args.multi.reset_qemu,
+            quiet: args.quiet,
+            shrinkwrap: args.shrinkwrap,
+        };
+        commands::publish::publish_stack(&stack, &step, &opts, ctx).await?;
+    } else {
+        commands::build::run(build_args(&args), ctx).await?;
+    }
+    if args.shrinkwrap {
+        return Ok(());
+    }
     if args.local {
         ctx.printer.status("Skipping push: the local gateway runs images from the local Docker engine.");
-    } else if !args.skip_push {
+    } else if !args.skip_push && !args.publish {
         let push = PushArgs { parallel: args.parallel, quiet: args.quiet, tag: args.tag, envsubst: args.envsubst };
-        commands::push::run(push, ctx).await?;
+        commands::push::push_stack(&stack, &push, ctx).await?;
     }
     if args.skip_deploy {
         return Ok(());
@@ -51,16 +79,16 @@ pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
 fn build_args(args: &UpArgs) -> BuildArgs {
     BuildArgs {
         flags: args.build.clone(),
-        shrinkwrap: false,
+        shrinkwrap: args.shrinkwrap,
         force: args.force,
         parallel: args.parallel.max(1),
         quiet: args.quiet,
         tag: args.tag,
         envsubst: args.envsubst,
-        image: None,
-        handler: None,
-        name: None,
-        lang: None,
+        image: args.image.clone(),
+        handler: args.handler.clone(),
+        name: args.name.clone(),
+        lang: args.lang.clone(),
     }
 }
 
@@ -73,12 +101,13 @@ fn deploy_args(args: &UpArgs, api: ApiArgs) -> DeployArgs {
         envsubst: args.envsubst,
         tag: args.tag,
         flags,
-        image: None,
-        name: None,
-        fprocess: None,
-        lang: None,
-        resources: Default::default(),
-        network: None,
+        image: args.image.clone(),
+        name: args.name.clone(),
+        fprocess: args.fprocess.clone(),
+        lang: args.lang.clone(),
+        handler: args.handler.clone(),
+        resources: args.resources.clone(),
+        network: args.network.clone(),
     }
 }
 

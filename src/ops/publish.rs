@@ -167,10 +167,13 @@ impl PublishError {
                 "make the base image (FROM) a multi-platform image, or pass one per platform with --build-arg"
                     .to_string(),
             ),
-            PublishError::Build { platform, .. } => Some(format!(
-                "building for {platform} on another architecture needs emulation: `apt-get install qemu-user-static \
-                 binfmt-support` (or `rfaas publish --reset-qemu`)"
-            )),
+            PublishError::Build { platform, source } if source.to_string().contains("exec format error") => {
+                Some(format!(
+                    "building for {platform} on another architecture needs emulation: `apt-get install \
+                     qemu-user-static binfmt-support` (or `rfaas publish --reset-qemu`)"
+                ))
+            }
+            PublishError::Build { .. } => None,
             PublishError::Other(_) => None,
         }
     }
@@ -245,6 +248,55 @@ pub async fn publish_all(
         .await
 }
 
+/// Non-native platforms first, the engine's own last: each build pulls its platform's base image,
+/// which moves the base's tag in the engine's one-platform-per-tag store, and this way it ends on
+/// the engine's own platform again.
+fn build_order<'a>(platforms: &'a [Platform], native: Option<&Platform>) -> Vec<&'a Platform> {
+    let mut order: Vec<&Platform> = platforms.iter().filter(|p| Some(*p) != native).collect();
+    order.extend(platforms.iter().filter(|p| Some(*p) == native));
+    order
+}
+
+/// True when the build failed at a `FROM` step: the base image could not be had.
+fn is_from_step(e: &BuildError) -> bool {
+    matches!(e, BuildError::Failed { step: Some(step), .. }
+        if step.split(" : ").nth(1).is_some_and(|s| s.trim_start().to_uppercase().starts_with("FROM")))
+}
+
+/// One platform's build. Publish pulls the base image for each platform (the engine's
+/// single-platform store may hold another platform's variant under the same tag, and the legacy
+/// builder takes a local image whatever its platform), so no build is skipped as unchanged; the
+/// layer cache still applies.
+async fn build_platform(
+    docker: &Docker,
+    job: &BuildJob,
+    platform: &Platform,
+    engine: EngineOptions,
+    board: &Board,
+) -> Result<Outcome, BuildError> {
+    let mut task = board.task(&format!("{} {platform}", job.function));
+    let result = build::build_one(docker, job, engine, &mut task).await;
+    match &result {
+        Ok(Outcome::Unchanged) => task.finish(&format!("{} {platform} unchanged, skipping build", job.function)),
+        Ok(Outcome::Built { seconds }) => {
+            task.finish(&format!("{} {platform} built {} in {seconds:.1}s", job.function, job.image))
+        }
+        Err(e) => {
+            task.finish(&format!("{} {platform} failed: {e}", job.function));
+            if let BuildError::Failed { tail, .. } = e
+                && !tail.is_empty()
+            {
+                board.println(&format!(
+                    "[{} {platform}] last lines of the build log:\n  {}",
+                    job.function,
+                    tail.join("\n  ")
+                ));
+            }
+        }
+    }
+    result
+}
+
 async fn publish_one(
     docker: &Docker,
     job: &BuildJob,
@@ -255,31 +307,24 @@ async fn publish_one(
 ) -> Result<Published, PublishError> {
     let started = Instant::now();
     let mut uploads = Vec::new();
-    for platform in &opts.platforms {
+    for platform in build_order(&opts.platforms, native) {
         let local = platform_tag(&job.image, platform);
         let mut pjob = job.clone();
         pjob.image = local.clone();
         pjob.platform = Some(platform.to_string());
-        let mut task = board.task(&format!("{} {platform}", job.function));
-        let result = build::build_one(docker, &pjob, opts.engine, &mut task).await;
-        match &result {
-            Ok(Outcome::Unchanged) => task.finish(&format!("{} {platform} unchanged, skipping build", job.function)),
-            Ok(Outcome::Built { seconds }) => {
-                task.finish(&format!("{} {platform} built {local} in {seconds:.1}s", job.function))
+        let is_native = native == Some(platform);
+        let pulling = EngineOptions { pull: true, ..opts.engine };
+        let result = match build_platform(docker, &pjob, platform, pulling, board).await {
+            // A base image only the engine has (never pushed anywhere) cannot be pulled: for the
+            // engine's own platform the local one is the right one.
+            Err(e) if is_native && is_from_step(&e) => {
+                board.println(&format!("{} {platform}: base image not pullable, using the local one", job.function));
+                build_platform(docker, &pjob, platform, EngineOptions { pull: false, ..opts.engine }, board).await
             }
-            Err(e) => task.finish(&format!("{} {platform} failed: {e}", job.function)),
-        }
+            other => other,
+        };
         if let Err(source) = result {
             abort_all(&uploads);
-            if let BuildError::Failed { tail, .. } = &source
-                && !tail.is_empty()
-            {
-                board.println(&format!(
-                    "[{} {platform}] last lines of the build log:\n  {}",
-                    job.function,
-                    tail.join("\n  ")
-                ));
-            }
             return Err(PublishError::Build { platform: platform.clone(), source });
         }
         let (docker, repo, platform) = (docker.clone(), repo.clone(), platform.clone());
@@ -298,7 +343,7 @@ async fn publish_one(
         match pushed {
             Ok(m) if matches_platform(&m, &platform) => {
                 board.println(&format!("{} {platform} uploaded {}", job.function, m.digest));
-                manifests.push(m);
+                manifests.push((platform, m));
             }
             Ok(m) => {
                 let got = format!("{}/{}", m.platform.os, m.platform.architecture);
@@ -312,6 +357,9 @@ async fn publish_one(
     if let Some(e) = first_error {
         return Err(e);
     }
+    // The index lists the platforms in the order they were asked for.
+    manifests.sort_by_key(|(p, _)| opts.platforms.iter().position(|q| q == p));
+    let manifests: Vec<PushedManifest> = manifests.into_iter().map(|(_, m)| m).collect();
     let tags = tags_for(&job.image, &opts.extra_tags);
     let index_digest = repo.push_index(&manifests, &tags).await.map_err(PublishError::Index)?;
     if let Some(native) = native.filter(|n| opts.platforms.contains(n)) {
@@ -388,6 +436,18 @@ mod tests {
         assert!(err("linux/amd64,linux/amd64").contains("listed twice"));
         assert!(err("linux/amd64/x/y").contains("is not os/arch"));
         assert!(err("../../etc/passwd").contains("only linux") || err("../../etc/passwd").contains("is not os/arch"));
+    }
+
+    #[test]
+    fn the_engines_own_platform_builds_last_and_from_failures_are_recognised() {
+        let ps = parse_platforms("linux/amd64,linux/arm64,linux/arm/v7").unwrap();
+        let order: Vec<String> = build_order(&ps, Some(&ps[0])).iter().map(ToString::to_string).collect();
+        assert_eq!(order, ["linux/arm64", "linux/arm/v7", "linux/amd64"]);
+        assert_eq!(build_order(&ps, None).len(), 3);
+        let failed = |step: &str| BuildError::Failed { message: "x".into(), step: Some(step.into()), tail: vec![] };
+        assert!(is_from_step(&failed("Step 1/22 : FROM debian:bookworm-slim")));
+        assert!(is_from_step(&failed("Step 5/9 : from golang AS build")));
+        assert!(!is_from_step(&failed("Step 2/2 : RUN make")));
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod gateway_ui;
 mod gateway_validation;
 mod generate;
 mod hostile;
+mod local_run;
 mod new_cmd;
 mod publish;
 mod push;
