@@ -2,7 +2,8 @@
 
 use clap::Args;
 
-use super::{BuildFlags, EnvsubstArg, parse_parallel, parse_tag};
+use super::{BuildFlags, EnvsubstArg, parse_tag};
+use crate::ops::Parallelism;
 use crate::stack::image::TagFormat;
 
 pub const PUBLISH_EXAMPLES: &str = "Examples:
@@ -20,8 +21,8 @@ pub struct PublishArgs {
     #[command(flatten)]
     pub multi: MultiArchFlags,
     /// Publish this many functions at the same time
-    #[arg(long, default_value_t = 1, value_parser = parse_parallel, value_name = "N")]
-    pub parallel: usize,
+    #[arg(long, default_value = "1", value_parser = Parallelism::parse, value_name = "N")]
+    pub parallel: Parallelism,
     /// Hide Docker's build output (failures still show the last lines)
     #[arg(long)]
     pub quiet: bool,

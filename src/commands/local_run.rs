@@ -24,7 +24,7 @@ pub async fn run(args: LocalRunArgs, ctx: &Context) -> anyhow::Result<()> {
         crate::commands::new::update_gitignore(&ctx.cwd)?;
     }
     let overrides = Overrides { tag: args.tag, ..Default::default() };
-    let fprocess = crate::commands::deploy::template_fprocess(function.lang.as_deref(), ctx);
+    let fprocess = crate::ops::deploy::template_fprocess(function.lang.as_deref(), &ctx.env());
     let d = deployment::from_stack(&stack, &function, &overrides, fprocess, &ctx.cwd)?;
     let opts = LocalRunOptions {
         port: args.port,
@@ -92,7 +92,8 @@ async fn build_function(
     docker: &bollard::Docker,
     ctx: &Context,
 ) -> anyhow::Result<()> {
-    let jobs = crate::commands::build::prepare(stack, &args.flags, args.tag, ctx).await?;
+    let build = crate::commands::build::options(&args.flags, args.tag, false, crate::ops::Parallelism::ONE);
+    let (jobs, _skipped) = crate::ops::build::prepare(stack, &build, &ctx.env()).await?;
     let opts =
         EngineOptions { force: false, no_cache: args.flags.no_cache, pull: args.flags.pull, squash: args.flags.squash };
     let board = Board::new(&ctx.printer, !args.quiet);

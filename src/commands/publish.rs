@@ -47,12 +47,12 @@ pub fn options(
     platforms: Vec<Platform>,
     multi: &MultiArchFlags,
     flags: &BuildFlags,
-    parallel: usize,
+    parallel: crate::ops::Parallelism,
 ) -> PublishOptions {
     PublishOptions {
         platforms,
         extra_tags: multi.extra_tags.clone(),
-        parallel,
+        parallel: parallel.get(),
         engine: EngineOptions { force: false, no_cache: flags.no_cache, pull: flags.pull, squash: flags.squash },
     }
 }
@@ -88,7 +88,8 @@ pub async fn publish_stack(
     opts: &PublishOptions,
     ctx: &Context,
 ) -> anyhow::Result<Vec<Published>> {
-    let mut jobs = crate::commands::build::prepare(stack, args.flags, args.tag, ctx).await?;
+    let build = crate::commands::build::options(args.flags, args.tag, false, crate::ops::Parallelism::ONE);
+    let (mut jobs, _skipped) = crate::ops::build::prepare(stack, &build, &ctx.env()).await?;
     if args.shrinkwrap {
         for job in &jobs {
             ctx.printer.status(&format!("{} shrink-wrapped to build/{}", job.function, job.function));

@@ -1,13 +1,14 @@
 //! `rfaas ready [NAME]`: wait until the gateway (`/healthz`) or a function has a ready replica.
 
 use crate::cli::ReadyArgs;
-use crate::commands::{Context, namespace_for};
+use crate::commands::Context;
 use crate::openfaas::ClientError;
 
 pub async fn run(args: ReadyArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
-    let client = ctx.client(&args.api, stack.as_ref(), Some(std::time::Duration::from_secs(5)))?;
-    let namespace = args.name.as_ref().map(|n| namespace_for(&args.namespace.namespace, stack.as_ref(), n));
+    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), stack.as_ref())?;
+    let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(5)))?;
+    let namespace = args.name.as_ref().map(|n| settings.namespace_for(n).0);
     let started = std::time::Instant::now();
     // The last attempt's failure is the cause of a final "not ready" (a gateway that never answers).
     let mut last_error = None;
@@ -38,10 +39,5 @@ pub async fn run(args: ReadyArgs, ctx: &Context) -> anyhow::Result<()> {
     };
     let not_ready = anyhow::anyhow!("{what} not ready after {elapsed:.1}s ({} attempts)", args.attempts);
     let Some(cause) = last_error else { return Err(not_ready) };
-    let hint = cause.hint();
-    let err = anyhow::Error::new(cause).context(not_ready);
-    Err(match hint {
-        Some(hint) => crate::error::with_hint(err, hint),
-        None => err,
-    })
+    Err(anyhow::Error::new(cause).context(not_ready))
 }

@@ -75,6 +75,8 @@ pub enum Cause {
     Replace,
     /// The gateway started and brought back a stored function's replicas.
     Restore,
+    /// A request arrived for a function at 0 replicas.
+    Wake,
 }
 
 impl Cause {
@@ -85,6 +87,7 @@ impl Cause {
             Cause::Scale => "scale",
             Cause::Replace => "replace",
             Cause::Restore => "restore",
+            Cause::Wake => "wake",
         }
     }
 }
@@ -98,6 +101,9 @@ pub async fn reconcile(gw: &Arc<Gateway>, f: &Arc<Function>, cause: Cause) -> Re
 async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>, cause: Cause) -> Result<(), ReplicaError> {
     if !gw.functions.holds(f) {
         return Ok(()); // removed (or replaced) while this reconcile waited for the lock
+    }
+    if !super::scaling::resume_before_reconcile(gw, f, cause).await {
+        return Ok(()); // paused by the idler: left alone until a request or a change
     }
     let record = f.record();
     let containers = gw.provider.list(Some(&f.key)).await?;

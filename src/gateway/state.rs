@@ -41,9 +41,11 @@ pub struct GatewayConfig {
     pub connections: super::connections::Limits,
     /// The async queue: callbacks, workers, records.
     pub queue: QueueConfig,
+    /// Scale from zero, idle scale to zero, autoscaling.
+    pub scaling: super::scaling::ScalingConfig,
 }
 
-/// The most replicas one function may have.
+/// The most replicas one function may have by default (`--max-replicas`).
 pub const MAX_REPLICAS: u64 = 10;
 
 /// The pooled HTTP/1 client used to reach function replicas.
@@ -96,6 +98,8 @@ pub struct Function {
     died: Mutex<Vec<String>>,
     /// Consecutive failed background reconciles and when the sweep may try again.
     pub backoff: Mutex<(u32, Option<std::time::Instant>)>,
+    /// Idle clock, paused replicas, the wake in progress, autoscaler samples, recent events.
+    pub scaling: super::scaling::FunctionScaling,
 }
 
 impl Function {
@@ -113,6 +117,7 @@ impl Function {
             cron: CronSlot::default(),
             died: Mutex::new(Vec::new()),
             backoff: Mutex::new((0, None)),
+            scaling: super::scaling::FunctionScaling::default(),
         }
     }
 

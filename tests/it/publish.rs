@@ -186,15 +186,15 @@ async fn a_platform_that_fails_leaves_no_index() {
     let repo = format!("{}/half", engine::PREFIX);
     let image = format!("{}/{repo}:{tag}", env["RFAAS_TEST_REGISTRY"]);
     let (image_repo, _) = image.rsplit_once(':').unwrap();
-    let _cleanup = engine::Images(vec![format!("{image_repo}:{tag}-linux-amd64"), image.clone()]);
-    // Builds for amd64, fails for arm64.
-    let dockerfile = format!("FROM {base}\nRUN test \"$(uname -m)\" = x86_64\n");
+    let _cleanup = engine::Images(vec![format!("{image_repo}:{tag}-linux-arm64"), image.clone()]);
+    // Builds for arm64 (built first: the engine's own platform goes last), fails for amd64.
+    let dockerfile = format!("FROM {base}\nRUN test \"$(uname -m)\" = aarch64\n");
     let mut rfaas = project("dockerfile", &image, &[("multi/Dockerfile", &dockerfile)]);
     login(&mut rfaas, &env["RFAAS_TEST_REGISTRY_PASSWORD"]);
     let run = rfaas.run(&["publish", "--platforms", "linux/amd64,linux/arm64", "--extra-tag", &format!("{tag}-x")]);
-    // The arm64 build itself fails, at the RUN step (so its base really was the arm64 one).
-    run.failure(1).stderr_has("multi linux/amd64 built").stderr_has("multi linux/arm64 failed: Step 2/2 : RUN");
-    run.stderr_has("multi: not published: linux/arm64:");
+    // Each build really ran on its platform's base: arm64 passes the RUN step, amd64 fails it.
+    run.failure(1).stderr_has("multi linux/arm64 built").stderr_has("multi linux/amd64 failed: Step 2/2 : RUN");
+    run.stderr_has("multi: not published: linux/amd64:");
     run.stderr_has("their tags in the registry were left as they were");
     for t in [tag.clone(), format!("{tag}-x")] {
         let (status, _, _) = manifest(&repo, &t, INDEX_ACCEPT).await;
