@@ -2,12 +2,13 @@
 # Multi-platform publish on the real engine and registry (needs tests/env/setup.sh services,
 # including the arm64 base image and qemu-user-static):
 #   reference: two sequential single-platform builds and pushes with the docker CLI
-#              (DOCKER_BUILDKIT=0 docker build --platform P && docker push), amd64 then arm64
+#              (DOCKER_BUILDKIT=0 docker build --pull --platform P && docker push), amd64 then arm64
 #   rfaas:     rfaas publish --platforms linux/amd64,linux/arm64 (both builds, both uploads by
 #              digest, one image index)
 # Each run changes a build-arg that the one RUN step depends on, so both sides rebuild that step
 # (under emulation for arm64) and push one new layer per platform. Prints medians and the ratio.
-# Usage: bash benches/publish.sh [runs]   (median of `runs`, default 3)
+# Usage: bash benches/publish.sh [runs]   (median of `runs`, default 3; RFAAS_BIN=path uses that
+#        binary instead of building target/release/rfaas)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -15,7 +16,17 @@ cd "$(dirname "$0")/.."
 RUNS="${1:-3}"
 TAG="bench-$$"
 bench_need bc curl
-bench_setup
+if [ -n "${RFAAS_BIN:-}" ]; then
+    # A binary already built (e.g. target/debug/rfaas), skipping bench_setup's release build.
+    RFAAS="$(realpath "$RFAAS_BIN")"
+    WORK="$(mktemp -d)"
+    STATE="$WORK/state"
+    export OPENFAAS_CONFIG="$WORK/openfaas"
+    unset OPENFAAS_URL
+    trap bench_cleanup EXIT
+else
+    bench_setup
+fi
 ENV_FILE="${RFAAS_TEST_STATE:-/var/lib/rfaas-test}/env"
 [ -r "$ENV_FILE" ] || fail "no $ENV_FILE: run tests/env/setup.sh first"
 env_value() { grep -E "^$1=" "$ENV_FILE" | head -n1 | cut -d= -f2-; }
@@ -58,7 +69,8 @@ timed() { local t0; t0=$(now); "$@" >/dev/null 2>"$WORK/last.log" || { cat "$WOR
 reference() {  # $1 = nonce: docker build + push, amd64 then arm64
     local arch
     for arch in amd64 arm64; do
-        DOCKER_BUILDKIT=0 docker build -q --network host --platform "linux/$arch" --build-arg "NONCE=$1" \
+        # --pull: the legacy builder otherwise takes the local base whatever its platform.
+        DOCKER_BUILDKIT=0 docker build -q --pull --network host --platform "linux/$arch" --build-arg "NONCE=$1" \
             -t "$IMAGE:$TAG-ref-$arch" fn >/dev/null
         docker push -q "$IMAGE:$TAG-ref-$arch" >/dev/null
     done

@@ -137,13 +137,27 @@ impl Repository {
     /// no tag in the registry changes.
     pub async fn push_engine_image(&self, docker: &Docker, image: &str) -> Result<PushedManifest, RegistryError> {
         let saved = export(docker, image).await?;
-        let image_owned = image.to_string();
-        let parts = tokio::task::spawn_blocking(move || read_saved(saved, &image_owned))
-            .await
-            .map_err(|e| RegistryError::Export { image: image.to_string(), message: e.to_string() })??;
+        let known = layer_cache::load();
+        let (saved, parts) = read_blocking(saved, image, known).await?;
+        // A layer compressed before is taken by its recorded digest when the registry has it;
+        // if any is missing there, every layer is read and compressed again.
+        let mut all_there = true;
+        for blob in parts.layers.iter().filter(|b| b.data.is_none()) {
+            let at = self.at_digest(&blob.digest);
+            self.client.store_auth_if_needed(&self.registry, &self.auth).await;
+            if !self.client.blob_exists(&at, &blob.digest).await.map_err(|e| self.classify(e))? {
+                all_there = false;
+                break;
+            }
+        }
+        let parts = if all_there { parts } else { read_blocking(saved, image, Default::default()).await?.1 };
         let mut layers = Vec::new();
+        let mut learned = Vec::new();
         for blob in parts.layers {
-            self.push_blob(blob.data, &blob.digest).await?;
+            if let Some(data) = blob.data {
+                self.push_blob(data, &blob.digest).await?;
+            }
+            learned.push((blob.diff_id.clone(), blob.digest.clone(), blob.size));
             layers.push(Descriptor {
                 media_type: OCI_LAYER_GZIP.to_string(),
                 digest: blob.digest,
@@ -151,6 +165,7 @@ impl Repository {
                 platform: None,
             });
         }
+        layer_cache::remember(&learned);
         let config_digest = sha256(&parts.config);
         let config_size = parts.config.len();
         self.push_blob(parts.config, &config_digest).await?;
@@ -332,16 +347,81 @@ async fn export(docker: &Docker, image: &str) -> Result<std::fs::File, RegistryE
     Ok(file)
 }
 
+/// [`read_saved`] on a blocking thread; gives the spooled archive back for a second read.
+async fn read_blocking(
+    mut file: std::fs::File,
+    image: &str,
+    known: layer_cache::Known,
+) -> Result<(std::fs::File, SavedImage), RegistryError> {
+    let image_owned = image.to_string();
+    tokio::task::spawn_blocking(move || read_saved(&mut file, &image_owned, &known).map(|s| (file, s)))
+        .await
+        .map_err(|e| RegistryError::Export { image: image.to_string(), message: e.to_string() })?
+}
+
+/// Which compressed blob each uncompressed layer became, so a layer already pushed (the base
+/// image's, an unchanged step's) is not compressed again on every publish. Kept in the user's
+/// cache directory; losing it only costs time.
+mod layer_cache {
+    use std::collections::HashMap;
+
+    /// diff_id → (compressed digest, size).
+    pub type Known = HashMap<String, (String, usize)>;
+
+    /// Bump when the compression changes: its digests would differ.
+    const FILE: &str = "layers-gzip-fast-v1.json";
+
+    fn path() -> Option<std::path::PathBuf> {
+        dirs::cache_dir().map(|d| d.join("rfaas").join(FILE))
+    }
+
+    pub fn load() -> Known {
+        let Some(path) = path() else { return Known::new() };
+        std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    }
+
+    /// Adds `learned` (diff_id, digest, size) to the file; best effort.
+    pub fn remember(learned: &[(String, String, usize)]) {
+        let Some(path) = path() else { return };
+        let mut known = load();
+        let before = known.len();
+        for (diff, digest, size) in learned {
+            known.insert(diff.clone(), (digest.clone(), *size));
+        }
+        if known.len() == before {
+            return;
+        }
+        let Some(dir) = path.parent() else { return };
+        let Ok(text) = serde_json::to_vec(&known) else { return };
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        let tmp = dir.join(format!(".{FILE}.{}", uuid::Uuid::new_v4().simple()));
+        if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, &path).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+}
+
 struct Blob {
-    data: Vec<u8>,
+    /// The compressed layer; `None` when taken from the layer cache (not read again).
+    data: Option<Vec<u8>>,
     digest: String,
     size: usize,
+    /// sha256 of the uncompressed layer, as the image config lists it.
+    diff_id: String,
 }
 
 struct SavedImage {
     config: Vec<u8>,
     layers: Vec<Blob>,
     platform: IndexPlatform,
+}
+
+#[derive(Deserialize, Default)]
+struct RootFs {
+    #[serde(default)]
+    diff_ids: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -354,6 +434,8 @@ struct SaveManifest {
 #[derive(Deserialize)]
 struct ImageConfig {
     #[serde(default)]
+    rootfs: RootFs,
+    #[serde(default)]
     architecture: String,
     #[serde(default)]
     os: String,
@@ -364,10 +446,10 @@ struct ImageConfig {
 /// Reads a `docker save` archive: the config, and each layer gzipped (fast level: the layers are
 /// compressed on every push, and speed matters more than the last few percent here). Two passes
 /// over the spooled file, skipping by seek: one for `manifest.json`, one for the blobs it names.
-fn read_saved(mut file: std::fs::File, image: &str) -> Result<SavedImage, RegistryError> {
+fn read_saved(file: &mut std::fs::File, image: &str, known: &layer_cache::Known) -> Result<SavedImage, RegistryError> {
     let fail = |message: String| RegistryError::Export { image: image.to_string(), message };
     let mut manifest_bytes = None;
-    for_each_entry(&mut file, |name, entry| {
+    for_each_entry(file, |name, entry| {
         if name == "manifest.json" {
             let mut out = Vec::new();
             entry.read_to_end(&mut out)?;
@@ -381,13 +463,25 @@ fn read_saved(mut file: std::fs::File, image: &str) -> Result<SavedImage, Regist
         serde_json::from_slice(&manifest_bytes).map_err(|e| fail(format!("manifest.json: {e}")))?;
     let Some(saved) = manifests.into_iter().next() else { return Err(fail("the archive holds no image".into())) };
     let mut config = None;
-    let mut blobs: std::collections::HashMap<String, Vec<u8>> = std::collections::HashMap::new();
-    for_each_entry(&mut file, |name, entry| {
+    for_each_entry(file, |name, entry| {
         if name == saved.config {
             let mut out = Vec::new();
             entry.read_to_end(&mut out)?;
             config = Some(out);
-        } else if saved.layers.iter().any(|l| l == name) && !blobs.contains_key(name) {
+        }
+        Ok(())
+    })
+    .map_err(|e| fail(e.to_string()))?;
+    let config = config.ok_or_else(|| fail(format!("{} is not in the exported archive", saved.config)))?;
+    let parsed: ImageConfig = serde_json::from_slice(&config).map_err(|e| fail(format!("image config: {e}")))?;
+    if parsed.rootfs.diff_ids.len() != saved.layers.len() {
+        return Err(fail("the image config and the archive list different numbers of layers".into()));
+    }
+    let diff_of = |path: &str| saved.layers.iter().position(|l| l == path).map(|i| parsed.rootfs.diff_ids[i].clone());
+    let mut blobs: std::collections::HashMap<String, Vec<u8>> = std::collections::HashMap::new();
+    for_each_entry(file, |name, entry| {
+        let wanted = diff_of(name).is_some_and(|d| !known.contains_key(&d));
+        if wanted && !blobs.contains_key(name) {
             let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             std::io::copy(entry, &mut encoder)?;
             blobs.insert(name.to_string(), encoder.finish()?);
@@ -395,14 +489,25 @@ fn read_saved(mut file: std::fs::File, image: &str) -> Result<SavedImage, Regist
         Ok(())
     })
     .map_err(|e| fail(e.to_string()))?;
-    let config = config.ok_or_else(|| fail(format!("{} is not in the exported archive", saved.config)))?;
-    let parsed: ImageConfig = serde_json::from_slice(&config).map_err(|e| fail(format!("image config: {e}")))?;
     let mut layers = Vec::new();
-    for path in &saved.layers {
-        let data =
-            blobs.get(path).cloned().ok_or_else(|| fail(format!("layer {path} is not in the exported archive")))?;
-        let digest = sha256(&data);
-        layers.push(Blob { size: data.len(), data, digest });
+    for (path, diff_id) in saved.layers.iter().zip(&parsed.rootfs.diff_ids) {
+        let blob = match (known.get(diff_id), blobs.remove(path)) {
+            (_, Some(data)) => {
+                Blob { digest: sha256(&data), size: data.len(), data: Some(data), diff_id: diff_id.clone() }
+            }
+            (Some((digest, size)), None) => {
+                Blob { data: None, digest: digest.clone(), size: *size, diff_id: diff_id.clone() }
+            }
+            (None, None) => {
+                // The same layer twice in one image: the first copy was compressed.
+                let first = layers.iter().find(|b: &&Blob| &b.diff_id == diff_id);
+                match first {
+                    Some(b) => Blob { data: None, digest: b.digest.clone(), size: b.size, diff_id: diff_id.clone() },
+                    None => return Err(fail(format!("layer {path} is not in the exported archive"))),
+                }
+            }
+        };
+        layers.push(blob);
     }
     let platform = IndexPlatform { os: parsed.os, architecture: parsed.architecture, variant: parsed.variant };
     Ok(SavedImage { config, layers, platform })

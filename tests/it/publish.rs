@@ -193,7 +193,7 @@ async fn a_platform_that_fails_leaves_no_index() {
     login(&mut rfaas, &env["RFAAS_TEST_REGISTRY_PASSWORD"]);
     let run = rfaas.run(&["publish", "--platforms", "linux/amd64,linux/arm64", "--extra-tag", &format!("{tag}-x")]);
     // Each build really ran on its platform's base: arm64 passes the RUN step, amd64 fails it.
-    run.failure(1).stderr_has("multi linux/arm64 built").stderr_has("multi linux/amd64 failed: Step 2/2 : RUN");
+    run.failure(1).stderr_has("multi linux/arm64 built").stderr_has("multi linux/amd64 failed: Step 2/3 : RUN");
     run.stderr_has("multi: not published: linux/amd64:");
     run.stderr_has("their tags in the registry were left as they were");
     for t in [tag.clone(), format!("{tag}-x")] {
