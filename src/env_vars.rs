@@ -16,3 +16,7 @@ pub const OPENFAAS_TEMPLATE_STORE_URL: &str = "OPENFAAS_TEMPLATE_STORE_URL";
 pub const CI: &str = "CI";
 /// `1` prints each HTTP request (method, URL, headers with credentials redacted) to stderr.
 pub const FAAS_DEBUG: &str = "FAAS_DEBUG";
+/// OpenFaaS Pro's remote builder URL (`publish`/`up --remote-builder`); rfaas refuses it.
+pub const OPENFAAS_REMOTE_BUILDER: &str = "OPENFAAS_REMOTE_BUILDER";
+/// OpenFaaS Pro's remote builder payload secret file; rfaas refuses it.
+pub const OPENFAAS_PAYLOAD_SECRET: &str = "OPENFAAS_PAYLOAD_SECRET";

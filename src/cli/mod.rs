@@ -18,8 +18,11 @@ mod async_calls;
 mod build;
 pub mod chart;
 mod credentials;
+mod diff;
 mod gateway;
 mod generate;
+mod local_run;
+mod publish;
 mod queue;
 mod scaling;
 pub mod secret_seal;
@@ -29,8 +32,11 @@ pub use api::*;
 pub use async_calls::{AsyncArgs, AsyncCallArgs, AsyncCommand, AsyncListArgs};
 pub use build::*;
 pub use credentials::*;
+pub use diff::DiffArgs;
 pub use gateway::*;
 pub use generate::*;
+pub use local_run::LocalRunArgs;
+pub use publish::{DEFAULT_PLATFORMS, MultiArchFlags, PublishArgs};
 pub use queue::QueueFlags;
 pub use scaling::ScalingFlags;
 pub use templates::*;
@@ -197,6 +203,15 @@ pub enum Command {
     /// Push the functions' images to their registries
     #[command(after_help = PUSH_EXAMPLES)]
     Push(PushArgs),
+    /// Build and push multi-platform images (one image index per function)
+    #[command(after_help = publish::PUBLISH_EXAMPLES)]
+    Publish(Box<PublishArgs>),
+    /// Show what `deploy` would change on the gateway (exit 1 when something differs)
+    #[command(after_help = diff::DIFF_EXAMPLES)]
+    Diff(DiffArgs),
+    /// Run one function in a container on the local engine, without a gateway
+    #[command(after_help = local_run::LOCAL_RUN_EXAMPLES)]
+    LocalRun(Box<LocalRunArgs>),
     /// Create a new function from a template and add it to a stack file
     #[command(after_help = NEW_EXAMPLES)]
     New(NewArgs),

@@ -6,6 +6,7 @@
 mod async_calls;
 mod auth;
 mod deploy;
+mod diff;
 mod invoke;
 mod logs;
 mod namespace_ready_version;
