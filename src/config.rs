@@ -1,6 +1,7 @@
-//! Settings: which gateway to talk to, and the credentials file shared with faas-cli.
+//! The gateway URL rule and the credentials file shared with faas-cli.
 //!
-//! The gateway is resolved once, with provenance, by [`resolve_gateway`]: `--gateway` > stack
+//! The gateway is picked, with provenance, by [`resolve_gateway`] (called by
+//! [`crate::settings::resolve`], which resolves every setting): `--gateway` > stack
 //! `provider.gateway` > `OPENFAAS_URL` > `http://127.0.0.1:8080`, then normalised the way faas-cli
 //! does it (lower-cased, trailing `/` trimmed, `http://` added) so that credentials saved by either
 //! tool are found by the other. Unlike faas-cli, an explicit `-g http://127.0.0.1:8080` wins over a
@@ -179,25 +180,21 @@ impl ConfigFile {
     }
 }
 
-/// Where config.yml lives, from the environment and the working directory.
-pub fn config_dir(cwd: &Path) -> anyhow::Result<PathBuf> {
+/// Where config.yml lives, from the environment and the working directory; `ci` is
+/// [`crate::output::Terminal::ci`].
+pub fn config_dir(cwd: &Path, ci: bool) -> anyhow::Result<PathBuf> {
     if let Some(dir) = std::env::var_os(env_vars::OPENFAAS_CONFIG).filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
-    if is_ci() {
+    if ci {
         return Ok(cwd.join(".openfaas"));
     }
     let home = dirs::home_dir().context("cannot find the home directory; set OPENFAAS_CONFIG")?;
     Ok(home.join(".openfaas"))
 }
 
-/// `CI=true` or `CI=1`, as faas-cli checks it.
-pub fn is_ci() -> bool {
-    matches!(std::env::var(env_vars::CI).as_deref(), Ok("true" | "1"))
-}
-
-pub fn config_path(cwd: &Path) -> anyhow::Result<PathBuf> {
-    Ok(config_dir(cwd)?.join("config.yml"))
+pub fn config_path(cwd: &Path, ci: bool) -> anyhow::Result<PathBuf> {
+    Ok(config_dir(cwd, ci)?.join("config.yml"))
 }
 
 /// Reads config.yml (a regular file within the YAML limits); a missing file is an empty config.
@@ -211,11 +208,11 @@ pub fn read_config(path: &Path) -> anyhow::Result<ConfigFile> {
 
 /// Writes config.yml with mode 0600 (directory 0700, or 0744 under CI as faas-cli does),
 /// through a temporary file so a crash never leaves a half-written file.
-pub fn write_config(path: &Path, config: &ConfigFile) -> anyhow::Result<()> {
+pub fn write_config(path: &Path, config: &ConfigFile, ci: bool) -> anyhow::Result<()> {
     let dir = path.parent().context("config path has no directory")?;
     if !dir.exists() {
         fs_err::create_dir_all(dir)?;
-        set_mode(dir, if is_ci() { 0o744 } else { 0o700 })?;
+        set_mode(dir, if ci { 0o744 } else { 0o700 })?;
     }
     write_private(path, config.to_yaml().as_bytes())
 }
@@ -304,7 +301,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join("config.yml");
-        write_config(&path, &ConfigFile::default()).unwrap();
+        write_config(&path, &ConfigFile::default(), false).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
 }

@@ -1,5 +1,10 @@
 //! Exit codes, hints, and the one place errors are rendered for a human.
 //!
+//! Hints are found on the error chain: [`render`] walks `anyhow::Error::chain()` and asks every
+//! cause whose type implements [`Hint`] for advice (see [`hint_of`]). A new error type brings its
+//! hint by implementing [`Hint`] and adding itself to the list in [`hint_of`]; no call site has
+//! to wrap it. [`with_hint`] stays for ad-hoc advice that depends on where the error happened.
+//!
 //! Exit codes (also in README.md):
 //!
 //! | code | meaning |
@@ -51,27 +56,82 @@ pub fn with_hint(error: impl Into<anyhow::Error>, hint: impl Into<String>) -> an
     anyhow::Error::new(Hinted { error: error.into(), hint: hint.into() })
 }
 
-/// Text for a failed stack load, with its hint when the error carries one.
+/// A failed stack load as an `anyhow::Error`; its hint is found on the chain by [`render`].
 pub fn stack_error(err: crate::stack::StackError) -> anyhow::Error {
-    match err.hint() {
-        Some(hint) => with_hint(err, hint),
-        None => err.into(),
+    err.into()
+}
+
+/// Advice an error type carries for the user, shown as a `hint:` line wherever the error sits in
+/// the chain.
+pub trait Hint {
+    fn hint(&self) -> Option<String>;
+}
+
+impl Hint for Hinted {
+    fn hint(&self) -> Option<String> {
+        Some(self.hint.clone())
     }
+}
+
+impl Hint for std::io::Error {
+    /// A missing file or directory; the message (from `fs-err` or a context) names the path.
+    fn hint(&self) -> Option<String> {
+        (self.kind() == std::io::ErrorKind::NotFound)
+            .then(|| "check the path: relative paths are taken from the current directory".to_string())
+    }
+}
+
+/// The hint of one cause, by downcasting it to each error type that has one.
+pub fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    macro_rules! first_hint {
+        ($($t:ty),* $(,)?) => {
+            $(if let Some(e) = cause.downcast_ref::<$t>() {
+                return Hint::hint(e);
+            })*
+        };
+    }
+    first_hint!(
+        Hinted,
+        crate::stack::StackError,
+        crate::openfaas::ClientError,
+        crate::openfaas::async_api::AsyncApiError,
+        crate::http_client::Stalled,
+        crate::docker::ConnectError,
+        crate::docker::push::PushError,
+        crate::docker::plan::PlanError,
+        crate::ops::build::BuildFailed,
+        crate::ops::push::PushFailed,
+        crate::template::store::StoreError,
+        crate::template::pull::PullError,
+        std::io::Error,
+    );
+    None
 }
 
 /// Renders `err` as `error: ...`, `caused by: ...` lines and `hint: ...` lines.
 ///
 /// A [`Hinted`] error's causes are its inner error's sources, which `chain()` already walks (its
-/// `source()` forwards them), so each cause is printed once however many there are.
+/// `source()` forwards them), so each cause is printed once however many there are. Hints come
+/// from every cause in the chain ([`hint_of`]), outermost first, each once.
 pub fn render(err: &anyhow::Error) -> String {
+    render_with(err, &[])
+}
+
+/// [`render`] with `extra` hints after the chain's own (e.g. where the gateway URL came from).
+pub fn render_with(err: &anyhow::Error, extra: &[String]) -> String {
     let mut out = format!("error: {err}");
-    let mut hints = Vec::new();
+    let mut hints: Vec<String> = Vec::new();
     let mut last = err.to_string();
     for cause in err.chain() {
-        if let Some(h) = cause.downcast_ref::<Hinted>() {
-            hints.push(h.hint.clone());
+        if let Some(h) = hint_of(cause).filter(|h| !hints.contains(h)) {
+            hints.push(h);
         }
         push_cause(&mut out, &mut last, &cause.to_string());
+    }
+    for h in extra {
+        if !hints.contains(h) {
+            hints.push(h.clone());
+        }
     }
     for hint in hints {
         out.push_str(&format!("\nhint: {hint}"));

@@ -97,6 +97,12 @@ impl Stalled {
     }
 }
 
+impl crate::error::Hint for Stalled {
+    fn hint(&self) -> Option<String> {
+        Some(Stalled::hint(self).to_string())
+    }
+}
+
 /// Why a request failed before its response head arrived.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {

@@ -1,8 +1,9 @@
 //! rfaas: a drop-in replacement for OpenFaaS's faas-cli.
 //!
-//! Data flows one way: [`cli`] parses flags, [`commands`] adapt them into calls on the domain
-//! modules ([`stack`], [`config`], [`kubernetes`], [`openfaas`]), and [`output`] is the only
-//! place that writes to the terminal. [`run`] is the whole program, callable from tests.
+//! Data flows one way: [`cli`] parses flags, [`commands`] adapt them into [`ops`] (operations
+//! over a loaded stack) and calls on the domain modules ([`stack`], [`config`], [`kubernetes`],
+//! [`openfaas`], [`docker`]); [`settings`] resolves gateway, namespace and credentials once, and
+//! [`output`] is the only place that writes to the terminal. [`run`] is the whole program, callable from tests.
 //! [`gateway`] is the built-in OpenFaaS-compatible gateway (`rfaas gateway`).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
@@ -17,8 +18,10 @@ pub mod go_yaml;
 pub mod http_client;
 pub mod kubernetes;
 pub mod openfaas;
+pub mod ops;
 pub mod output;
 pub mod private_files;
+pub mod settings;
 pub mod stack;
 pub mod template;
 
@@ -30,7 +33,7 @@ use clap::Parser;
 use cli::{Cli, Command};
 use commands::Context;
 use error::Exit;
-use output::Printer;
+use output::{Printer, Terminal};
 
 /// The User-Agent rfaas sends.
 pub const USER_AGENT: &str = concat!("rfaas/", env!("CARGO_PKG_VERSION"));
@@ -53,7 +56,8 @@ where
             return if e.use_stderr() { Exit::Usage.into() } else { Exit::Success.into() };
         }
     };
-    let printer = Printer::new(false);
+    // The one printer, from the command's output flags and the terminal, detected once.
+    let printer = Printer::new(cli.output_mode(), Terminal::detect());
     let cwd = match std::env::current_dir() {
         Ok(cwd) => cwd,
         Err(e) => {
@@ -61,7 +65,7 @@ where
             return Exit::Failure.into();
         }
     };
-    let ctx = Context { printer, cwd, global: cli.global.clone() };
+    let ctx = Context::new(printer, cwd, cli.global.clone(), settings::Environment::from_process());
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -72,7 +76,7 @@ where
     match runtime.block_on(dispatch(cli.command, &ctx)) {
         Ok(()) => Exit::Success.into(),
         Err(e) => {
-            ctx.printer.error(&error::render(&e));
+            ctx.printer.error(&error::render_with(&e, &ctx.error_hints(&e)));
             Exit::Failure.into()
         }
     }
@@ -101,6 +105,6 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::New(args) => commands::new::run(args, ctx).await,
         Command::Template(args) => commands::template::run(args, ctx).await,
         Command::RegistryLogin(args) => commands::registry_login::run(args, ctx),
-        Command::Gateway(args) => commands::gateway::run(args, ctx).await,
+        Command::Gateway(args) => commands::gateway::run(*args, ctx).await,
     }
 }

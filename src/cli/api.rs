@@ -432,8 +432,8 @@ pub struct UpArgs {
     #[arg(long, default_value = "latest", value_parser = parse_tag)]
     pub tag: TagFormat,
     /// Build and push this many functions at the same time
-    #[arg(long, default_value_t = 1, value_name = "N")]
-    pub parallel: usize,
+    #[arg(long, default_value = "1", value_parser = crate::ops::Parallelism::parse, value_name = "N")]
+    pub parallel: crate::ops::Parallelism,
     /// Hide Docker's build and push output
     #[arg(long)]
     pub quiet: bool,
@@ -456,4 +456,26 @@ pub struct UpArgs {
     /// The local gateway's port when it has to be started (with --local)
     #[arg(long, default_value_t = 8080)]
     pub local_port: u16,
+}
+
+pub const VERSION_EXAMPLES: &str = "Examples:
+  rfaas version
+  rfaas version --short-version
+  rfaas version --json";
+
+#[derive(Debug, Args)]
+pub struct VersionArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub envsubst: EnvsubstArg,
+    /// Print only the version number
+    #[arg(long)]
+    pub short_version: bool,
+    #[command(flatten)]
+    pub json: super::JsonArg,
+    /// Accepted for faas-cli compatibility; rfaas never checks the Internet for updates
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false,
+          default_missing_value = "true", require_equals = true, hide = true)]
+    pub warn_update: bool,
 }

@@ -49,7 +49,7 @@ async fn list(client: &Client, args: AsyncListArgs, ctx: &Context) -> Result<(),
         limit: Some(args.limit),
     };
     let records = client.list_invocations(&query).await?;
-    if args.json.is_json() {
+    if ctx.printer.is_json() {
         let _ = ctx.printer.json(&records);
     } else {
         ctx.printer.data(&table(&records));
@@ -102,7 +102,11 @@ fn table(records: &[Invocation]) -> String {
             ]
         })
         .collect();
-    crate::output::table(&["Call ID", "Function", "Status", "Attempts", "Code", "Created"], &rows, &[36, 20])
+    crate::output::table(
+        &["Call ID", "Function", "Status", "Attempts", "Code", "Created"],
+        &rows,
+        crate::output::Columns::Tabs { min_widths: &[36, 20] },
+    )
 }
 
 /// One call as `Name: value` lines, then its attempts as a table.
@@ -141,7 +145,11 @@ fn details(r: &Invocation) -> String {
         })
         .collect();
     out.push("Attempts:".to_string());
-    out.push(crate::output::table(&["#", "Started", "Code", "Duration", "Error"], &rows, &[2, 24]));
+    out.push(crate::output::table(
+        &["#", "Started", "Code", "Duration", "Error"],
+        &rows,
+        crate::output::Columns::Tabs { min_widths: &[2, 24] },
+    ));
     out.join("\n")
 }
 

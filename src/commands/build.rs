@@ -1,42 +1,59 @@
-//! `rfaas build`: validate every selected function, assemble `./build/<fn>/`, then build the
-//! images (skipping unchanged ones), at most `--parallel` at a time.
-
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+//! `rfaas build`: the build operation ([`crate::ops::build`]) over the stack file, or over a
+//! one-function stack made from `--name --image --lang --handler`.
 
 use crate::cli::{BuildArgs, BuildFlags};
 use crate::commands::Context;
-use crate::docker::build::{self, BuildError, BuildJob, EngineOptions, Outcome};
-use crate::docker::plan::{self, PlanOptions, Step};
-use crate::docker::progress::Board;
+use crate::docker::build::EngineOptions;
 use crate::error::with_hint;
+use crate::ops::build::{BuildFailed, BuildOptions, BuildOutcome};
+use crate::ops::{self, Parallelism};
 use crate::stack::Stack;
-use crate::template::store::DEFAULT_STORE_URL;
+use crate::stack::image::TagFormat;
 
 pub async fn run(args: BuildArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = load(&args, ctx).await?;
-    let jobs = prepare(&stack, &args.flags, args.tag, ctx).await?;
-    if args.shrinkwrap {
-        for job in &jobs {
-            ctx.printer.status(&format!("{} shrink-wrapped to build/{}", job.function, job.function));
-        }
+    let mut opts = options(&args.flags, args.tag, args.force, args.parallel);
+    opts.shrinkwrap = args.shrinkwrap;
+    let outcome = ops::build::build(&stack, &opts, &ctx.env()).await?;
+    render(&outcome, ctx)
+}
+
+/// The build options from the flags `build` and `up` share.
+pub fn options(flags: &BuildFlags, tag: TagFormat, force: bool, parallel: Parallelism) -> BuildOptions {
+    BuildOptions {
+        build_args: flags.build_args.clone(),
+        build_options: flags.build_options.clone(),
+        build_labels: flags.build_labels.clone(),
+        copy_extra: flags.copy_extra.clone(),
+        tag,
+        disable_stack_pull: flags.disable_stack_pull,
+        overwrite: flags.overwrite.overwrite,
+        engine: EngineOptions { force, no_cache: flags.no_cache, pull: flags.pull, squash: flags.squash },
+        parallel,
+        shrinkwrap: false,
+    }
+}
+
+/// The summary line (or the shrink-wrapped contexts), then the failure when any build failed.
+pub fn render(outcome: &BuildOutcome, ctx: &Context) -> anyhow::Result<()> {
+    for name in &outcome.shrinkwrapped {
+        ctx.printer.status(&format!("{name} shrink-wrapped to build/{name}"));
+    }
+    let total = outcome.attempted();
+    if total == 0 {
         return Ok(());
     }
-    if jobs.is_empty() {
+    ctx.printer.status(&format!(
+        "Built {}, unchanged {}, failed {} in {:.1}s",
+        outcome.built.len(),
+        outcome.unchanged.len(),
+        outcome.failed.len(),
+        outcome.elapsed.as_secs_f64()
+    ));
+    if outcome.failed.is_empty() {
         return Ok(());
     }
-    let docker = crate::docker::connect().await?;
-    let opts = EngineOptions {
-        force: args.force,
-        no_cache: args.flags.no_cache,
-        pull: args.flags.pull,
-        squash: args.flags.squash,
-    };
-    let board = Board::new(&ctx.printer, !args.quiet);
-    let started = Instant::now();
-    let total = jobs.len();
-    let results = build::build_all(&docker, jobs, opts, &board, args.parallel).await;
-    summarize(results, total, started, ctx)
+    Err(BuildFailed { failed: outcome.failed.clone(), total }.into())
 }
 
 /// The stack file, or a one-function stack from `--name --image --lang --handler`.
@@ -66,84 +83,4 @@ fn flag_stack(args: &BuildArgs) -> anyhow::Result<Stack> {
     let mut file = crate::stack::StackFile::default();
     file.functions.insert(name.clone(), function);
     Ok(Stack { source: "(flags)".to_string(), file, file_environment: Default::default(), warnings: Vec::new() })
-}
-
-/// Validates everything, then writes every build context; returns the builds to run.
-async fn prepare(
-    stack: &Stack,
-    flags: &BuildFlags,
-    tag: crate::stack::image::TagFormat,
-    ctx: &Context,
-) -> anyhow::Result<Vec<BuildJob>> {
-    let opts = PlanOptions {
-        build_args: flags.build_args.clone(),
-        build_options: flags.build_options.clone(),
-        build_labels: flags.build_labels.clone(),
-        copy_extra: flags.copy_extra.clone(),
-        tag,
-        disable_stack_pull: flags.disable_stack_pull,
-        overwrite: flags.overwrite.overwrite,
-        store_url: store_url(),
-    };
-    let (steps, copy) = plan::prepare(stack, &opts, &ctx.cwd)
-        .await
-        .map_err(|e| with_hint(e, "fix the problems above; no image was built"))?;
-    let mut jobs = Vec::new();
-    for step in steps {
-        match step {
-            Step::Skip(name) => ctx.printer.status(&format!("Skipping build of: {name} (skip_build)")),
-            Step::NoLang(name) => {
-                ctx.printer.status(&format!("Please provide a valid language for your function: {name} has no lang"))
-            }
-            Step::Build(p) => {
-                if p.template.spec.mount_ssh {
-                    ctx.printer.warn(&format!(
-                        "{}: the template asks for mount_ssh, which needs BuildKit; building without it",
-                        p.job.function
-                    ));
-                }
-                assemble(&p, &copy, &ctx.cwd)?;
-                jobs.push(p.job);
-            }
-        }
-    }
-    Ok(jobs)
-}
-
-fn assemble(p: &plan::Prepared, copy: &[PathBuf], cwd: &Path) -> anyhow::Result<()> {
-    plan::assemble(p, copy, cwd)
-        .map(|_| ())
-        .map_err(|e| anyhow::anyhow!("cannot write the build context for {}: {e}", p.job.function))
-}
-
-/// The template store for auto-pulls: `$OPENFAAS_TEMPLATE_STORE_URL`, else faas-cli's default.
-pub fn store_url() -> String {
-    std::env::var(crate::env_vars::OPENFAAS_TEMPLATE_STORE_URL)
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| DEFAULT_STORE_URL.to_string())
-}
-
-fn summarize(
-    results: Vec<(BuildJob, Result<Outcome, BuildError>)>,
-    total: usize,
-    started: Instant,
-    ctx: &Context,
-) -> anyhow::Result<()> {
-    let unchanged = results.iter().filter(|(_, r)| matches!(r, Ok(Outcome::Unchanged))).count();
-    let mut failed: Vec<String> = results.iter().filter(|(_, r)| r.is_err()).map(|(j, _)| j.function.clone()).collect();
-    failed.sort();
-    let built = total - unchanged - failed.len();
-    ctx.printer.status(&format!(
-        "Built {built}, unchanged {unchanged}, failed {} in {:.1}s",
-        failed.len(),
-        started.elapsed().as_secs_f64()
-    ));
-    if failed.is_empty() {
-        return Ok(());
-    }
-    Err(with_hint(
-        anyhow::anyhow!("failed to build {} of {total} functions: {}", failed.len(), failed.join(", ")),
-        "the build log above shows the failing step; fix it and run `rfaas build` again",
-    ))
 }

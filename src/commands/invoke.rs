@@ -1,28 +1,33 @@
 //! `rfaas invoke`: call a function with stdin as the body and stream the response to stdout.
 
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 
 use anyhow::Context as _;
 use hmac::{KeyInit, Mac};
 use reqwest::Method;
 
 use crate::cli::InvokeArgs;
-use crate::commands::{Context, namespace_for};
+use crate::commands::{self, Context};
 use crate::openfaas::types::DEFAULT_NAMESPACE;
 use crate::openfaas::{Auth, Client, ClientError, ClientOptions};
 
 pub async fn run(args: InvokeArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
-    let gateway = ctx.gateway(&args.gateway, stack.as_ref());
-    let mut namespace = namespace_for(&args.namespace.namespace, stack.as_ref(), &args.name);
+    let flags = commands::flags(&args.gateway, None, args.namespace.namespace.as_deref());
+    let settings = ctx.settings_without_credentials(flags, stack.as_ref());
+    let (mut namespace, _) = settings.namespace_for(&args.name);
     if namespace.is_empty() {
         namespace = DEFAULT_NAMESPACE.to_string();
     }
     let headers = parse_headers(&args.headers)?;
     let body = read_body(ctx)?;
-    let opts = ClientOptions { tls_no_verify: args.gateway.tls_no_verify, timeout: Some(args.timeout) };
+    let opts = ClientOptions {
+        tls_no_verify: settings.tls_no_verify,
+        timeout: Some(args.timeout),
+        debug: ctx.environment.debug,
+    };
     // Like faas-cli, the gateway's credentials are not sent to functions.
-    let client = Client::new(&gateway.url, Auth::None, opts).map_err(ClientError::into_anyhow)?;
+    let client = Client::new(&settings.gateway.url, Auth::None, opts)?;
     let route = if args.is_async { "async-function" } else { "function" };
     let mut path = format!("/{route}/{}.{namespace}", args.name);
     let query = parse_query(&args.query)?;
@@ -65,7 +70,7 @@ async fn finish(client: &Client, mut response: reqwest::Response, is_async: bool
 
 fn read_body(ctx: &Context) -> anyhow::Result<Vec<u8>> {
     let stdin = std::io::stdin();
-    if stdin.is_terminal() {
+    if ctx.printer.terminal().stdin_is_tty {
         ctx.printer.status("Reading from STDIN - hit (Control + D) to stop.");
     }
     let mut body = Vec::new();

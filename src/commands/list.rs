@@ -2,16 +2,16 @@
 
 use crate::cli::ListArgs;
 use crate::commands::Context;
-use crate::openfaas::ClientError;
 use crate::openfaas::types::FunctionStatus;
+use crate::output::Columns;
 
 pub async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
-    let client = ctx.client(&args.api, stack.as_ref(), Some(std::time::Duration::from_secs(60)))?;
-    let namespace = args.namespace.namespace.clone().unwrap_or_default();
-    let mut functions = client.list_functions(&namespace).await.map_err(ClientError::into_anyhow)?;
+    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), stack.as_ref())?;
+    let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(60)))?;
+    let mut functions = client.list_functions(&settings.namespace()).await?;
     sort(&mut functions, &args.sort);
-    if args.json.is_json() {
+    if ctx.printer.is_json() {
         return ctx.printer.json(&functions);
     }
     if args.quiet {
@@ -50,9 +50,13 @@ pub fn table(functions: &[FunctionStatus], verbose: bool) -> String {
         })
         .collect();
     if verbose {
-        crate::output::table(&["Function", "Image", "Invocations", "Replicas", "CreatedAt"], &rows, &[30, 40, 15, 8])
+        crate::output::table(
+            &["Function", "Image", "Invocations", "Replicas", "CreatedAt"],
+            &rows,
+            Columns::Tabs { min_widths: &[30, 40, 15, 8] },
+        )
     } else {
-        crate::output::table(&["Function", "Invocations", "Replicas"], &rows, &[30, 15])
+        crate::output::table(&["Function", "Invocations", "Replicas"], &rows, Columns::Tabs { min_widths: &[30, 15] })
     }
 }
 

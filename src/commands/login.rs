@@ -5,19 +5,15 @@ use anyhow::Context as _;
 use crate::cli::LoginArgs;
 use crate::commands::Context;
 use crate::config::{self, AuthConfig};
-use crate::env_vars;
 use crate::openfaas::{Auth, Client, ClientError, ClientOptions};
 
 pub async fn run(args: LoginArgs, ctx: &Context) -> anyhow::Result<()> {
     if args.local {
         return login_local(&args, ctx).await;
     }
-    let gateway = config::resolve_gateway(
-        args.gateway.gateway.as_deref(),
-        None,
-        std::env::var(env_vars::OPENFAAS_URL).ok().as_deref(),
-    );
-    crate::commands::warn_if_unencrypted(&ctx.printer, &gateway.url);
+    // Like faas-cli, login does not read the stack file: the gateway is the flag's or $OPENFAAS_URL.
+    let settings = ctx.settings_without_credentials(crate::commands::flags(&args.gateway, None, None), None);
+    let gateway = &settings.gateway;
     let password = crate::commands::read_password(
         args.password.as_deref(),
         args.password_stdin,
@@ -25,8 +21,12 @@ pub async fn run(args: LoginArgs, ctx: &Context) -> anyhow::Result<()> {
         ctx,
     )?;
     let auth = Auth::Basic { user: args.username.clone(), password: password.clone() };
-    let opts = ClientOptions { tls_no_verify: args.gateway.tls_no_verify, timeout: Some(args.timeout) };
-    let client = Client::new(&gateway.url, auth, opts).map_err(ClientError::into_anyhow)?;
+    let opts = ClientOptions {
+        tls_no_verify: settings.tls_no_verify,
+        timeout: Some(args.timeout),
+        debug: ctx.environment.debug,
+    };
+    let client = Client::new(&gateway.url, auth, opts)?;
     ctx.printer.status(&format!("Calling the gateway at {} to validate the credentials...", gateway.url));
     match client.check_credentials().await {
         Ok(()) => {}
@@ -35,10 +35,9 @@ pub async fn run(args: LoginArgs, ctx: &Context) -> anyhow::Result<()> {
         }
         Err(e) => return Err(e.into_anyhow()),
     }
-    let path = config::config_path(&ctx.cwd)?;
-    let mut file = config::read_config(&path)?;
+    let (path, mut file) = ctx.read_config()?;
     file.upsert(AuthConfig::basic(&gateway.url, &args.username, &password));
-    config::write_config(&path, &file).with_context(|| format!("cannot save credentials in {}", path.display()))?;
+    ctx.write_config(&path, &file).with_context(|| format!("cannot save credentials in {}", path.display()))?;
     ctx.printer.status(&format!("credentials saved for {} {} in {}", args.username, gateway.url, path.display()));
     Ok(())
 }
@@ -67,10 +66,9 @@ async fn login_local(args: &LoginArgs, ctx: &Context) -> anyhow::Result<()> {
 /// Saves the local gateway's credentials in config.yml so every command can reach it.
 pub fn save_local(local: &crate::gateway::daemon::LocalGateway, ctx: &Context) -> anyhow::Result<()> {
     let url = config::normalise_gateway(&local.url);
-    let path = config::config_path(&ctx.cwd)?;
-    let mut file = config::read_config(&path)?;
+    let (path, mut file) = ctx.read_config()?;
     file.upsert(AuthConfig::basic(&url, &local.user, &local.password));
-    config::write_config(&path, &file).with_context(|| format!("cannot save credentials in {}", path.display()))?;
+    ctx.write_config(&path, &file).with_context(|| format!("cannot save credentials in {}", path.display()))?;
     ctx.printer.status(&format!("credentials saved for {} {url} in {}", local.user, path.display()));
     Ok(())
 }

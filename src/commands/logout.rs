@@ -2,21 +2,21 @@
 
 use crate::cli::LogoutArgs;
 use crate::commands::Context;
-use crate::config;
-use crate::env_vars;
+use crate::settings::Flags;
 
 pub fn run(args: LogoutArgs, ctx: &Context) -> anyhow::Result<()> {
-    let env = std::env::var(env_vars::OPENFAAS_URL).ok();
-    let gateway = config::resolve_gateway(args.gateway.as_deref(), None, env.as_deref());
-    let path = config::config_path(&ctx.cwd)?;
+    let flags = Flags { gateway: args.gateway.as_deref(), ..Default::default() };
+    let settings = ctx.settings_without_credentials(flags, None);
+    let gateway = &settings.gateway;
+    let path = ctx.config_path()?;
     if !path.exists() {
         anyhow::bail!("config file not found: {}", path.display());
     }
-    let mut file = config::read_config(&path)?;
+    let (path, mut file) = ctx.read_config()?;
     if !file.remove(&gateway.url) {
         anyhow::bail!("no auth config found for {} in {}", gateway.url, path.display());
     }
-    config::write_config(&path, &file)?;
+    ctx.write_config(&path, &file)?;
     ctx.printer.status(&format!("credentials removed for {}", gateway.url));
     Ok(())
 }

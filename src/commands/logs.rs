@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 
 use crate::cli::{LogFormat, LogsArgs};
-use crate::commands::{Context, namespace_for};
+use crate::commands::Context;
 use crate::openfaas::ClientError;
 use crate::openfaas::log_format::{self, Columns};
 use crate::openfaas::types::LogMessage;
@@ -11,8 +11,9 @@ use crate::openfaas::types::LogMessage;
 pub async fn run(args: LogsArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
     // A stream: no overall deadline, but the head must come within the client's default.
-    let client = ctx.client(&args.api, stack.as_ref(), None)?;
-    let namespace = namespace_for(&args.namespace.namespace, stack.as_ref(), &args.name);
+    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), stack.as_ref())?;
+    let client = ctx.client_for(&settings, None)?;
+    let (namespace, _) = settings.namespace_for(&args.name);
     let query = query(&args, &namespace)?;
     let mut response = client.logs(&query).await.map_err(ClientError::into_anyhow)?;
     let format = if args.json { LogFormat::Json } else { args.output };

@@ -11,7 +11,7 @@ use crate::openfaas::{Client, ClientError};
 pub async fn run(args: NamespaceArgs, ctx: &Context) -> anyhow::Result<()> {
     let client = ctx.client(&args.api, None, Some(std::time::Duration::from_secs(60)))?;
     let result = match args.command {
-        NamespaceCommand::List { json } => list(&client, json.is_json(), ctx).await,
+        NamespaceCommand::List { .. } => list(&client, ctx.printer.is_json(), ctx).await,
         NamespaceCommand::Get { name } => get(&client, &name, ctx).await,
         NamespaceCommand::Create(edit) => save(&client, namespace(&edit)?, true, ctx).await,
         NamespaceCommand::Update(edit) => save(&client, namespace(&edit)?, false, ctx).await,

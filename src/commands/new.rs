@@ -2,7 +2,6 @@
 //! the stack file, and keep generated folders out of git.
 
 use std::fmt::Write as _;
-use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -29,7 +28,7 @@ pub async fn run(args: NewArgs, ctx: &Context) -> anyhow::Result<()> {
         Some(l) => l.clone(),
         None => choose_lang(ctx)?,
     };
-    let store_url = crate::commands::build::store_url();
+    let store_url = ctx.environment.template_store_url.clone();
     let sources = Sources { stack_templates: &[], store_url: &store_url, overwrite: false };
     let template = lookup::resolve(&lang, &ctx.cwd, &sources)
         .await
@@ -76,7 +75,7 @@ fn check_name(name: &str) -> anyhow::Result<()> {
 
 fn choose_lang(ctx: &Context) -> anyhow::Result<String> {
     let langs = lookup::available(&ctx.cwd);
-    if !(ctx.printer.is_interactive() && std::io::stdin().is_terminal()) {
+    if !ctx.printer.can_prompt() {
         return Err(with_hint(
             anyhow::anyhow!("--lang is required when not running in a terminal"),
             format!("pick one of: {}", langs.join(", ")),

@@ -86,10 +86,11 @@ async fn save(args: SecretValueArgs, create: bool, ctx: &Context) -> anyhow::Res
 }
 
 async fn list(args: SecretListArgs, ctx: &Context) -> anyhow::Result<()> {
-    let client = ctx.client(&args.api, None, Some(std::time::Duration::from_secs(60)))?;
-    let namespace = args.namespace.namespace.unwrap_or_default();
+    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), None)?;
+    let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(60)))?;
+    let namespace = settings.namespace();
     let secrets = client.list_secrets(&namespace).await.map_err(ClientError::into_anyhow)?;
-    if args.json.is_json() {
+    if ctx.printer.is_json() {
         let names: Vec<serde_json::Value> =
             secrets.iter().map(|s| serde_json::json!({"name": s.name, "namespace": s.namespace})).collect();
         return ctx.printer.json(&names);
@@ -98,19 +99,16 @@ async fn list(args: SecretListArgs, ctx: &Context) -> anyhow::Result<()> {
         ctx.printer.status("No secrets found.");
         return Ok(());
     }
-    let mut out = String::from("NAME");
-    for s in &secrets {
-        out.push('\n');
-        out.push_str(&s.name);
-    }
-    ctx.printer.data(&out);
+    let rows: Vec<Vec<String>> = secrets.iter().map(|s| vec![s.name.clone()]).collect();
+    ctx.printer.data(&crate::output::table(&["NAME"], &rows, crate::output::Columns::Tabs { min_widths: &[] }));
     Ok(())
 }
 
 async fn remove(args: SecretRemoveArgs, ctx: &Context) -> anyhow::Result<()> {
     check_name(&args.name)?;
-    let client = ctx.client(&args.api, None, Some(std::time::Duration::from_secs(60)))?;
-    let namespace = args.namespace.namespace.unwrap_or_default();
+    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), None)?;
+    let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(60)))?;
+    let namespace = settings.namespace();
     match client.delete_secret(&args.name, &namespace).await {
         Ok(()) => ctx.printer.status("Removed.. OK."),
         Err(ClientError::NotFound { .. }) => anyhow::bail!("unable to find secret: {}", args.name),

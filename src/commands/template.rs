@@ -7,7 +7,7 @@ use crate::cli::{
 use crate::commands::Context;
 use crate::error::with_hint;
 use crate::template::lookup::{self, Sources};
-use crate::template::pull::{self, DEFAULT_REPOSITORY, PullError, PullOptions};
+use crate::template::pull::{self, DEFAULT_REPOSITORY, PullOptions};
 use crate::template::store::{self, Selection, StoreEntry};
 
 pub async fn run(args: TemplateArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -42,21 +42,7 @@ fn pull_and_report(repo: &str, opts: &PullOptions, ctx: &Context) -> anyhow::Res
             ctx.printer.status(&format!("Wrote {} template(s) : [{}]", written.len(), written.join(" ")));
             Ok(())
         }
-        Err(e) => Err(pull_error(e)),
-    }
-}
-
-fn store_error(e: store::StoreError) -> anyhow::Error {
-    match e.hint() {
-        Some(h) => with_hint(e, h),
-        None => e.into(),
-    }
-}
-
-fn pull_error(e: PullError) -> anyhow::Error {
-    match e.hint() {
-        Some(h) => with_hint(e, h),
-        None => e.into(),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -69,7 +55,7 @@ async fn pull_stack(args: TemplatePullArgs, ctx: &Context) -> anyhow::Result<()>
             format!("add configuration.templates entries to {}", stack.source),
         ));
     }
-    let store_url = crate::commands::build::store_url();
+    let store_url = ctx.environment.template_store_url.clone();
     let sources = Sources { stack_templates: entries, store_url: &store_url, overwrite: args.overwrite.overwrite };
     for entry in entries {
         lookup::pull_entry(entry, &ctx.cwd, &sources).await?;
@@ -79,7 +65,7 @@ async fn pull_stack(args: TemplatePullArgs, ctx: &Context) -> anyhow::Result<()>
 }
 
 async fn list(args: TemplateStoreListArgs, ctx: &Context) -> anyhow::Result<()> {
-    let entries = store::fetch(&args.url.url, &ctx.cwd).await.map_err(store_error)?;
+    let entries = store::fetch(&args.url.url, &ctx.cwd).await?;
     let sel = Selection { platform: &args.platform, official: args.official, recommended: args.recommended };
     let selected = store::select(&entries, &sel);
     if args.json {
@@ -101,34 +87,12 @@ async fn list(args: TemplateStoreListArgs, ctx: &Context) -> anyhow::Result<()> 
     } else {
         &["NAME", "SOURCE", "DESCRIPTION"]
     };
-    ctx.printer.data(&table(header, &rows));
+    ctx.printer.data(&crate::output::table(header, &rows, crate::output::Columns::Spaces));
     Ok(())
 }
 
-/// Left-aligned columns separated by two spaces; the last column is not padded.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let last = cells.len() - 1;
-        let parts: Vec<String> = cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| if i == last { c.to_string() } else { format!("{c:<w$}", w = widths[i]) })
-            .collect();
-        parts.join("  ").trim_end().to_string()
-    };
-    let mut out = vec![line(header.to_vec())];
-    out.extend(rows.iter().map(|r| line(r.iter().map(String::as_str).collect())));
-    out.join("\n")
-}
-
 async fn find(url: &str, name: &str, ctx: &Context) -> anyhow::Result<(StoreEntry, Option<String>)> {
-    let entries = store::fetch(url, &ctx.cwd).await.map_err(store_error)?;
+    let entries = store::fetch(url, &ctx.cwd).await?;
     let (source, base, reference) = store::parse_name(name);
     let entry = store::find(&entries, source, base, store::host_platform()).cloned().ok_or_else(|| {
         with_hint(

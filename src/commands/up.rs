@@ -8,16 +8,17 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::cli::{ApiArgs, BuildArgs, DeployArgs, PushArgs, UpArgs};
-use crate::commands::{self, Context, login, namespace_for};
+use crate::cli::UpArgs;
+use crate::commands::{self, Context, login};
 use crate::gateway::daemon;
-use crate::openfaas::types::Secret;
-use crate::openfaas::{Client, ClientError};
+use crate::ops::{self, push::PushOptions};
+use crate::settings::Settings;
 use crate::stack::Stack;
 
+/// Loads the stack once, then composes the build, push and deploy operations over it.
 pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.load_stack(args.envsubst.envsubst).await?;
-    let mut api = args.api.clone();
+    let mut gateway_flag = args.api.gateway.gateway.clone();
     if args.local {
         let state_dir = match &args.state_dir {
             Some(dir) => dir.clone(),
@@ -25,105 +26,45 @@ pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
         };
         let local = daemon::ensure_running(&state_dir, [127, 0, 0, 1].into(), args.local_port).await?;
         login::save_local(&local, ctx)?;
-        api.gateway.gateway = Some(local.url.clone());
+        gateway_flag = Some(local.url.clone());
     }
-    commands::build::run(build_args(&args), ctx).await?;
+    let env = ctx.env();
+    let build = commands::build::options(&args.build, args.tag, args.force, args.parallel);
+    let built = ops::build::build(&stack, &build, &env).await?;
+    commands::build::render(&built, ctx)?;
     if args.local {
         ctx.printer.status("Skipping push: the local gateway runs images from the local Docker engine.");
     } else if !args.skip_push {
-        let push = PushArgs { parallel: args.parallel, quiet: args.quiet, tag: args.tag, envsubst: args.envsubst };
-        commands::push::run(push, ctx).await?;
+        let push = PushOptions { tag: args.tag, parallel: args.parallel };
+        ops::push::push(&stack, &push, &env).await?.check()?;
     }
     if args.skip_deploy {
         return Ok(());
     }
+    let overrides = commands::deploy::overrides(&args.deploy, args.namespace.namespace.clone(), args.tag)?;
+    let deployments = ops::deploy::from_stack(&stack, &overrides, args.deploy.read_template, &env)?;
+    let flags = commands::flags(&args.api.gateway, args.api.token.as_deref(), args.namespace.namespace.as_deref());
+    let settings = ctx.settings(crate::settings::Flags { gateway: gateway_flag.as_deref(), ..flags }, Some(&stack))?;
+    let client = ctx.client_for(&settings, Some(args.deploy.timeout))?;
     if args.local {
-        let client = ctx.client(&api, Some(&stack), Some(args.deploy.timeout))?;
-        create_local_secrets(&client, &stack, &args.namespace.namespace, ctx).await?;
+        ops::deploy::create_missing_secrets(&client, &deployments, &env).await?;
     }
-    commands::deploy::run(deploy_args(&args, api.clone()), ctx).await?;
+    let mut deploy = commands::deploy::options(&args.deploy);
+    deploy.wait |= args.local;
+    ops::deploy::deploy(&client, &deployments, &deploy, &env).await?.check()?;
     if args.local {
-        print_samples(&stack, &api, &args.namespace.namespace, ctx);
+        print_samples(&stack, &settings, ctx);
     }
     Ok(())
 }
 
-fn build_args(args: &UpArgs) -> BuildArgs {
-    BuildArgs {
-        flags: args.build.clone(),
-        shrinkwrap: false,
-        force: args.force,
-        parallel: args.parallel.max(1),
-        quiet: args.quiet,
-        tag: args.tag,
-        envsubst: args.envsubst,
-        image: None,
-        handler: None,
-        name: None,
-        lang: None,
-    }
-}
-
-fn deploy_args(args: &UpArgs, api: ApiArgs) -> DeployArgs {
-    let mut flags = args.deploy.clone();
-    flags.wait |= args.local;
-    DeployArgs {
-        api,
-        namespace: args.namespace.clone(),
-        envsubst: args.envsubst,
-        tag: args.tag,
-        flags,
-        image: None,
-        name: None,
-        fprocess: None,
-        lang: None,
-        resources: Default::default(),
-        network: None,
-    }
-}
-
-/// Creates secrets the stack uses and the gateway lacks from `./.secrets/<name>` (faas-cli's
-/// local-run convention), in the namespace each function is deployed to (`-n` > the stack's).
-/// Secrets already on the gateway are left alone.
-async fn create_local_secrets(
-    client: &Client,
-    stack: &Stack,
-    namespace_flag: &Option<String>,
-    ctx: &Context,
-) -> anyhow::Result<()> {
-    let mut wanted: Vec<(String, String)> = stack
-        .functions()
-        .flat_map(|f| {
-            let namespace = namespace_for(namespace_flag, Some(stack), &f.name);
-            f.secrets.iter().map(move |s| (namespace.clone(), s.clone()))
-        })
-        .collect();
-    wanted.sort();
-    wanted.dedup();
-    for (namespace, name) in wanted {
-        let existing = client.list_secrets(&namespace).await.map_err(ClientError::into_anyhow)?;
-        if existing.iter().any(|s| s.name == name) {
-            continue;
-        }
-        let path = ctx.cwd.join(".secrets").join(&name);
-        let Ok(bytes) = std::fs::read(&path) else { continue };
-        let secret = match String::from_utf8(bytes) {
-            Ok(text) => Secret { name: name.clone(), namespace, value: text.trim().to_string(), ..Default::default() },
-            Err(e) => Secret { name: name.clone(), namespace, raw_value: Some(e.into_bytes()), ..Default::default() },
-        };
-        client.create_secret(&secret).await.map_err(ClientError::into_anyhow)?;
-        ctx.printer.status(&format!("Created secret {name} from .secrets/{name}"));
-    }
-    Ok(())
-}
-
-fn print_samples(stack: &Stack, api: &ApiArgs, namespace_flag: &Option<String>, ctx: &Context) {
-    let gateway = api.gateway.gateway.clone().unwrap_or_default();
+fn print_samples(stack: &Stack, settings: &Settings, ctx: &Context) {
+    let gateway = settings.gateway.url.clone();
     // `rfaas invoke` only finds a gateway on another port when it is told where it is.
     let gateway_flag = if gateway == crate::config::DEFAULT_GATEWAY { String::new() } else { format!(" -g {gateway}") };
     let mut out = String::from("\nYour functions are ready:");
     for f in stack.functions() {
-        let namespace = namespace_for(namespace_flag, Some(stack), &f.name);
+        let (namespace, _) = settings.namespace_for(&f.name);
         let suffix = if namespace.is_empty() { String::new() } else { format!(".{namespace}") };
         let payload = sample_payload(&stack.source, &f.name).filter(|p| ctx.cwd.join(p).is_file());
         let invoke = sample_invoke(&f.name, &gateway_flag, payload.as_deref());

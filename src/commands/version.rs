@@ -22,7 +22,7 @@ pub async fn run(args: VersionArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
     let client = ctx.client(&args.api, stack.as_ref(), Some(std::time::Duration::from_secs(5)))?;
     let info = client.info().await;
-    if args.json.is_json() {
+    if ctx.printer.is_json() {
         let mut value = json!({"cli": {"commit": COMMIT, "version": version}});
         if let Ok(info) = &info {
             value["gateway"] =

@@ -19,17 +19,18 @@ pub struct ConnectError {
     pub reason: String,
 }
 
+impl crate::error::Hint for ConnectError {
+    fn hint(&self) -> Option<String> {
+        Some("is dockerd running? `docker info` should answer; set DOCKER_HOST if the engine is elsewhere".into())
+    }
+}
+
 /// Connects to the engine (`DOCKER_HOST`, else the local socket) and agrees on an API version.
 pub async fn connect() -> anyhow::Result<Docker> {
     let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
-    let fail = |reason: String| {
-        crate::error::with_hint(
-            ConnectError { host: host.clone(), reason },
-            "is dockerd running? `docker info` should answer; set DOCKER_HOST if the engine is elsewhere",
-        )
-    };
+    let fail = |reason: String| ConnectError { host: host.clone(), reason };
     let docker = Docker::connect_with_local_defaults().map_err(|e| fail(e.to_string()))?;
-    docker.negotiate_version().await.map_err(|e| fail(engine_reason(&e)))
+    Ok(docker.negotiate_version().await.map_err(|e| fail(engine_reason(&e)))?)
 }
 
 /// A short reason for an engine error, without bollard's debug wrapping.

@@ -55,6 +55,12 @@ pub struct Prepared {
 #[error("{} problem{} found, nothing was built:{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, list(.0))]
 pub struct PlanError(pub Vec<String>);
 
+impl crate::error::Hint for PlanError {
+    fn hint(&self) -> Option<String> {
+        Some("fix the problems above; no image was built".into())
+    }
+}
+
 fn list(problems: &[String]) -> String {
     problems.iter().map(|p| format!("\n  {p}")).collect()
 }

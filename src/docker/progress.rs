@@ -169,7 +169,7 @@ mod tests {
 
     #[test]
     fn steps_and_tail_are_tracked_across_partial_chunks() {
-        let board = Board::new(&Printer::new(true), false);
+        let board = Board::new(&Printer::plain(), false);
         let mut task = board.task("fn");
         task.output("Step 1/2 : FROM x\n ---> ab");
         task.output("c\nStep 2/2 : RUN y\n");

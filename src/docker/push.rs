@@ -48,6 +48,12 @@ impl PushError {
     }
 }
 
+impl crate::error::Hint for PushError {
+    fn hint(&self) -> Option<String> {
+        PushError::hint(self)
+    }
+}
+
 /// faas-cli's rule: a pushed image needs a registry or user prefix (a `/`).
 #[derive(Debug, thiserror::Error)]
 #[error(

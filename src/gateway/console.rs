@@ -1,11 +1,9 @@
 //! The gateway's own log lines on stderr: one timestamped line per event, so `gateway.log`
 //! (background mode) and a terminal (foreground) read the same. Secrets never go through here.
 
-use crate::output::Printer;
-
 fn line(level: &str, text: &str) {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    Printer::new(false).error(&format!("{now} {level} {text}"));
+    crate::output::log_line(&format!("{now} {level} {text}"));
 }
 
 /// Something a user of the gateway wants to know happened.

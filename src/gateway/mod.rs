@@ -6,7 +6,8 @@
 //! [`functions`], [`secrets`], [`namespaces`], [`logs`], [`invocations`] (the async records) and
 //! [`system`] are the REST API; [`proxy`] is the invoke hot path; [`queue`] the durable async
 //! queue, whose callbacks [`callback`] checks and sends; [`cron`] the built-in cron connector;
-//! [`metrics`] the Prometheus counters; [`replicas`] keeps containers as desired using
+//! [`metrics`] the Prometheus counters; [`replicas`] keeps containers as desired (and [`scaling`]
+//! changes how many are desired: from zero, to zero, with the load) using
 //! [`provider`] (Docker) and [`image_user`]; [`store`] is the durable state; [`state`] the
 //! in-memory state; [`daemon`] runs the gateway in the background for `start`/`stop` and for
 //! other commands (`ensure_running`).
@@ -34,12 +35,15 @@ pub mod names;
 pub mod namespaces;
 pub mod provider;
 pub mod proxy;
+mod pull;
 mod quantity;
 pub mod queue;
+pub mod readiness;
 mod replica_exit;
 pub mod replicas;
 pub mod resources;
 pub mod router;
+pub mod scaling;
 pub mod secrets;
 pub mod state;
 pub mod store;
@@ -146,6 +150,7 @@ async fn start_background_work(gw: Arc<Gateway>) {
     .await;
     queue::start(&gw).await;
     replicas::supervise(&gw);
+    scaling::start(&gw);
     console::info(&format!("{} function(s) restored", all.len()));
 }
 

@@ -6,6 +6,7 @@
 //! headers are dropped; `X-Forwarded-For`/`-Host` are added when absent, `X-Call-Id` is generated
 //! when absent, `X-Start-Time` (Unix ns) is appended, and the response carries `X-Call-Id`,
 //! `X-Start-Time` and `X-Served-By` (the function's `X-Duration-Seconds` passes through).
+//! A function at 0 replicas (or paused) is woken first ([`super::scaling::wake`]).
 //! Failures: unknown function 404, no available replica 503 `No endpoints available for: <name>.`,
 //! connection error 502, no response headers within the upstream timeout 504 (each counted by kind).
 //! Every call of a known function is counted through its pre-resolved handles ([`super::metrics`]).
@@ -137,14 +138,10 @@ pub async fn forward(gw: &Arc<Gateway>, target: &Target, request: Request, clien
     let metrics = f.metrics(&gw.metrics);
     metrics.started();
     f.invocations.fetch_add(1, Ordering::Relaxed);
-    let response = match f.pick() {
-        None => {
-            let mut r =
-                plain(StatusCode::SERVICE_UNAVAILABLE, format!("No endpoints available for: {}.", target.key.name));
-            r.headers_mut().insert("x-openfaas-internal", HeaderValue::from_static("proxy"));
-            r
-        }
-        Some(endpoint) => match send(gw, target, endpoint, request, client, &call_id, start_ns).await {
+    let wake_deadline = tokio::time::Instant::now() + gw.config.scaling.wake_timeout;
+    let response = match super::scaling::wake::ready_or_wake(gw, &f, wake_deadline).await {
+        Err(response) => response,
+        Ok(endpoint) => match send(gw, target, endpoint, request, client, &call_id, start_ns).await {
             Ok(response) => response,
             Err((kind, response)) => {
                 metrics.upstream_error(kind);

@@ -33,6 +33,7 @@ fn gateway(dir: &std::path::Path, upstream_timeout: Duration) -> Arc<Gateway> {
                 max_connections: 1024,
             },
             queue: queue::QueueConfig::default(),
+            scaling: super::scaling::ScalingConfig::default(),
         },
         credentials,
         store: Store::open(&dir.join("gateway.db")).unwrap(),

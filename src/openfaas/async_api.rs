@@ -31,16 +31,23 @@ pub enum AsyncApiError {
 }
 
 impl AsyncApiError {
-    /// The error with what the user can do about it.
+    /// The error as an `anyhow::Error`; its hint is found on the chain by [`crate::error::render`].
     pub fn into_anyhow(self) -> anyhow::Error {
+        self.into()
+    }
+}
+
+impl crate::error::Hint for AsyncApiError {
+    fn hint(&self) -> Option<String> {
         match self {
-            AsyncApiError::NoApi { .. } => crate::error::with_hint(
-                self,
+            AsyncApiError::NoApi { .. } => Some(
                 "only rfaas's own gateway keeps async records (OpenFaaS and faasd do not): \
-                 start it with `rfaas gateway` and point --gateway at it",
+                 start it with `rfaas gateway` and point --gateway at it"
+                    .to_string(),
             ),
-            AsyncApiError::Client(e) => e.into_anyhow(),
-            other => other.into(),
+            // Transparent: the chain skips from this error to the client error's sources.
+            AsyncApiError::Client(e) => crate::error::Hint::hint(e),
+            AsyncApiError::UnknownCall { .. } => None,
         }
     }
 }

@@ -62,11 +62,13 @@ pub struct ClientOptions {
     /// `None` for streams: the head must still come within [`http_client::RESPONSE_TIMEOUT`];
     /// the body may then last as long as it lasts.
     pub timeout: Option<Duration>,
+    /// `FAAS_DEBUG`: each request line and its headers (credentials redacted) go to stderr.
+    pub debug: bool,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        ClientOptions { tls_no_verify: false, timeout: Some(Duration::from_secs(60)) }
+        ClientOptions { tls_no_verify: false, timeout: Some(Duration::from_secs(60)), debug: false }
     }
 }
 
@@ -107,12 +109,16 @@ impl ClientError {
         }
     }
 
-    /// The error with its hint attached, for commands to return.
+    /// The error as an `anyhow::Error` (`?` does the same); its hint is found on the chain by
+    /// [`crate::error::render`].
     pub fn into_anyhow(self) -> anyhow::Error {
-        match self.hint() {
-            Some(h) => crate::error::with_hint(self, h),
-            None => self.into(),
-        }
+        self.into()
+    }
+}
+
+impl crate::error::Hint for ClientError {
+    fn hint(&self) -> Option<String> {
+        ClientError::hint(self)
     }
 }
 
@@ -125,6 +131,7 @@ pub struct Client {
     /// How long a response head may take: the whole deadline, or the stream default.
     head: Duration,
     total: Option<Duration>,
+    debug: bool,
 }
 
 /// The most of an error response's body that is read, for the message.
@@ -143,7 +150,7 @@ impl Client {
             builder = builder.tls_certs_only(std::iter::empty());
         }
         let http = builder.build().map_err(|e| ClientError::Setup(e.to_string()))?;
-        Ok(Client { http, gateway: gateway.to_string(), auth, head, total: opts.timeout })
+        Ok(Client { http, gateway: gateway.to_string(), auth, head, total: opts.timeout, debug: opts.debug })
     }
 
     pub fn gateway(&self) -> &str {
@@ -172,8 +179,8 @@ impl Client {
     /// Sends `req`; with `FAAS_DEBUG=1` the request line and headers (credentials redacted) go to stderr.
     pub(crate) async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response, ClientError> {
         let req = req.build().map_err(|e| ClientError::Setup(e.to_string()))?;
-        if std::env::var(crate::env_vars::FAAS_DEBUG).is_ok_and(|v| v == "1" || v == "true") {
-            crate::output::Printer::new(false).error(&debug_line(&req));
+        if self.debug {
+            crate::output::log_line(&debug_line(&req));
         }
         http_client::send(&self.http, req, self.head).await.map_err(|e| match e {
             SendError::Stalled(stalled) => ClientError::Stalled(stalled),

@@ -93,6 +93,12 @@ impl StackError {
     }
 }
 
+impl crate::error::Hint for StackError {
+    fn hint(&self) -> Option<String> {
+        StackError::hint(self).map(str::to_string)
+    }
+}
+
 /// Where the stack text comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {

@@ -53,6 +53,12 @@ impl PullError {
     }
 }
 
+impl crate::error::Hint for PullError {
+    fn hint(&self) -> Option<String> {
+        PullError::hint(self).map(str::to_string)
+    }
+}
+
 /// What a pull wrote.
 #[derive(Debug, Default)]
 pub struct Pulled {

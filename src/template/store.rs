@@ -67,6 +67,12 @@ impl StoreError {
     }
 }
 
+impl crate::error::Hint for StoreError {
+    fn hint(&self) -> Option<String> {
+        StoreError::hint(self).map(str::to_string)
+    }
+}
+
 /// Reads the store from an http(s) URL (5 s, as faas-cli), a `file://` URL or a path, at most
 /// 16 MiB of it (the limit for any document a user names).
 pub async fn fetch(url: &str, cwd: &Path) -> Result<Vec<StoreEntry>, StoreError> {

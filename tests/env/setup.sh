@@ -4,7 +4,20 @@
 # with debootstrap, an htpasswd-protected registry, Redis and MariaDB, all on
 # loopback.  Idempotent: a re-run reuses what is installed and running.
 # Writes $STATE/env (KEY=VALUE lines) for the tests.  See tests/env/README.md.
+# Opt-in second engine: `--podman` (or RFAAS_TEST_ENGINE=podman) also installs Debian's podman
+# and starts its Docker-compatible API on $PODMAN_SOCK, with its own storage, and loads the
+# base image into it; `RFAAS_TEST_ENGINE=podman bash tests/run.sh ...` runs tests against it.
 set -euo pipefail
+
+WITH_PODMAN=0
+[ "${RFAAS_TEST_ENGINE:-docker}" = podman ] && WITH_PODMAN=1
+for arg in "$@"; do
+    case "$arg" in
+        --podman) WITH_PODMAN=1 ;;
+        *) echo "setup: ERROR: unknown argument $arg (only --podman)" >&2; exit 2 ;;
+    esac
+done
+PODMAN_SOCK="/run/podman/podman.sock"
 
 STATE="${RFAAS_TEST_STATE:-/var/lib/rfaas-test}"
 CACHE="${RFAAS_TEST_CACHE:-/var/cache/rfaas-test}"
@@ -30,6 +43,8 @@ PACKAGES=(docker.io docker-registry apache2-utils redis-server redis-tools
 # The browser tests run Playwright under Node; a machine may already have a Node with its own npm
 # (e.g. nodesource's, which conflicts with Debian's npm package), so Debian's is only the fallback.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+# Rootful podman on the host network needs nothing from its recommends (slirp4netns, uidmap...).
+if [ "$WITH_PODMAN" -eq 1 ]; then PACKAGES+=(podman); fi
 
 log() { echo "setup: $*" >&2; }
 die() { echo "setup: ERROR: $*" >&2; exit 1; }
@@ -357,6 +372,72 @@ FLUSH PRIVILEGES;
 EOF
 fi
 
+# ------------------------------------------------------------------ podman --
+# Podman's storage (/var/lib/containers) and socket are its own: the Docker run is untouched.
+# Its registries.conf (ours, via CONTAINERS_REGISTRIES_CONF) marks the test registry as plain
+# HTTP: unlike Docker, Podman does not treat 127.0.0.0/8 as insecure by itself.
+podman_ping() { [ "$(curl -s --max-time 5 --unix-socket "$PODMAN_SOCK" http://podman/_ping 2>/dev/null || true)" = OK ]; }
+if [ "$WITH_PODMAN" -eq 1 ]; then
+    PODMAN_DIR="$STATE/podman"
+    PODMAN_PID="$STATE/run/podman.pid"
+    mkdir -p "$PODMAN_DIR" "$(dirname "$PODMAN_SOCK")"
+    podman_conf="unqualified-search-registries = [\"docker.io\"]
+
+[[registry]]
+location = \"$REGISTRY_ADDR\"
+insecure = true
+"
+    # Podman gives containers RLIMIT_NOFILE = fs.nr_open (1048576) and a raised RLIMIT_NPROC
+    # unless told otherwise, which fails ("error setting rlimit type 7" / "type 6") where its
+    # own hard limits are lower (it lowers NPROC for itself); Docker passes its own limits on.
+    # Pin them to the service's hard limits: start it, read them, restart once if they differ.
+    containers_conf() {  # $1 = nofile, $2 = nproc
+        printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\n' "$1" "$1" "$2" "$2"
+    }
+    hard_limit() { awk -v n="$2" 'index($0, n) == 1 {print $(NF-1)}' "/proc/$1/limits"; }
+    write_if_changed() {  # $1 = file, stdin = content; returns 0 when it changed
+        local content; content="$(cat)"
+        printf '%s\n' "$content" | cmp -s - "$1" && return 1
+        printf '%s\n' "$content" >"$1"
+    }
+    start_podman() {
+        log "starting podman system service on $PODMAN_SOCK (log: $STATE/logs/podman.log)"
+        rm -f "$PODMAN_SOCK"
+        spawn "$STATE/logs/podman.log" env CONTAINERS_REGISTRIES_CONF="$PODMAN_DIR/registries.conf" \
+            CONTAINERS_CONF="$PODMAN_DIR/containers.conf" podman system service --time=0 "unix://$PODMAN_SOCK" \
+            >"$PODMAN_PID"
+        for _ in $(seq 1 30); do
+            podman_ping && return 0
+            pid_alive "$PODMAN_PID" || { tail -n 20 "$STATE/logs/podman.log" >&2; die "podman service exited"; }
+            sleep 1
+        done
+        die "podman: $PODMAN_SOCK did not answer /_ping within 30 s"
+    }
+    stop_podman() { if pid_alive "$PODMAN_PID"; then kill "$(cat "$PODMAN_PID")"; sleep 1; fi; }
+    [ -s "$PODMAN_DIR/containers.conf" ] || containers_conf "$(ulimit -Hn)" "$(ulimit -Hu)" >"$PODMAN_DIR/containers.conf"
+    if printf '%s' "$podman_conf" | write_if_changed "$PODMAN_DIR/registries.conf"; then stop_podman; fi
+    if podman_ping; then log "podman service already running"; else start_podman; fi
+    if pid_alive "$PODMAN_PID"; then
+        pid="$(cat "$PODMAN_PID")"
+        if containers_conf "$(hard_limit "$pid" "Max open files")" "$(hard_limit "$pid" "Max processes")" \
+            | write_if_changed "$PODMAN_DIR/containers.conf"; then
+            log "podman: pinning container rlimits to the service's: $(tail -n 1 "$PODMAN_DIR/containers.conf")"
+            stop_podman
+            start_podman
+        fi
+    fi
+    podman_base_version() {
+        podman image inspect -f '{{index .Config.Labels "org.rfaas.base-version"}}' "$BASE_IMAGE" 2>/dev/null || true
+    }
+    if [ "$(podman_base_version)" = "$BASE_VERSION" ]; then
+        log "podman: image $BASE_IMAGE already present"
+    else
+        log "podman: loading $BASE_IMAGE from docker"
+        docker save "$BASE_IMAGE" | podman load >"$STATE/logs/podman-load.log" 2>&1 \
+            || { tail -n 20 "$STATE/logs/podman-load.log" >&2; die "podman load failed"; }
+    fi
+fi
+
 # ---------------------------------------------------------------- env file --
 ENV_FILE="$STATE/env"
 (umask 077; cat >"$ENV_FILE.tmp" <<EOF
@@ -373,6 +454,7 @@ RFAAS_TEST_MYSQL_DATABASE=$MYSQL_DATABASE
 RFAAS_TEST_BASE_IMAGE=$BASE_IMAGE
 DOCKER_HOST=unix://$DOCKER_SOCK
 EOF
+if [ "$WITH_PODMAN" -eq 1 ]; then echo "RFAAS_TEST_PODMAN_HOST=unix://$PODMAN_SOCK" >>"$ENV_FILE.tmp"; fi
 )
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 chmod 0600 "$ENV_FILE"
@@ -385,8 +467,13 @@ docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || failed+=("base image ($BAS
 [ "$(reg_status auth)" = 200 ] || failed+=("registry (authenticated GET /v2/ on $REGISTRY_ADDR not 200)")
 redis_ping || failed+=("redis (no PONG from $REDIS_HOST:$REDIS_PORT)")
 db_user_ok || failed+=("mariadb (SELECT 1 as $MYSQL_USER on $MYSQL_HOST:$MYSQL_PORT failed)")
+if [ "$WITH_PODMAN" -eq 1 ]; then
+    podman_ping || failed+=("podman (no OK from $PODMAN_SOCK/_ping)")
+    podman image exists "$BASE_IMAGE" || failed+=("podman base image ($BASE_IMAGE missing)")
+fi
 if [ "${#failed[@]}" -gt 0 ]; then
     for f in "${failed[@]}"; do echo "setup: FAILED: $f" >&2; done
     exit 1
 fi
+if [ "$WITH_PODMAN" -eq 1 ]; then log "podman ok: DOCKER_HOST=unix://$PODMAN_SOCK"; fi
 log "all services ok: docker, $BASE_IMAGE, registry $REGISTRY_ADDR, redis $REDIS_HOST:$REDIS_PORT, mariadb $MYSQL_HOST:$MYSQL_PORT"

@@ -8,7 +8,7 @@
 //! restart test runs its own redis-server and mariadbd. A service that is down fails the test
 //! with the hint to run tests/env/setup.sh.
 
-mod services;
+pub mod services;
 mod stack;
 
 mod auto_close_orders;

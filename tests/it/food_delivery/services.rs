@@ -80,12 +80,18 @@ pub struct TestDatabase {
     server: Mariadb,
     pub name: String,
     pub password: String,
+    stack_dir: &'static str,
 }
 
 impl TestDatabase {
     pub fn create(server: &Mariadb) -> TestDatabase {
-        let name = format!("food_it_{}", unique());
-        let db = TestDatabase { server: server.clone(), name, password: unique() };
+        TestDatabase::create_for(server, "food_it", super::stack::STACK_DIR)
+    }
+
+    /// A database `<prefix>_<random>` (and its user) with `<stack_dir>/schema.sql` loaded.
+    pub fn create_for(server: &Mariadb, prefix: &str, stack_dir: &'static str) -> TestDatabase {
+        let name = format!("{prefix}_{}", unique());
+        let db = TestDatabase { server: server.clone(), name, password: unique(), stack_dir };
         // The functions connect from the host network as user@127.0.0.1.
         server.sql(
             None,
@@ -101,9 +107,9 @@ impl TestDatabase {
         db
     }
 
-    /// Runs a file of stacks/food-delivery/ (schema.sql, seed.sql) in this database.
+    /// Runs a file of the stack's folder (schema.sql, seed.sql) in this database.
     pub fn load(&self, file: &str) {
-        let path = Path::new(super::stack::STACK_DIR).join(file);
+        let path = Path::new(self.stack_dir).join(file);
         let sql = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         self.sql(&sql);
     }

@@ -57,7 +57,8 @@ pub async fn image_without_command() -> String {
     tag.to_string()
 }
 
-async fn build(docker: &bollard::Docker, tag: &str, files: &[(&str, &str)]) {
+/// Builds `tag` from `files` (a Dockerfile and what it copies) on the host network.
+pub async fn build(docker: &bollard::Docker, tag: &str, files: &[(&str, &str)]) {
     let mut tar = tar::Builder::new(Vec::new());
     for (name, text) in files {
         let mut header = tar::Header::new_gnu();
@@ -96,6 +97,8 @@ pub struct TestGateway {
     _tmp: tempfile::TempDir,
     pub dir: PathBuf,
     child: Option<Child>,
+    /// The `--port` of every launch (0: a free one each time).
+    port: u16,
     extra: Vec<String>,
     env: Vec<(String, String)>,
     pub url: String,
@@ -115,6 +118,18 @@ impl TestGateway {
 
     /// Starts `rfaas gateway --port 0` with extra flags and environment variables.
     pub async fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> TestGateway {
+        TestGateway::start_on(0, extra, env).await
+    }
+
+    /// Starts the gateway on a port that was free a moment ago and keeps it across
+    /// [`TestGateway::relaunch`], as a gateway on a fixed port does: for functions that are
+    /// told the gateway's URL and call it back.
+    pub async fn start_on_fixed_port(extra: &[&str], env: &[(&str, &str)]) -> TestGateway {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        TestGateway::start_on(port, extra, env).await
+    }
+
+    async fn start_on(port: u16, extra: &[&str], env: &[(&str, &str)]) -> TestGateway {
         docker().await;
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().join("state");
@@ -123,6 +138,7 @@ impl TestGateway {
             _tmp: tmp,
             dir,
             child: None,
+            port,
             extra: extra.iter().map(|s| s.to_string()).collect(),
             env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             url: String::new(),
@@ -145,7 +161,7 @@ impl TestGateway {
     async fn launch(&mut self) {
         let log = std::fs::OpenOptions::new().create(true).append(true).open(self.log_path()).expect("log");
         let child = Command::new(env!("CARGO_BIN_EXE_rfaas"))
-            .args(["gateway", "--port", "0", "--state-dir"])
+            .args(["gateway", "--port", &self.port.to_string(), "--state-dir"])
             .arg(&self.dir)
             .args(&self.extra)
             .envs(self.env.iter().map(|(k, v)| (k, v)))

@@ -1,0 +1,296 @@
+//! The command line, as clap derive types only. Names, aliases, flags and environment variables
+//! follow faas-cli so scripts keep working after renaming the binary.
+//!
+//! This file holds the root ([`Cli`], [`Command`]), the global flags and the small flag groups
+//! many commands share; each command family's flags live beside it: [`api`] (commands that talk
+//! to a gateway), `build` (build, push), `credentials` (login, logout, registry-login),
+//! `generate` (generate, completion), `templates` (new, template), `gateway` (the local
+//! gateway), `async_calls` and `queue`.
+
+use std::time::Duration;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::stack::image::TagFormat;
+
+mod api;
+mod async_calls;
+mod build;
+mod credentials;
+mod gateway;
+mod generate;
+mod queue;
+mod scaling;
+mod templates;
+pub use api::*;
+pub use async_calls::{AsyncArgs, AsyncCallArgs, AsyncCommand, AsyncListArgs};
+pub use build::*;
+pub use credentials::*;
+pub use gateway::*;
+pub use generate::*;
+pub use queue::QueueFlags;
+pub use scaling::ScalingFlags;
+pub use templates::*;
+
+const ROOT_EXAMPLES: &str = "Examples:
+  rfaas generate -f stack.yaml | kubectl apply -f -
+  rfaas login --gateway http://127.0.0.1:8080 --password-stdin < password.txt
+  rfaas completion bash > /etc/bash_completion.d/rfaas";
+
+/// rfaas: build, ship and run OpenFaaS functions; a drop-in replacement for faas-cli.
+#[derive(Debug, Parser)]
+#[command(name = "rfaas", version, about, after_help = ROOT_EXAMPLES, arg_required_else_help = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts, as in faas-cli.
+#[derive(Debug, Clone, Args, Default)]
+pub struct GlobalArgs {
+    /// Path or http(s) URL of the stack file [default: ./stack.yaml, then ./stack.yml]
+    #[arg(short = 'f', long = "yaml", global = true, value_name = "PATH|URL")]
+    pub yaml: Option<String>,
+    /// Only functions whose names match this wildcard (`*` matches any run of characters)
+    #[arg(long, global = true, value_name = "WILDCARD")]
+    pub filter: Option<String>,
+    /// Only functions whose names match this regular expression (unanchored)
+    #[arg(long, global = true, value_name = "REGEX")]
+    pub regex: Option<String>,
+}
+
+/// `--envsubst[=false]`: substitute `${VAR}` in the stack file (default true).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct EnvsubstArg {
+    /// Substitute ${VAR} environment variables in the stack file
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", require_equals = true, value_name = "BOOL")]
+    pub envsubst: bool,
+}
+
+/// `-j/--json` (faas-cli's flag) or `--output json`: print JSON for scripts.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct JsonArg {
+    /// Print JSON (same as --output json)
+    #[arg(short = 'j', long)]
+    pub json: bool,
+    /// Output format
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    pub output: crate::output::Format,
+}
+
+impl JsonArg {
+    pub fn is_json(&self) -> bool {
+        self.json || self.output == crate::output::Format::Json
+    }
+}
+
+/// The gateway to talk to and how to reach it.
+///
+/// `global` matters only where these flags sit on a command with subcommands (`namespace`): like
+/// faas-cli's persistent flags they are then accepted after the subcommand too
+/// (`rfaas namespace list -g URL`).
+#[derive(Debug, Clone, Args)]
+pub struct GatewayArgs {
+    /// Gateway URL [default: stack provider.gateway, then $OPENFAAS_URL, then http://127.0.0.1:8080]
+    #[arg(short = 'g', long, value_name = "URL", global = true)]
+    pub gateway: Option<String>,
+    /// Disable TLS certificate verification
+    #[arg(long, global = true)]
+    pub tls_no_verify: bool,
+}
+
+impl Cli {
+    /// The output mode the command's flags ask for (`--json`/`--output json`, build/push/up
+    /// `--quiet`), for the one printer built in [`crate::run`].
+    pub fn output_mode(&self) -> crate::output::Mode {
+        use crate::output::Mode;
+        let json = |j: &JsonArg| if j.is_json() { Mode::Json } else { Mode::Human };
+        let quiet = |q: bool| if q { Mode::Quiet } else { Mode::Human };
+        match &self.command {
+            Command::Version(a) => json(&a.json),
+            Command::List(a) => json(&a.json),
+            Command::Describe(a) => json(&a.json),
+            Command::Secret(SecretArgs { command: SecretCommand::List(a) }) => json(&a.json),
+            Command::Namespace(NamespaceArgs { command: NamespaceCommand::List { json: j }, .. }) => json(j),
+            Command::Async(a) => match &a.command {
+                AsyncCommand::List(l) => json(&l.json),
+                AsyncCommand::Describe(c) | AsyncCommand::Retry(c) => json(&c.json),
+            },
+            Command::Template(TemplateArgs { command: TemplateCommand::Store(store) }) => match &store.command {
+                TemplateStoreCommand::List(l) if l.json => Mode::Json,
+                TemplateStoreCommand::Describe(d) if d.json => Mode::Json,
+                _ => Mode::Human,
+            },
+            Command::Build(a) => quiet(a.quiet),
+            Command::Push(a) => quiet(a.quiet),
+            Command::Up(a) => quiet(a.quiet),
+            _ => Mode::Human,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate Kubernetes YAML (openfaas.com/v1 Function or Knative Service) from the stack file
+    #[command(after_help = GENERATE_EXAMPLES)]
+    Generate(GenerateArgs),
+    /// Print a shell completion script (bash, zsh or fish)
+    #[command(after_help = COMPLETION_EXAMPLES)]
+    Completion(CompletionArgs),
+    /// Print the rfaas version
+    #[command(after_help = VERSION_EXAMPLES)]
+    Version(VersionArgs),
+    /// Save basic-auth credentials for a gateway in config.yml (shared with faas-cli)
+    #[command(after_help = LOGIN_EXAMPLES)]
+    Login(LoginArgs),
+    /// Remove the saved credentials for a gateway
+    #[command(after_help = LOGOUT_EXAMPLES)]
+    Logout(LogoutArgs),
+    /// Deploy the stack's functions (or one image given by flags) to a gateway
+    #[command(after_help = DEPLOY_EXAMPLES)]
+    Deploy(Box<DeployArgs>),
+    /// List the functions deployed on a gateway
+    #[command(alias = "ls", after_help = LIST_EXAMPLES)]
+    List(ListArgs),
+    /// Show one function's details
+    #[command(after_help = DESCRIBE_EXAMPLES)]
+    Describe(DescribeArgs),
+    /// Remove a function, or every function in the stack file
+    #[command(aliases = ["rm", "delete"], after_help = REMOVE_EXAMPLES)]
+    Remove(RemoveArgs),
+    /// Call a function with stdin as the request body
+    #[command(after_help = INVOKE_EXAMPLES)]
+    Invoke(InvokeArgs),
+    /// Show or stream a function's logs
+    #[command(after_help = LOGS_EXAMPLES)]
+    Logs(LogsArgs),
+    /// Manage secrets on a gateway
+    #[command(after_help = SECRET_EXAMPLES)]
+    Secret(SecretArgs),
+    /// Manage namespaces on a gateway
+    #[command(alias = "ns", after_help = NAMESPACE_EXAMPLES)]
+    Namespace(NamespaceArgs),
+    /// See and replay async calls on rfaas's gateway (records, dead-letter queue)
+    #[command(after_help = async_calls::ASYNC_EXAMPLES)]
+    Async(AsyncArgs),
+    /// Wait until the gateway, or a function, is ready
+    #[command(after_help = READY_EXAMPLES)]
+    Ready(ReadyArgs),
+    /// Build, push and deploy in one step (`--local`: to rfaas's own gateway, no registry)
+    #[command(after_help = UP_EXAMPLES)]
+    Up(Box<UpArgs>),
+    /// Build the functions' container images (skips images already built from the same files)
+    #[command(after_help = BUILD_EXAMPLES)]
+    Build(BuildArgs),
+    /// Push the functions' images to their registries
+    #[command(after_help = PUSH_EXAMPLES)]
+    Push(PushArgs),
+    /// Create a new function from a template and add it to a stack file
+    #[command(after_help = NEW_EXAMPLES)]
+    New(NewArgs),
+    /// Pull templates and browse the template store
+    #[command(after_help = TEMPLATE_EXAMPLES)]
+    Template(TemplateArgs),
+    /// Save registry credentials in a Docker config.json (default ./credentials)
+    #[command(after_help = REGISTRY_LOGIN_EXAMPLES)]
+    RegistryLogin(RegistryLoginArgs),
+    /// Run the local OpenFaaS-compatible gateway (functions run as Docker containers)
+    #[command(after_help = LOCAL_GATEWAY_EXAMPLES)]
+    Gateway(Box<LocalGatewayArgs>),
+}
+
+pub fn parse_tag(s: &str) -> Result<TagFormat, String> {
+    s.parse()
+}
+
+/// A duration above zero.
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match parse_duration(s)? {
+        d if d.is_zero() => Err(format!("invalid duration \"{s}\": must be more than 0")),
+        d => Ok(d),
+    }
+}
+
+/// Go-style durations (`5s`, `1m30s`, `500ms`, `1.5s`, as faas-cli's flags take them), the longer
+/// units `humantime` knows (`7d`), or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(s).or_else(|e| go_duration(s).ok_or_else(|| format!("invalid duration \"{s}\": {e}")))
+}
+
+/// A non-negative duration in Go's `time.ParseDuration` syntax, which allows fractions (`1.5s`).
+fn go_duration(s: &str) -> Option<Duration> {
+    let nanos = go_parse_duration::parse_duration(s).ok()?;
+    u64::try_from(nanos).ok().map(Duration::from_nanos)
+}
+
+/// `KEY=VALUE` for `--build-arg` / `--build-label`.
+pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("\"{s}\" is not in KEY=VALUE form")),
+    }
+}
+
+/// `--cpu-limit`, `--cpu-request`, `--memory-limit`, `--memory-request` (Kubernetes quantities),
+/// shared by `new` (written into the stack file) and `deploy` (without a stack file).
+#[derive(Debug, Clone, Default, Args)]
+pub struct ResourceFlags {
+    /// CPU limit, e.g. 500m
+    #[arg(long, value_name = "CPU")]
+    pub cpu_limit: Option<String>,
+    /// CPU request, e.g. 100m
+    #[arg(long, value_name = "CPU")]
+    pub cpu_request: Option<String>,
+    /// Memory limit, e.g. 128Mi
+    #[arg(long, value_name = "MEMORY")]
+    pub memory_limit: Option<String>,
+    /// Memory request, e.g. 64Mi
+    #[arg(long, value_name = "MEMORY")]
+    pub memory_request: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert!(parse_duration("soon").is_err());
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1h0.5m"), Ok(Duration::from_secs(3630)));
+        assert!(parse_duration("-1s").is_err(), "negative");
+        assert!(parse_duration("1.5").is_err(), "a fraction needs a unit, as in Go");
+    }
+
+    #[test]
+    fn envsubst_needs_equals_like_faas_cli() {
+        let cli = Cli::try_parse_from(["rfaas", "generate", "--envsubst=false"]).unwrap();
+        let Command::Generate(g) = cli.command else { panic!() };
+        assert!(!g.envsubst.envsubst);
+        let cli = Cli::try_parse_from(["rfaas", "generate", "--envsubst"]).unwrap();
+        let Command::Generate(g) = cli.command else { panic!() };
+        assert!(g.envsubst.envsubst);
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli = Cli::try_parse_from(["rfaas", "generate", "-f", "x.yml", "--filter", "a*"]).unwrap();
+        assert_eq!(cli.global.yaml.as_deref(), Some("x.yml"));
+        assert_eq!(cli.global.filter.as_deref(), Some("a*"));
+    }
+}
