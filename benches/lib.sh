@@ -4,8 +4,8 @@
 #
 #   bench_need CMD...          installs the missing commands with apt-get (see bench_package)
 #   bench_sudo CMD...          runs CMD as root: directly when root, else through sudo
-#   bench_setup                builds target/release/rfaas (RFAAS; RFAAS_BIN=<binary> uses that one
-#                              instead, unbuilt), makes the work directory WORK
+#   bench_setup                builds target/release/rfaas (RFAAS; RFAAS_BIN=/path measures that
+#                              binary instead, without building), makes the work directory WORK
 #                              (STATE=$WORK/state), points OPENFAAS_CONFIG into it, unsets
 #                              OPENFAAS_URL and installs the EXIT trap bench_cleanup
 #   bench_on_exit FUNC...      FUNC runs at exit (last registered first), after the gateway stops
