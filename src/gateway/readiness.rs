@@ -36,8 +36,19 @@ const MAX_DELAY: Duration = Duration::from_secs(600);
 const MAX_PATH: usize = 1024;
 /// How long one probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-/// The pause between probes.
+/// The pause between probes once a replica has had `EAGER_PROBES` to get ready.
 const PROBE_INTERVAL: Duration = Duration::from_millis(100);
+/// How long probes follow each other closely: most replicas get ready within it, and each
+/// pause adds to deploy -> first 200, while a refused connection on loopback costs next to
+/// nothing.
+const EAGER_PROBES: Duration = Duration::from_secs(2);
+/// The pause between probes during `EAGER_PROBES`.
+const EAGER_INTERVAL: Duration = Duration::from_millis(5);
+
+/// The pause before the next probe, `elapsed` after the first.
+fn probe_pause(elapsed: Duration) -> Duration {
+    if elapsed < EAGER_PROBES { EAGER_INTERVAL } else { PROBE_INTERVAL }
+}
 
 /// How a function's replicas are probed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +121,8 @@ pub enum Seen {
 /// `seen` keeps the last outcome.
 pub async fn wait_ready(client: &HttpClient, port: u16, probe: &Probe, window: Duration, seen: &mut Seen) -> bool {
     tokio::time::sleep(probe.initial_delay).await;
-    let deadline = tokio::time::Instant::now() + window;
+    let started = tokio::time::Instant::now();
+    let deadline = started + window;
     let Ok(uri) = format!("http://{}:{port}{}", super::provider::REPLICA_ADDRESS, probe.path).parse::<Uri>() else {
         return false;
     };
@@ -121,7 +133,7 @@ pub async fn wait_ready(client: &HttpClient, port: u16, probe: &Probe, window: D
         {
             return true;
         }
-        tokio::time::sleep(PROBE_INTERVAL).await;
+        tokio::time::sleep(probe_pause(started.elapsed())).await;
     }
     false
 }
@@ -265,6 +277,14 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+
+    #[test]
+    fn probes_follow_closely_for_two_seconds_then_every_100ms() {
+        assert_eq!(probe_pause(Duration::ZERO), Duration::from_millis(5));
+        assert_eq!(probe_pause(Duration::from_millis(1999)), Duration::from_millis(5));
+        assert_eq!(probe_pause(Duration::from_secs(2)), Duration::from_millis(100));
+        assert_eq!(probe_pause(Duration::from_secs(30)), Duration::from_millis(100));
+    }
 
     fn with(annotations: &[(&str, &str)]) -> FunctionDeployment {
         let map: BTreeMap<String, String> = annotations.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();

@@ -501,12 +501,29 @@ class Connection:
         return keep and req.keep_alive and not self.closed
 
 
+class Slot:
+    """One of the server's handler slots, held from its acquisition to its first release."""
+
+    def __init__(self, slots):
+        slots.acquire()
+        self.slots = slots
+        self.lock = threading.Lock()
+        self.held = True
+
+    def release(self):
+        with self.lock:
+            held, self.held = self.held, False
+        if held:
+            self.slots.release()
+
+
 class Call:
     """A handler call watched by the timer: whoever finishes first answers."""
 
-    __slots__ = ("conn", "deadline", "done", "method", "uri", "started")
+    __slots__ = ("conn", "deadline", "done", "method", "uri", "started", "slot")
 
-    def __init__(self, conn, deadline, method, uri, started):
+    def __init__(self, conn, deadline, method, uri, started, slot):
+        self.slot = slot
         self.conn = conn
         self.deadline = deadline
         self.done = False
@@ -559,6 +576,9 @@ class Server:
         self.connections = set()
         self.busy = 0
         self.timer = Timer(self) if cfg.exec_timeout > 0 else None
+        # At most this many handlers run at once (waitress's thread count before): more
+        # requests wait for a slot, in order, before their time starts.
+        self.slots = threading.Semaphore(cfg.max_inflight + 8 if cfg.max_inflight > 0 else 32)
         self.listener = None
 
     # connection bookkeeping --------------------------------------------------
@@ -595,6 +615,15 @@ class Server:
             conn.send(_wire(*self.private(method, path), send_body=send_body))
             return True
 
+        slot = Slot(self.slots)
+        try:
+            return self.call_function(conn, req, body, target, path, query, slot)
+        finally:
+            slot.release()
+
+    def call_function(self, conn, req, body, target, path, query, slot):
+        method = req.method
+        send_body = method != "HEAD"
         started = time.monotonic()
         extra = [("Connection", "close")] if self.draining or not req.keep_alive else []
         if method not in METHODS:
@@ -615,7 +644,7 @@ class Server:
 
         call = None
         if self.timer is not None:
-            call = Call(conn, started + self.cfg.exec_timeout, method, target, started)
+            call = Call(conn, started + self.cfg.exec_timeout, method, target, started, slot)
             self.timer.add(call)
         try:
             event = Event(body, event_headers(req.headers), method,
@@ -661,6 +690,7 @@ class Server:
                 pass
             conn.sock.close()
         self.release()
+        call.slot.release()  # the handler finishes on its own; the next request may start
         self.note_busy(conn, False)
         self.log(call.method, call.uri, status, len(content), call.started)
 
