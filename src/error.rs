@@ -103,6 +103,10 @@ pub fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
         crate::ops::push::PushFailed,
         crate::template::store::StoreError,
         crate::template::pull::PullError,
+        crate::function_store::StoreError,
+        crate::chart::ChartError,
+        crate::secrets_folder::FolderError,
+        crate::sealed::SealError,
         std::io::Error,
     );
     None

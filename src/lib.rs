@@ -7,12 +7,14 @@
 //! [`gateway`] is the built-in OpenFaaS-compatible gateway (`rfaas gateway`).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod chart;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod docker;
 pub mod env_vars;
 pub mod error;
+pub mod function_store;
 pub mod gateway;
 pub mod go_yaml;
 pub mod http_client;
@@ -21,6 +23,8 @@ pub mod openfaas;
 pub mod ops;
 pub mod output;
 pub mod private_files;
+pub mod sealed;
+pub mod secrets_folder;
 pub mod settings;
 pub mod stack;
 pub mod template;
@@ -121,9 +125,14 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Up(args) => commands::up::run(*args, ctx).await,
         Command::Build(args) => commands::build::run(args, ctx).await,
         Command::Push(args) => commands::push::run(args, ctx).await,
+        Command::Publish(args) => commands::publish::run(*args, ctx).await,
+        Command::LocalRun(args) => commands::local_run::run(*args, ctx).await,
+        Command::Diff(args) => commands::diff::run(args, ctx).await,
         Command::New(args) => commands::new::run(args, ctx).await,
         Command::Template(args) => commands::template::run(args, ctx).await,
         Command::RegistryLogin(args) => commands::registry_login::run(args, ctx),
+        Command::Chart(args) => commands::chart::run(args, ctx),
+        Command::Store(args) => commands::store::run(args, ctx).await,
         Command::Gateway(args) => commands::gateway::run(*args, ctx).await,
     }
 }

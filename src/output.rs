@@ -120,6 +120,13 @@ impl Printer {
         let _ = out.flush();
     }
 
+    /// Bytes exactly as given to stderr (a child's own stderr, passed through).
+    pub fn raw_stderr(&self, bytes: &[u8]) {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(bytes);
+        let _ = err.flush();
+    }
+
     /// A value as pretty JSON on stdout.
     pub fn json<T: serde::Serialize>(&self, value: &T) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(value)?;

@@ -247,10 +247,13 @@ impl Provider {
         state.pid.and_then(|pid| u32::try_from(pid).ok()).filter(|pid| *pid > 0)
     }
 
-    /// The last [`TAIL_LINES`] lines of a container's stdout and stderr, keeping at most
-    /// [`MAX_READ_BYTES`] (the newest); `true` when older bytes were dropped to stay within it.
+    /// At least the last [`TAIL_LINES`] lines of a container's stdout and stderr (the caller
+    /// keeps the last [`TAIL_LINES`]), keeping at most [`MAX_READ_BYTES`] (the newest); `true`
+    /// when older bytes were dropped to stay within it. Twice as many log entries are asked for:
+    /// Podman counts each write as an entry (a line and its newline can be two).
     pub async fn output_tail(&self, id: &str) -> (Vec<u8>, bool) {
-        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&TAIL_LINES.to_string()).build();
+        let entries = (2 * TAIL_LINES).to_string();
+        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&entries).build();
         let mut logs = self.docker.logs(id, Some(options));
         let (mut out, mut cut) = (Vec::new(), false);
         while let Some(Ok(frame)) = logs.next().await {

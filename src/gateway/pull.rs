@@ -11,13 +11,15 @@ use bollard::models::ImageInspect;
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt;
 
+use super::error::shown;
 use crate::docker::auth::{self, AuthError};
 use crate::docker::{engine_reason, split_tag};
 
 /// Why an image could not be found or pulled.
 #[derive(Debug, thiserror::Error)]
 pub enum PullError {
-    #[error("invalid image reference {image:?}: {reason}")]
+    /// `image` is already quoted and bounded ([`shown`]): a reference can be any size.
+    #[error("invalid image reference {image}: {reason}")]
     InvalidReference { image: String, reason: String },
     #[error("cannot pull image {image}: {registry} refused the credentials {credentials}: {reason}")]
     Denied { image: String, registry: String, credentials: String, reason: String },
@@ -48,8 +50,19 @@ impl PullError {
     }
 }
 
+/// The longest reference accepted: Docker allows 255 bytes of name, 128 of tag, or a digest.
+const MAX_REFERENCE: usize = 512;
+
 /// The local image `image`, `None` when the engine does not have it.
 pub async fn local_image(docker: &Docker, image: &str) -> Result<Option<ImageInspect>, PullError> {
+    // Docker answers 404 (not 400) for some invalid references, such as one too long.
+    let invalid = |reason: &str| PullError::InvalidReference { image: shown(image), reason: reason.to_string() };
+    if image.len() > MAX_REFERENCE {
+        return Err(invalid(&format!("longer than {MAX_REFERENCE} bytes")));
+    }
+    if image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid("contains whitespace or control characters"));
+    }
     match docker.inspect_image(image).await {
         Ok(inspect) => Ok(Some(inspect)),
         Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
@@ -61,11 +74,17 @@ pub async fn local_image(docker: &Docker, image: &str) -> Result<Option<ImageIns
                 || reason.contains("invalid reference format");
             if invalid {
                 let reason = reason.rsplit(": ").next().unwrap_or(&reason).to_string();
-                return Err(PullError::InvalidReference { image: image.to_string(), reason });
+                return Err(PullError::InvalidReference { image: shown(image), reason: shown_reason(&reason) });
             }
             Err(PullError::Failed { image: image.to_string(), reason })
         }
     }
+}
+
+/// An engine's reason, which may quote the reference, bounded like [`shown`] (without quotes).
+fn shown_reason(reason: &str) -> String {
+    let quoted = shown(reason);
+    quoted.strip_prefix('"').and_then(|r| r.strip_suffix('"')).unwrap_or(&quoted).to_string()
 }
 
 /// Pulls `image` with the credentials Docker's config has for its registry (none when it has

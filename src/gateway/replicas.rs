@@ -106,7 +106,7 @@ pub enum Cause {
 }
 
 impl Cause {
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Cause::Deploy => "deploy",
             Cause::Update => "update",
@@ -468,14 +468,18 @@ pub fn supervise(gw: &Arc<Gateway>) {
 
 async fn watch_events(gw: Arc<Gateway>) {
     loop {
+        // No `event=die` filter: Podman (4.3) matches nothing with it (it wants `died`) though
+        // it reports the action as `die`; the gateway's own containers have few other events.
         let filters = HashMap::from([
             ("type".to_string(), vec!["container".to_string()]),
-            ("event".to_string(), vec!["die".to_string()]),
             ("label".to_string(), vec![format!("{}={}", labels::GATEWAY, gw.provider.gateway_id)]),
         ]);
         let options = EventsOptionsBuilder::default().filters(&filters).build();
         let mut events = gw.provider.docker.events(Some(options));
         while let Some(Ok(event)) = events.next().await {
+            if event.action.as_deref() != Some("die") {
+                continue;
+            }
             let Some(actor) = event.actor else { continue };
             let attributes = actor.attributes.unwrap_or_default();
             let (Some(name), Some(ns)) = (attributes.get(labels::NAME), attributes.get(labels::NAMESPACE)) else {

@@ -159,13 +159,16 @@ async fn a_missing_image_or_registry_is_a_424_and_an_update_keeps_the_old_replic
     assert_eq!(status, 424, "{body}");
     assert!(body.starts_with(&format!("cannot pull image {down}: cannot reach the registry 127.0.0.1:")), "{body}");
 
-    // An invalid reference is still refused before anything is stored.
-    let (status, body) = gw.deploy(&echo_fn("invalid", "Not A Reference")).await;
-    // Docker adds "repository name must be lowercase", Podman "invalid reference format".
-    assert_eq!(status, 400, "{body}");
-    assert!(body.starts_with("invalid image reference \"Not A Reference\": "), "{body}");
-    let (status, _) = gw.send(gw.system(reqwest::Method::GET, "/system/function/invalid")).await;
-    assert_eq!(status, 404);
+    // An invalid reference is still refused before anything is stored: by rfaas (whitespace),
+    // or by the engine (Docker: "repository name must be lowercase", Podman: "invalid reference
+    // format").
+    for (name, bad) in [("invalid", "Not A Reference"), ("upper", "UPPER/Case:1")] {
+        let (status, body) = gw.deploy(&echo_fn(name, bad)).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.starts_with(&format!("invalid image reference {bad:?}: ")), "{body}");
+        let (status, _) = gw.send(gw.system(reqwest::Method::GET, &format!("/system/function/{name}"))).await;
+        assert_eq!(status, 404);
+    }
 
     // A rolling update to an image that cannot be pulled: the old replica keeps serving.
     assert_eq!(gw.deploy(&echo_fn("kept", &echo)).await.0, 202);
@@ -179,4 +182,32 @@ async fn a_missing_image_or_registry_is_a_424_and_an_update_keeps_the_old_replic
     // Fixed by another update: the reason goes away.
     assert_eq!(gw.update(&echo_fn("kept", &echo)).await.0, 200);
     assert!(describe_json(&rfaas, "kept").get("reason").is_none());
+}
+
+#[tokio::test]
+async fn concurrent_deploys_of_one_absent_image_share_the_pull_and_a_huge_reference_is_a_400() {
+    let image = pushed_echo("shared").await;
+    let _cleanup = engine::Images(vec![image.clone()]);
+    let mut rfaas = Rfaas::new();
+    let config = docker_config(&rfaas, Some(&test_env()["RFAAS_TEST_REGISTRY_PASSWORD"]));
+    let gw = gateway_with_config(&mut rfaas, &config).await;
+
+    let names = ["shared-a", "shared-b", "shared-c", "shared-d"];
+    let deploys = names.iter().map(|n| {
+        let body = echo_fn(n, &image);
+        let gw = &gw;
+        async move { gw.deploy(&body).await }
+    });
+    for (name, (status, body)) in names.iter().zip(futures_util::future::join_all(deploys).await) {
+        assert_eq!(status, 202, "{name}: {body}\n{}", gw.log());
+        assert_eq!(gw.invoke(name).await.status(), 200, "{name}");
+    }
+
+    let huge = format!("{}/{}:1", test_env()["RFAAS_TEST_REGISTRY"], "a".repeat(100_000));
+    let (status, body) = gw.deploy(&echo_fn("huge", &huge)).await;
+    assert_eq!(status, 400, "{}", &body[..body.len().min(300)]);
+    assert!(body.starts_with("invalid image reference \""), "{}", &body[..body.len().min(300)]);
+    assert!(body.len() < 1000, "the reference is not echoed whole: {} bytes", body.len());
+    let (status, _) = gw.send(gw.system(reqwest::Method::GET, "/system/function/huge")).await;
+    assert_eq!(status, 404);
 }

@@ -57,8 +57,12 @@ async fn the_health_path_and_initial_delay_annotations_are_probed() {
     assert_eq!(status, 202, "{body}\n{}", gw.log());
     let first = gw.http.get(format!("{}/function/annotated/first-probe", gw.url)).send().await.unwrap();
     let first: f64 = first.text().await.unwrap().parse().unwrap();
-    // The delay runs from container start; the server starts a little later.
-    assert!(first >= 1.5, "first probe {first}s after the server started, with initialDelay 2s");
+    // The delay runs from when the container was started (its StartedAt, on the same clock).
+    let (_, id) = gw.containers().await.into_iter().find(|(f, _)| f == "annotated").expect("the replica");
+    let state = docker().await.inspect_container(&id, None).await.unwrap().state.unwrap();
+    let started = chrono::DateTime::parse_from_rfc3339(&state.started_at.unwrap()).unwrap();
+    let delay = first - started.timestamp_micros() as f64 / 1e6;
+    assert!(delay >= 2.0, "first probe {delay:.3}s after the container started, with initialDelay 2s");
 
     // Without the annotation /_/health is probed, which answers 503: never ready, and why.
     assert_eq!(plain_status, 500, "{plain_body}");
@@ -95,8 +99,13 @@ async fn an_image_that_ignores_env_port_is_named_with_the_port_it_listens_on() {
     assert!(body.contains(&format!("; it listens on 127.0.0.1:{fixed} (a fixed port")), "{body}");
     let described = gw.describe("fixed").await;
     assert!(described["reason"].as_str().is_some_and(|r| r.contains("the image ignores env port=")), "{described}");
-    // The failed replica was removed before the answer; the next try comes after a backoff.
-    assert!(gw.containers().await.is_empty(), "the failed replica is removed");
+    // The failed replica is removed (Podman may list it a moment longer); the next try comes
+    // after a 10 s backoff.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !gw.containers().await.is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the failed replica is removed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]

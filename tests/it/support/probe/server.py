@@ -2,10 +2,9 @@
 # HEALTH_PATH=/p: GET /p answers 200 and /_/health 503 (only the annotation can find it ready);
 # unset: /_/health is 404, like any server without a health endpoint.
 # LISTEN_PORT=N: listens on N and ignores env `port` (an image with a fixed port).
-# GET /first-probe: seconds from start to the first GET of HEALTH_PATH (-1 before it).
+# GET /first-probe: the Unix time of the first GET of HEALTH_PATH (-1 before it).
 import http.server, os, time
 
-START = time.time()
 FIRST = []
 PORT = int(os.environ.get("LISTEN_PORT") or os.environ["port"])
 HEALTH = os.environ.get("HEALTH_PATH")
@@ -25,7 +24,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         if HEALTH and self.path == HEALTH:
             if not FIRST:
-                FIRST.append(time.time() - START)
+                FIRST.append(time.time())
             return self.reply(200, "ready")
         if self.path == "/_/health":
             return self.reply(503 if HEALTH else 404, "no such path")
