@@ -323,4 +323,28 @@ mod tests {
         assert_eq!(cli.global.yaml.as_deref(), Some("x.yml"));
         assert_eq!(cli.global.filter.as_deref(), Some("a*"));
     }
+
+    #[test]
+    fn output_mode_comes_from_the_command_flags() {
+        use crate::output::Mode;
+        let mode = |args: &[&str]| Cli::try_parse_from(args).unwrap().output_mode();
+        assert_eq!(mode(&["rfaas", "list", "--json"]), Mode::Json);
+        assert_eq!(mode(&["rfaas", "list", "--output", "json"]), Mode::Json);
+        assert_eq!(mode(&["rfaas", "list", "-q"]), Mode::Human, "list -q prints names, it is not --quiet");
+        assert_eq!(mode(&["rfaas", "secret", "list", "-j"]), Mode::Json);
+        assert_eq!(mode(&["rfaas", "namespace", "list", "--output", "json"]), Mode::Json);
+        assert_eq!(mode(&["rfaas", "template", "store", "list", "--json"]), Mode::Json);
+        assert_eq!(mode(&["rfaas", "build", "--quiet"]), Mode::Quiet);
+        assert_eq!(mode(&["rfaas", "up", "--quiet"]), Mode::Quiet);
+        assert_eq!(mode(&["rfaas", "deploy"]), Mode::Human);
+    }
+
+    #[test]
+    fn every_parallel_flag_refuses_zero() {
+        for command in ["build", "push", "up"] {
+            let err = Cli::try_parse_from(["rfaas", command, "--parallel", "0"]).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{command}");
+            assert!(err.to_string().contains("the --parallel flag must be greater than 0"), "{command}");
+        }
+    }
 }
