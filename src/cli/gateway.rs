@@ -49,7 +49,8 @@ pub struct LocalGatewayServeArgs {
     /// How long to wait for a function's response headers before answering 504
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub upstream_timeout: Duration,
-    /// How long a new replica has to pass its health check (GET /_/health)
+    /// How long a new replica has to pass its readiness check (the health path annotation, else
+    /// GET /_/health, else TCP), counted after any initialDelay annotation
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub health_timeout: Duration,
     #[command(flatten)]

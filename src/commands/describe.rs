@@ -10,24 +10,25 @@ use crate::openfaas::ClientError;
 use crate::openfaas::types::{FunctionResources, FunctionStatus, ScalingStatus};
 
 pub async fn run(args: DescribeArgs, ctx: &Context) -> anyhow::Result<()> {
+    let name = args.function().to_string();
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
     let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), stack.as_ref())?;
     let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(60)))?;
-    let (namespace, _) = settings.namespace_for(&args.name);
-    let Some(mut status) = client.get_function(&args.name, &namespace).await.map_err(ClientError::into_anyhow)? else {
-        anyhow::bail!("no such function: {}", args.name);
+    let (namespace, _) = settings.namespace_for(&name);
+    let Some(mut status) = client.get_function(&name, &namespace).await.map_err(ClientError::into_anyhow)? else {
+        anyhow::bail!("no such function: {}", name);
     };
     // Like faas-cli, the invocation count comes from the list endpoint.
     if let Ok(all) = client.list_functions(&namespace).await
-        && let Some(listed) = all.iter().find(|f| f.name == args.name)
+        && let Some(listed) = all.iter().find(|f| f.name == name)
     {
         status.invocation_count = listed.invocation_count;
     }
     let is_cron = status.annotations.as_ref().and_then(|a| a.get("topic")).is_some_and(|t| t == "cron-function");
-    let schedule = if is_cron { client.schedule(&args.name, &namespace).await } else { None };
+    let schedule = if is_cron { client.schedule(&name, &namespace).await } else { None };
     let suffix = if status.namespace.is_empty() { String::new() } else { format!(".{}", status.namespace) };
-    let url = format!("{}/function/{}{suffix}", client.gateway(), args.name);
-    let async_url = format!("{}/async-function/{}{suffix}", client.gateway(), args.name);
+    let url = format!("{}/function/{}{suffix}", client.gateway(), name);
+    let async_url = format!("{}/async-function/{}{suffix}", client.gateway(), name);
     if ctx.printer.is_json() {
         let mut value = serde_json::to_value(&status)?;
         value["Status"] = json!(ready_text(&status));
@@ -66,6 +67,12 @@ pub fn render(status: &FunctionStatus, url: &str, async_url: &str, verbose: bool
         ("Status", ready_text(status).to_string()),
         ("Replicas", status.replicas.to_string()),
         ("Available Replicas", status.available_replicas.to_string()),
+    ];
+    // rfaas's gateway says why replicas are missing; other gateways never set it.
+    if let Some(reason) = &status.reason {
+        lines.push(("Reason", reason.clone()));
+    }
+    lines.extend([
         ("Invocations", (status.invocation_count as u64).to_string()),
         ("Image", status.image.clone()),
         (
@@ -74,7 +81,7 @@ pub fn render(status: &FunctionStatus, url: &str, async_url: &str, verbose: bool
         ),
         ("URL", url.to_string()),
         ("Async URL", async_url.to_string()),
-    ];
+    ]);
     let none = || if verbose { Some("<none>".to_string()) } else { None };
     let map = |m: Option<&BTreeMap<String, String>>| match m.filter(|m| !m.is_empty()) {
         Some(m) => Some(m.iter().map(|(k, v)| format!("\n {k}: {v}")).collect::<String>()),

@@ -6,10 +6,12 @@
 //! Invalid input is 400 (on every write, DELETE and scale included): names, namespace, missing
 //! secrets, bad limits, environment variables Docker cannot pass on or that the gateway sets
 //! itself, a bad `com.openfaas.scale.*` label (see [`super::scaling::labels`]), an invalid cron schedule, bad async
-//! annotations (retry policy, queue), or an image that is absent and cannot be pulled or has no
+//! annotations (retry policy, queue, health path and initial delay), an invalid image reference, or a local image without a
 //! command. Every check runs before anything is stored: a 400 leaves no record behind.
 //! Deploy, update and scale wait (bounded by the health timeout) until the new replicas answer
-//! their health check; if they do not, the answer is 500 and the gateway keeps trying.
+//! their health check. An image that cannot be pulled (see `pull.rs`) is a 424: the function is
+//! kept, unavailable (an update keeps the old replicas), with the reason in its status, and the
+//! gateway keeps trying; replicas that fail otherwise are a 500, retried the same way.
 //! Scaling needs `replicas`, a whole number from 0 to `--max-replicas` (10): 0 stops every
 //! replica and keeps the function listed (the next invocation starts one again, see
 //! [`super::scaling::wake`]); a missing, fractional, negative or larger count
@@ -74,6 +76,7 @@ pub fn status_of(f: &Function) -> FunctionStatus {
         created_at: r.created_at,
         usage: None,
         scaling: Some(f.scaling.status()),
+        reason: f.reason(),
     }
 }
 
@@ -123,15 +126,19 @@ async fn validate(gw: &Gateway, d: &mut FunctionDeployment) -> Result<(FnKey, Op
     queue::check_annotations(d).map_err(ApiError::BadRequest)?;
     let policy = Policy::parse(d.labels.as_ref(), gw.config.scaling.max_replicas).map_err(ApiError::BadRequest)?;
     let min = d.labels.as_ref().and_then(|l| l.get(SCALE_MIN_LABEL)).map(|_| policy.min);
-    gw.provider.ensure_image(&d.image).await.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    super::readiness::Probe::of(d).map_err(ApiError::BadRequest)?;
+    gw.provider.check_image(&d.image).await.map_err(|e| ApiError::BadRequest(e.to_string()))?;
     Ok((key, min))
 }
 
-/// Starts or replaces replicas and reports a failure as a 500 the client can act on.
+/// Starts or replaces replicas and reports a failure the client can act on: 424 when the image
+/// cannot be pulled or used (the function is kept, unavailable, with the reason in its status,
+/// and retried), else a 500.
 async fn converge(gw: &Arc<Gateway>, f: &Arc<Function>, cause: replicas::Cause) -> Result<(), ApiError> {
     replicas::reconcile(gw, f, cause).await.map_err(|e| {
         super::console::warn(&format!("{}: {e}", f.key));
-        ApiError::Internal(format!("{e}; the gateway keeps trying (see the function's logs)"))
+        let text = format!("{}; the gateway keeps trying (see the function's logs)", e.reason());
+        if e.is_image_problem() { ApiError::FailedDependency(text) } else { ApiError::Internal(text) }
     })
 }
 

@@ -122,6 +122,11 @@ pub struct FunctionStatus {
     pub created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<FunctionUsage>,
+    /// rfaas only: why the function's replicas are not as desired (an image that cannot be
+    /// pulled, replicas that never became ready), until a later try succeeds. OpenFaaS clients
+    /// ignore it; absent when all is well.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// rfaas's gateway only: paused replicas and recent replica-count changes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scaling: Option<ScalingStatus>,
@@ -170,6 +175,7 @@ impl Default for FunctionStatus {
             created_at: go_zero_time(),
             usage: None,
             scaling: None,
+            reason: None,
         }
     }
 }

@@ -233,12 +233,13 @@ async fn a_replica_that_exits_is_reported_at_once_with_its_code_and_output_but_n
         body.starts_with("1 of 1 new replicas of crash.openfaas-fn failed: replica rfaas-openfaas-fn-crash-"),
         "{body}"
     );
-    let tail: String = (13..=30).map(|i| format!("line {i}\\n")).collect();
+    // The last 20 lines once the secret (with its newline) is redacted, on Docker and Podman.
+    let tail: String = (12..=30).map(|i| format!("line {i}\\n")).collect();
     let expected = format!(
         " exited with code 3 before it became healthy; its last output: \"{tail}secret crash-key: [redacted]\"; the gateway keeps trying (see the function's logs)\n"
     );
     assert!(body.ends_with(&expected), "{body}");
-    assert!(!body.contains(secret) && !body.contains("line 12\\n"), "{body}");
+    assert!(!body.contains(secret) && !body.contains("line 11\\n"), "{body}");
 
     // An update reports it the same way, and the previous version keeps serving.
     assert_eq!(gw.deploy(&echo_fn("steady", &image)).await.0, 202);

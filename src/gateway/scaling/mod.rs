@@ -87,6 +87,11 @@ fn now_ms() -> u64 {
 }
 
 impl FunctionScaling {
+    /// A reconcile has begun: requests no longer wait for one to adopt the function's replicas.
+    pub(crate) fn mark_reconciled(&self) {
+        self.reconciled.store(true, Ordering::SeqCst);
+    }
+
     /// Notes a request now (the idle timer starts again).
     pub fn touch(&self) {
         self.last_request_ms.store(now_ms(), Ordering::Relaxed);
@@ -175,7 +180,7 @@ async fn save_replicas(gw: &Gateway, f: &Arc<Function>, to: u64, reason: &str) -
 /// exit (`false`: skip this reconcile); any other cause (a deploy, an update, a scale, a wake)
 /// resumes them first so the reconcile sees them running. Called with `f.ops` held.
 pub async fn resume_before_reconcile(gw: &Arc<Gateway>, f: &Function, cause: Cause) -> bool {
-    f.scaling.reconciled.store(true, Ordering::SeqCst);
+    f.scaling.mark_reconciled();
     if f.scaling.paused_count() == 0 {
         if cause == Cause::Restore {
             idle::unpause_leftovers(gw, f).await;
