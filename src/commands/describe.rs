@@ -10,24 +10,25 @@ use crate::openfaas::ClientError;
 use crate::openfaas::types::{FunctionResources, FunctionStatus, ScalingStatus};
 
 pub async fn run(args: DescribeArgs, ctx: &Context) -> anyhow::Result<()> {
+    let name = args.function().to_string();
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
     let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), stack.as_ref())?;
     let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(60)))?;
-    let (namespace, _) = settings.namespace_for(&args.name);
-    let Some(mut status) = client.get_function(&args.name, &namespace).await.map_err(ClientError::into_anyhow)? else {
-        anyhow::bail!("no such function: {}", args.name);
+    let (namespace, _) = settings.namespace_for(&name);
+    let Some(mut status) = client.get_function(&name, &namespace).await.map_err(ClientError::into_anyhow)? else {
+        anyhow::bail!("no such function: {}", name);
     };
     // Like faas-cli, the invocation count comes from the list endpoint.
     if let Ok(all) = client.list_functions(&namespace).await
-        && let Some(listed) = all.iter().find(|f| f.name == args.name)
+        && let Some(listed) = all.iter().find(|f| f.name == name)
     {
         status.invocation_count = listed.invocation_count;
     }
     let is_cron = status.annotations.as_ref().and_then(|a| a.get("topic")).is_some_and(|t| t == "cron-function");
-    let schedule = if is_cron { client.schedule(&args.name, &namespace).await } else { None };
+    let schedule = if is_cron { client.schedule(&name, &namespace).await } else { None };
     let suffix = if status.namespace.is_empty() { String::new() } else { format!(".{}", status.namespace) };
-    let url = format!("{}/function/{}{suffix}", client.gateway(), args.name);
-    let async_url = format!("{}/async-function/{}{suffix}", client.gateway(), args.name);
+    let url = format!("{}/function/{}{suffix}", client.gateway(), name);
+    let async_url = format!("{}/async-function/{}{suffix}", client.gateway(), name);
     if ctx.printer.is_json() {
         let mut value = serde_json::to_value(&status)?;
         value["Status"] = json!(ready_text(&status));

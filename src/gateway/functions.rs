@@ -245,6 +245,9 @@ pub async fn scale(
     f.set_record(record);
     drop(edit);
     gw.metrics.scaled(&key.to_string(), from, req.replicas);
+    if from != req.replicas {
+        super::scaling::note(&f, from, req.replicas, "scale request");
+    }
     converge(&gw, &f, replicas::Cause::Scale).await?;
     Ok(StatusCode::OK.into_response())
 }

@@ -158,8 +158,11 @@ async fn run_server(listener: tokio::net::TcpListener, gw: Arc<Gateway>) -> anyh
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let limits = connections::fit_to_fd_limit(gw.config.connections);
     let open = gw.metrics.open_connections();
-    let app = router::router(gw);
-    let server = connections::serve(listener, app, limits, open, async move {
+    let app = router::app(gw);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers =
+        connections::Workers::start(cores, proxy::use_thread_client).context("cannot start the connection threads")?;
+    let server = connections::serve_on(Some(Arc::new(workers)), listener, app, limits, open, async move {
         shutdown_signal().await;
         console::info("shutting down");
         let _ = tx.send(true);

@@ -106,7 +106,7 @@ pub enum Cause {
 }
 
 impl Cause {
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Cause::Deploy => "deploy",
             Cause::Update => "update",

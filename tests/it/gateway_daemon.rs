@@ -16,24 +16,13 @@ async fn start_status_stop_in_the_background() {
     let rfaas = Rfaas::new();
     let dir = rfaas.path().join("gw-state");
     let dir_arg = dir.display().to_string();
-    let limits = [
-        "--header-read-timeout",
-        "3s",
-        "--idle-timeout",
-        "2500ms",
-        "--max-connections",
-        "300",
-        "--wake-timeout",
-        "7s",
-        "--pause-before-remove",
-        "0",
-        "--max-replicas",
-        "4",
-    ];
+    let limits = ["--header-read-timeout", "3s", "--idle-timeout", "2500ms", "--max-connections", "300"];
     let timeouts = ["--upstream-timeout", "1.5s", "--health-timeout", "2500ms"];
+    let scaling = ["--wake-timeout", "7s", "--pause-before-remove", "0", "--max-replicas", "4"];
     let mut start = vec!["gateway", "start", "--port", "0", "--state-dir", &dir_arg];
     start.extend(limits);
     start.extend(timeouts);
+    start.extend(scaling);
     let started = rfaas.run(&start);
     started.success().stderr_has("gateway started").stderr_has("basic-auth-password");
     let url = started.stdout.trim().to_string();
@@ -43,17 +32,11 @@ async fn start_status_stop_in_the_background() {
     assert_eq!(file["url"], url.as_str());
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", file["pid"])).unwrap();
     let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-    for flag in [
-        "--header-read-timeout=3000ms",
-        "--idle-timeout=2500ms",
-        "--max-connections=300",
-        "--wake-timeout=7000ms",
-        "--pause-before-remove=0ms",
-        "--max-replicas=4",
-        "--scale-down-window=60000ms",
-        "--upstream-timeout=1500ms",
-        "--health-timeout=2500ms",
-    ] {
+    let flags = ["--header-read-timeout=3000ms", "--idle-timeout=2500ms", "--max-connections=300"];
+    let scaling_flags =
+        ["--wake-timeout=7000ms", "--pause-before-remove=0ms", "--max-replicas=4", "--scale-down-window=60000ms"];
+    let all = flags.into_iter().chain(["--upstream-timeout=1500ms", "--health-timeout=2500ms"]).chain(scaling_flags);
+    for flag in all {
         assert!(cmdline.contains(flag), "the background gateway runs without {flag}: {cmdline}");
     }
     let mut idle = std::net::TcpStream::connect(url.trim_start_matches("http://")).unwrap();

@@ -455,6 +455,10 @@ async fn rfaas_describe_shows_paused_replicas_and_scaling_events() {
     assert!(text.contains(" 1 -> 1: idle for 1s: 1 replica(s) paused"), "{text}");
     let d = s.describe("shown");
     assert_eq!(d["scaling"]["pausedReplicas"], 1);
-    assert_eq!(d["scaling"]["events"][0]["reason"], "request while at zero replicas");
-    assert!(d["scaling"]["events"][0]["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{d}");
+    let events = d["scaling"]["events"].as_array().unwrap();
+    let wake = events.iter().find(|e| e["reason"] == "request while at zero replicas").expect("the wake");
+    assert_eq!((wake["from"].as_u64(), wake["to"].as_u64()), (Some(0), Some(1)), "{d}");
+    assert!(wake["time"].as_str().is_some_and(|t| t.ends_with('Z')), "{d}");
+    let manual = events.iter().find(|e| e["reason"] == "scale request").expect("the manual scale");
+    assert_eq!(manual["to"], 0, "{d}");
 }

@@ -96,16 +96,18 @@ async fn pause(gw: &Arc<Gateway>, f: &Arc<Function>, idle_after: Duration) {
         return;
     }
     let n = paused.len();
+    let bytes: u64 = join_all(paused.iter().map(|e| memory_of(gw, &e.container_id))).await.into_iter().sum();
     f.scaling.set_paused(paused);
+    f.scaling.paused_memory.store(bytes, Ordering::Relaxed);
+    gw.metrics.paused(&f.key.to_string(), n as u64, bytes);
     let idle = humantime::format_duration(idle_after);
     let reason = format!("idle for {idle}: {n} replica(s) paused");
     super::note(f, f.record().replicas, f.record().replicas, &reason);
-    refresh_memory(gw, f).await;
 }
 
 /// Unpauses the paused replicas of `f` and puts them back in the endpoint table (those that
-/// cannot be unpaused are removed). Called with `f.ops` held.
-pub async fn resume(gw: &Arc<Gateway>, f: &Function) {
+/// cannot be unpaused are removed), for `why` (logged). Called with `f.ops` held.
+pub async fn resume(gw: &Arc<Gateway>, f: &Function, why: &str) {
     let paused = f.scaling.take_paused();
     if paused.is_empty() {
         return;
@@ -127,20 +129,24 @@ pub async fn resume(gw: &Arc<Gateway>, f: &Function) {
     f.set_endpoints(table);
     gw.metrics.paused(&f.key.to_string(), 0, 0);
     let replicas = f.record().replicas;
-    super::note(f, replicas, replicas, &format!("request: {n} paused replica(s) resumed"));
+    super::note(f, replicas, replicas, &format!("{why}: {n} paused replica(s) resumed"));
 }
 
 /// Paused replicas go: the desired replicas become 0 (the next request starts one afresh).
-/// Containers first (a forced remove: stopping a frozen process would wait for its timeout);
-/// a crash in between leaves 1 desired, and the restart starts it again.
+/// All under `f.edit` and `f.ops` (in the order deletes take them), so a wake that arrives
+/// meanwhile waits and then finds 0 desired replicas instead of racing the removal. Containers
+/// first (a forced remove: stopping a frozen process would wait for its timeout); a crash in
+/// between leaves 1 desired, and the restart starts it again.
 async fn remove(gw: &Arc<Gateway>, f: &Arc<Function>) {
-    let paused = {
-        let _ops = f.ops.lock().await;
-        if f.scaling.waking.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
-            return;
-        }
-        f.scaling.take_paused()
-    };
+    let _edit = f.edit.lock().await;
+    let _ops = f.ops.lock().await;
+    if f.scaling.waking.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+        return;
+    }
+    let paused = f.scaling.take_paused();
+    if paused.is_empty() {
+        return;
+    }
     gw.metrics.paused(&f.key.to_string(), 0, 0);
     let options = RemoveContainerOptionsBuilder::default().force(true).build();
     for e in &paused {
@@ -149,9 +155,7 @@ async fn remove(gw: &Arc<Gateway>, f: &Arc<Function>) {
         }
     }
     let reason = format!("paused for {}", humantime::format_duration(gw.config.scaling.pause_before_remove));
-    if let Err(e) = super::set_replicas(gw, f, 0, &reason).await {
-        console::warn(&format!("{}: {e}", f.key));
-    }
+    super::save_replicas(gw, f, 0, &reason).await;
 }
 
 /// After a restart, containers of `f` that an earlier gateway paused are unpaused, so the
@@ -189,7 +193,8 @@ async fn refresh_memory(gw: &Arc<Gateway>, f: &Function) {
         return;
     }
     let bytes: u64 = join_all(ids.iter().map(|id| memory_of(gw, id))).await.into_iter().sum();
-    if f.scaling.paused_count() == ids.len() {
+    // 0 is a failed measurement (an engine too busy to answer): keep the last one.
+    if bytes > 0 && f.scaling.paused_count() == ids.len() {
         f.scaling.paused_memory.store(bytes, Ordering::Relaxed);
         gw.metrics.paused(&f.key.to_string(), ids.len() as u64, bytes);
     }

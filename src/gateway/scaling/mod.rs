@@ -87,6 +87,11 @@ fn now_ms() -> u64 {
 }
 
 impl FunctionScaling {
+    /// A reconcile has begun: requests no longer wait for one to adopt the function's replicas.
+    pub(crate) fn mark_reconciled(&self) {
+        self.reconciled.store(true, Ordering::SeqCst);
+    }
+
     /// Notes a request now (the idle timer starts again).
     pub fn touch(&self) {
         self.last_request_ms.store(now_ms(), Ordering::Relaxed);
@@ -135,7 +140,7 @@ impl FunctionScaling {
 }
 
 /// Records a scaling event: the gateway log, the function's recent events.
-fn note(f: &Function, from: u64, to: u64, reason: &str) {
+pub(crate) fn note(f: &Function, from: u64, to: u64, reason: &str) {
     console::info(&format!("{}: scaling {from} -> {to} replicas ({reason})", f.key));
     f.scaling.record(ScalingEvent { time: Utc::now(), from, to, reason: reason.to_string() });
 }
@@ -144,8 +149,17 @@ fn note(f: &Function, from: u64, to: u64, reason: &str) {
 /// stops replicas to match. Returns once the new replicas are healthy (or failed).
 pub async fn set_replicas(gw: &Arc<Gateway>, f: &Arc<Function>, to: u64, reason: &str) -> Result<(), ReplicaError> {
     let edit = f.edit.lock().await;
+    let Some(from) = save_replicas(gw, f, to, reason).await else { return Ok(()) };
+    drop(edit);
+    let cause = if from == 0 { Cause::Wake } else { Cause::Scale };
+    replicas::reconcile(gw, f, cause).await
+}
+
+/// The record part of [`set_replicas`], with `f.edit` held by the caller: saves `to` as the
+/// desired replicas and returns the previous count (`None` when `f` is gone or the store fails).
+async fn save_replicas(gw: &Gateway, f: &Arc<Function>, to: u64, reason: &str) -> Option<u64> {
     if !gw.functions.holds(f) {
-        return Ok(());
+        return None;
     }
     let old = f.record();
     let from = old.replicas;
@@ -153,22 +167,20 @@ pub async fn set_replicas(gw: &Arc<Gateway>, f: &Arc<Function>, to: u64, reason:
         let record = super::store::FunctionRecord { replicas: to, ..old };
         if let Err(e) = gw.store.put_function(&record).await {
             console::error(&format!("{}: cannot save the replica count {to}: {e}", f.key));
-            return Ok(());
+            return None;
         }
         f.set_record(record);
         gw.metrics.scaled(&f.key.to_string(), from, to);
         note(f, from, to, reason);
     }
-    drop(edit);
-    let cause = if from == 0 { Cause::Wake } else { Cause::Scale };
-    replicas::reconcile(gw, f, cause).await
+    Some(from)
 }
 
 /// Before a reconcile: paused replicas stay paused for the periodic sweep and after a replica
 /// exit (`false`: skip this reconcile); any other cause (a deploy, an update, a scale, a wake)
 /// resumes them first so the reconcile sees them running. Called with `f.ops` held.
 pub async fn resume_before_reconcile(gw: &Arc<Gateway>, f: &Function, cause: Cause) -> bool {
-    f.scaling.reconciled.store(true, Ordering::SeqCst);
+    f.scaling.mark_reconciled();
     if f.scaling.paused_count() == 0 {
         if cause == Cause::Restore {
             idle::unpause_leftovers(gw, f).await;
@@ -178,7 +190,7 @@ pub async fn resume_before_reconcile(gw: &Arc<Gateway>, f: &Function, cause: Cau
     if cause == Cause::Replace {
         return false;
     }
-    idle::resume(gw, f).await;
+    idle::resume(gw, f, cause.label()).await;
     true
 }
 

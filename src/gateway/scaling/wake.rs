@@ -35,9 +35,37 @@ pub async fn ready_or_wake(gw: &Arc<Gateway>, f: &Arc<Function>, deadline: Insta
     if let Some(endpoint) = f.pick() {
         return Ok(endpoint);
     }
-    let Some(mut wake) = join_or_start(gw, f) else {
-        return wait_for_reconcile(gw, f, deadline).await;
-    };
+    loop {
+        match join_or_start(gw, f) {
+            Some(wake) => return wait_for_wake(gw, f, wake, deadline).await,
+            None => {
+                // The function wants replicas and has none ready: while a reconcile is starting
+                // or adopting them (after a gateway restart, a crash, a scale, an idle removal
+                // that just set 0), wait and look again (polled: this is the rare path);
+                // otherwise 503.
+                if let Some(endpoint) = f.pick() {
+                    return Ok(endpoint);
+                }
+                let reconciling =
+                    !f.scaling.reconciled.load(std::sync::atomic::Ordering::SeqCst) || f.ops.try_lock().is_err();
+                if !reconciling {
+                    return Err(no_endpoints(f));
+                }
+                if Instant::now() >= deadline {
+                    return Err(timed_out(gw, f));
+                }
+                tokio::time::sleep(RECONCILE_POLL).await;
+            }
+        }
+    }
+}
+
+async fn wait_for_wake(
+    gw: &Gateway,
+    f: &Function,
+    mut wake: Outcome,
+    deadline: Instant,
+) -> Result<Arc<Endpoint>, Response> {
     loop {
         if let Some(endpoint) = f.pick() {
             return Ok(endpoint);
@@ -57,25 +85,6 @@ pub async fn ready_or_wake(gw: &Arc<Gateway>, f: &Arc<Function>, deadline: Insta
             Ok(Err(_)) => return f.pick().ok_or_else(|| no_endpoints(f)),
             Err(_) => return Err(timed_out(gw, f)),
         }
-    }
-}
-
-/// A function that wants replicas and has none ready: while a reconcile is starting or adopting
-/// them (after a gateway restart, a crash, a scale), the request waits for it (polled: this is
-/// the rare path); otherwise, or when it ends without a replica, 503.
-async fn wait_for_reconcile(gw: &Gateway, f: &Function, deadline: Instant) -> Result<Arc<Endpoint>, Response> {
-    loop {
-        if let Some(endpoint) = f.pick() {
-            return Ok(endpoint);
-        }
-        let reconciling = !f.scaling.reconciled.load(std::sync::atomic::Ordering::SeqCst) || f.ops.try_lock().is_err();
-        if !reconciling {
-            return Err(no_endpoints(f));
-        }
-        if Instant::now() >= deadline {
-            return Err(timed_out(gw, f));
-        }
-        tokio::time::sleep(RECONCILE_POLL).await;
     }
 }
 
@@ -105,7 +114,7 @@ fn join_or_start(gw: &Arc<Gateway>, f: &Arc<Function>) -> Option<Outcome> {
 
 async fn resume(gw: &Arc<Gateway>, f: &Arc<Function>) -> Result<(), String> {
     let _ops = f.ops.lock().await;
-    super::idle::resume(gw, f).await;
+    super::idle::resume(gw, f, "request").await;
     if f.endpoints().is_empty() {
         // Unpausing failed (the containers are gone): start afresh.
         drop(_ops);

@@ -49,8 +49,9 @@ def _unavailable(exc):
         return True
     if isinstance(exc, pymysql.err.OperationalError):
         code = exc.args[0] if exc.args else 0
-        # 1044/1045/1142: access denied (revoked grants are an outage too); 2xxx: client side.
-        return code in RETRYABLE or code in (1044, 1045, 1142, 1040, 1053) or code >= 2000
+        # 1044/1045/1142: access denied (revoked grants are an outage too); 1040: too many
+        # connections; 1053/1927: the server is shutting down; 2xxx: lost or refused connections.
+        return code in RETRYABLE or code in (1040, 1044, 1045, 1053, 1142, 1927) or code >= 2000
     return False
 
 

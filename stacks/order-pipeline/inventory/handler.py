@@ -1,12 +1,12 @@
 """inventory: reserves an order's stock, all lines or none, and gives it back.
 
 POST /reserve  {orderId, items}  -> {reserved: true} or {reserved: false, reason}
-POST /release  {orderId, items}  -> {released: true}
+POST /release  {orderId}         -> {released: true}  (what the reservation holds goes back)
 
 A reservation is one transaction: each line is a conditional UPDATE (`available >= quantity`),
-taken in sku order so that concurrent orders never deadlock, so stock can never go below zero
-however many orders race for it. Both calls are idempotent per order (the reservation row
-says what was done), as the queue delivers at least once.
+so stock never goes below zero however many orders race for it, and the lines are taken in sku
+order, so two orders never wait for each other's rows (no deadlock). Both calls are idempotent
+per order (the reservation row says what was done), as the queue delivers at least once.
 """
 import json
 

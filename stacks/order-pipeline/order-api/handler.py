@@ -84,7 +84,7 @@ def _summary(order):
 
 
 def list_orders(event):
-    status = web.query(event, "status")
+    status = web.query(event, "status") or None  # `?status=` is no filter
     if status is not None and status not in flow.STATUSES:
         shown = status[:30]
         raise web.HttpError(400, f"status {shown!r} is not an order status: use one of {', '.join(flow.STATUSES)}")

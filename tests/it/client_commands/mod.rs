@@ -6,10 +6,12 @@
 mod async_calls;
 mod auth;
 mod deploy;
+mod diff;
 mod invoke;
 mod logs;
 mod namespace_ready_version;
 mod secret;
+mod secret_apply;
 mod up;
 
 use std::path::PathBuf;

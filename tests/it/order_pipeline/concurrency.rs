@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use super::stack::{OrderStack, database, order, wait_all_final};
+use super::stack::{BATCH_TIMEOUT, OrderStack, database, order, wait_all_final};
 use crate::food_delivery::services::{Mariadb, TestDatabase};
 
 /// Places `n` orders at once, order `i` asking for `1 + i % 3` keyboards (KB-101); the ids.
@@ -36,7 +36,7 @@ async fn two_hundred_concurrent_orders_never_oversell_limited_stock() {
 
     let ids = place_many(&stack, 200).await;
     assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), 200, "ids are unique");
-    wait_all_final(&db, &stack.gw, 200, Duration::from_secs(150)).await;
+    wait_all_final(&db, &stack.gw, 200, BATCH_TIMEOUT).await;
 
     let completed = db.count("SELECT COUNT(*) FROM orders WHERE status = 'COMPLETED'");
     let short = db.count("SELECT COUNT(*) FROM orders WHERE status = 'OUT_OF_STOCK'");
@@ -93,7 +93,7 @@ async fn every_order_reaches_a_final_state_after_a_gateway_sigkill() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    wait_all_final(&db, &stack.gw, 100, Duration::from_secs(150)).await;
+    wait_all_final(&db, &stack.gw, 100, BATCH_TIMEOUT).await;
     assert_eq!(
         db.count("SELECT COUNT(*) FROM orders WHERE status = 'COMPLETED'"),
         100,

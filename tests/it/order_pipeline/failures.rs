@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::stack::{OrderStack, database, order, wait_all_final};
+use super::stack::{BATCH_TIMEOUT, ORDER_TIMEOUT, OrderStack, database, order, wait_all_final};
 use crate::food_delivery::services::{Mariadb, OwnMariadb};
 
 #[tokio::test]
@@ -20,7 +20,7 @@ async fn a_payment_that_stays_failed_is_dead_lettered_then_retried_to_completion
     db.sql("UPDATE payment_settings SET failure_rate = 1");
 
     let id = stack.place(&order(&[("KB-101", 4)])).await;
-    let failed = stack.wait_final(&id, Duration::from_secs(60)).await;
+    let failed = stack.wait_final(&id, ORDER_TIMEOUT).await;
     assert_eq!(failed["status"], "PAYMENT_FAILED", "{failed:#}");
     let reason = failed["failureReason"].as_str().unwrap_or_default();
     assert!(
@@ -64,7 +64,7 @@ async fn a_payment_that_stays_failed_is_dead_lettered_then_retried_to_completion
     // The provider recovers; the operator replays the dead call.
     db.sql("UPDATE payment_settings SET failure_rate = 0");
     stack.rfaas(&["async", "retry", &call], b"").success();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + ORDER_TIMEOUT;
     let done = loop {
         let now = stack.order(&id).await;
         if now["status"] == "COMPLETED" {
@@ -129,7 +129,7 @@ async fn orders_in_flight_complete_after_a_mariadb_outage() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     mariadb.start();
 
-    wait_all_final(&db, &stack.gw, 10, Duration::from_secs(120)).await;
+    wait_all_final(&db, &stack.gw, 10, BATCH_TIMEOUT).await;
     assert_eq!(
         db.count("SELECT COUNT(*) FROM orders WHERE status = 'COMPLETED'"),
         10,

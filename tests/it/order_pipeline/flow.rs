@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::stack::{OrderStack, database, order};
+use super::stack::{ORDER_TIMEOUT, OrderStack, database, order};
 use crate::food_delivery::services::Mariadb;
 
 /// The steps of a completed order in the order they were queued.
@@ -19,7 +19,7 @@ async fn one_order_goes_through_every_step_to_completed() {
     let mut stack = OrderStack::deploy(&db, &[]).await;
 
     let id = stack.place(&order(&[("KB-101", 2), ("CB-404", 3)])).await;
-    let done = stack.wait_final(&id, Duration::from_secs(60)).await;
+    let done = stack.wait_final(&id, ORDER_TIMEOUT).await;
     assert_eq!(done["status"], "COMPLETED", "{done:#}");
     assert_eq!(done["totalCents"], 2 * 8900 + 3 * 900);
     assert_eq!(done["paymentStatus"], "CAPTURED");
@@ -110,7 +110,7 @@ async fn business_refusals_end_the_order_and_are_explained() {
         (&too_many, "REJECTED", "at most 20 per order"),
         (&short, "OUT_OF_STOCK", "sku MS-202: not enough stock for 2"),
     ] {
-        let done = stack.wait_final(id, Duration::from_secs(60)).await;
+        let done = stack.wait_final(id, ORDER_TIMEOUT).await;
         assert_eq!(done["status"], status, "{done:#}");
         assert!(done["failureReason"].as_str().is_some_and(|r| r.contains(reason)), "{done:#}");
         assert_eq!(done["paymentStatus"], "NONE", "nothing was charged");

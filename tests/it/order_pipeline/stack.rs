@@ -17,6 +17,10 @@ pub const STACK_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/stacks/order-p
 const REGISTRY: &str = "rfaas-it";
 const TAG: &str = "e2e";
 pub const FUNCTIONS: [&str; 6] = ["order-api", "order-validator", "inventory", "payment", "fulfilment", "notification"];
+/// How long one order may take to reach its final state, and a batch of orders all of theirs:
+/// far more than they take (seconds), for a CI machine that runs every suite at once.
+pub const ORDER_TIMEOUT: Duration = Duration::from_secs(120);
+pub const BATCH_TIMEOUT: Duration = Duration::from_secs(300);
 /// The statuses an order ends in.
 pub const FINAL: [&str; 5] = ["COMPLETED", "REJECTED", "OUT_OF_STOCK", "PAYMENT_FAILED", "FAILED"];
 
