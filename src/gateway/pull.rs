@@ -69,9 +69,10 @@ pub async fn local_image(docker: &Docker, image: &str) -> Result<Option<ImageIns
         Err(e) => {
             let reason = engine_reason(&e);
             // Docker answers 400 with "no such image: <ref>: invalid reference format: <why>";
-            // Podman 500 with "normalizing image: ...: invalid reference format".
+            // Podman 500 with "normalizing image: ...: invalid reference format" (or "repository
+            // name must be lowercase").
             let invalid = matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 400, .. })
-                || reason.contains("invalid reference format");
+                || ["invalid reference format", "repository name must"].iter().any(|m| reason.contains(m));
             if invalid {
                 let reason = reason.rsplit(": ").next().unwrap_or(&reason).to_string();
                 return Err(PullError::InvalidReference { image: shown(image), reason: shown_reason(&reason) });
