@@ -16,6 +16,8 @@
 #   and runs it as a second gateway in front of its own replica of the same image, in the same
 #   interleaved rounds, and reports the proxy CPU per request of this tree against it: the cost
 #   of a hot-path change (target: within 5 %).
+#   BASELINE_BIN=<path to an rfaas binary> does the same with a binary built beforehand (release,
+#   same profile), skipping the build; BASELINE then only names it in the report.
 # Starts its own gateway on a free port with a temporary state directory and its own nginx (prefix,
 # config, pid and logs in the same temporary directory) on a free 127.0.0.1 port; never touches the
 # gateway on :8080, ~/.openfaas or the system's nginx. The function image
@@ -54,20 +56,29 @@ VIA="$GW/function/hello"
 
 # --- the baseline gateway (BASELINE=<revision>) ---------------------------------------------
 TARGETS=(direct nginx gateway)
+if [ -n "${BASELINE_BIN:-}" ]; then
+    [ -x "$BASELINE_BIN" ] || fail "BASELINE_BIN=$BASELINE_BIN is not an executable"
+    BASELINE="${BASELINE:-$BASELINE_BIN}"
+fi
 if [ -n "${BASELINE:-}" ]; then
-    BASE_REV="$(git rev-parse --short "$BASELINE^{commit}")" || fail "BASELINE=$BASELINE is not a git revision"
-    BASE_SRC="$WORK/baseline-src"
-    mkdir -p "$BASE_SRC"
-    git archive "$BASE_REV" | tar -x -C "$BASE_SRC"
-    echo "building the baseline $BASE_REV (release; cached in target/bench-baseline)..." >&2
-    # Seeded from this tree's release build: only the crates that differ are compiled again.
-    if [ ! -d "$BENCH_ROOT/target/bench-baseline/release" ]; then
-        mkdir -p "$BENCH_ROOT/target/bench-baseline"
-        cp -a "$BENCH_ROOT/target/release" "$BENCH_ROOT/target/bench-baseline/"
+    if [ -n "${BASELINE_BIN:-}" ]; then
+        BASE_REV="$BASELINE"
+        BASE_RFAAS="$BASELINE_BIN"
+    else
+        BASE_REV="$(git rev-parse --short "$BASELINE^{commit}")" || fail "BASELINE=$BASELINE is not a git revision"
+        BASE_SRC="$WORK/baseline-src"
+        mkdir -p "$BASE_SRC"
+        git archive "$BASE_REV" | tar -x -C "$BASE_SRC"
+        echo "building the baseline $BASE_REV (release; cached in target/bench-baseline)..." >&2
+        # Seeded from this tree's release build: only the crates that differ are compiled again.
+        if [ ! -d "$BENCH_ROOT/target/bench-baseline/release" ]; then
+            mkdir -p "$BENCH_ROOT/target/bench-baseline"
+            cp -a "$BENCH_ROOT/target/release" "$BENCH_ROOT/target/bench-baseline/"
+        fi
+        CARGO_TARGET_DIR="$BENCH_ROOT/target/bench-baseline" \
+            cargo build --release --quiet --manifest-path "$BASE_SRC/Cargo.toml" || fail "building $BASE_REV failed"
+        BASE_RFAAS="$BENCH_ROOT/target/bench-baseline/release/rfaas"
     fi
-    CARGO_TARGET_DIR="$BENCH_ROOT/target/bench-baseline" \
-        cargo build --release --quiet --manifest-path "$BASE_SRC/Cargo.toml" || fail "building $BASE_REV failed"
-    BASE_RFAAS="$BENCH_ROOT/target/bench-baseline/release/rfaas"
     BASE_STATE="$WORK/baseline-state"
     BASE_GW="$("$BASE_RFAAS" gateway start --port 0 --state-dir "$BASE_STATE" 2>"$WORK/baseline-start.log")" \
         || { cat "$WORK/baseline-start.log" >&2; fail "the baseline gateway did not start"; }
@@ -224,24 +235,58 @@ for round in $(seq "$ROUNDS"); do
 done
 # Median over the rounds of field $3 for target $1 at c=$2, as an integer.
 pick() { printf '%s' "${R[$1,$2]}" | awk -v f="$3" 'NF {print $f}' | median %.0f; }
+# Field $4 of target $1 over target $2 at c=$3, round by round: "median (min-max)". With
+# ADDED=1, both minus direct's figure of the same round (the added latency).
+round_ratio() {
+    paste <(printf '%s' "${R[$1,$3]}" | awk -v f="$4" 'NF {print $f}') \
+        <(printf '%s' "${R[$2,$3]}" | awk -v f="$4" 'NF {print $f}') \
+        <(printf '%s' "${R[direct,$3]}" | awk -v f="$4" 'NF {print $f}') \
+        | awk -v added="${ADDED:-0}" '{a = $1; b = $2; if (added == 1) {a -= $3; b -= $3}
+              if (b > 0) printf "%.3f\n", a / b}' \
+        | sort -g | awk '{v[NR] = $1} END {if (NR == 0) {print "-"; exit}
+              m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+              printf "%.2fx (%.2f-%.2f)\n", m, v[1], v[NR]}'
+}
 
-# --- b. deploy -> first 200 ---------------------------------------------------------------
+# --- b. deploy -> first 200, against docker run -> first 200 of the same image ---------------
+# Interleaved: deploy i, then `docker run` i (host network, a free port, as the gateway runs
+# replicas), each timed from the call to the first 200, polling as fast as curl goes.
 now_ns() { date +%s%N; }
+# Polls URL $1 until it answers 200 (30 s at most).
+until_200() {
+    local deadline=$(($(now_ns) + 30000000000))
+    until [ "$(curl -s -o /dev/null -w '%{http_code}' "$1")" = 200 ]; do
+        [ "$(now_ns)" -lt "$deadline" ] || fail "$1 not answering 200 after 30 s"
+    done
+}
 deploy_ms=()
+run_ms=()
+RUN_NAME="rfaas-bench-docker-run-$$"
+docker_run_rm() { docker rm -f "$RUN_NAME" >/dev/null 2>&1 || true; }
+bench_on_exit docker_run_rm
 for i in 1 2 3 4 5; do
     name="hello-$i"
     t0="$(now_ns)"
     code="$(curl -s -o /dev/null -w '%{http_code}' -u "$AUTH" -X POST "$GW/system/functions" \
         -H 'Content-Type: application/json' -d "{\"service\":\"$name\",\"image\":\"$IMAGE\"}")"
     case "$code" in 200 | 201 | 202) ;; *) fail "deploy of $name answered $code" ;; esac
-    deadline=$(($(now_ns) + 30000000000))
-    until [ "$(curl -s -o /dev/null -w '%{http_code}' "$GW/function/$name")" = 200 ]; do
-        [ "$(now_ns)" -lt "$deadline" ] || fail "$name not answering 200 after 30 s"
-    done
+    until_200 "$GW/function/$name"
     deploy_ms+=("$((($(now_ns) - t0) / 1000000))")
     curl -s -o /dev/null -u "$AUTH" -X DELETE "$GW/system/functions" -H 'Content-Type: application/json' -d "{\"functionName\":\"$name\"}"
+    run_port=$((20000 + RANDOM % 12000))
+    t0="$(now_ns)"
+    docker run -d --rm --name "$RUN_NAME" --network host -e port="$run_port" -e bind_address=127.0.0.1 \
+        "$IMAGE" >/dev/null || fail "docker run $IMAGE failed"
+    until_200 "http://127.0.0.1:$run_port/"
+    run_ms+=("$((($(now_ns) - t0) / 1000000))")
+    docker_run_rm
 done
 deploy_median="$(printf '%s\n' "${deploy_ms[@]}" | median)"
+run_median="$(printf '%s\n' "${run_ms[@]}" | median)"
+deploy_ratio="$(paste <(printf '%s\n' "${deploy_ms[@]}") <(printf '%s\n' "${run_ms[@]}") \
+    | awk '{printf "%.3f\n", $1 / $2}' | sort -g | awk '{v[NR] = $1} END {
+        m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf "%.2fx (%.2f-%.2f)", m, v[1], v[NR]}')"
 
 # --- c. rfaas list ------------------------------------------------------------------------
 hyperfine -N --warmup 10 --runs 100 --export-json "$WORK/list.json" "$RFAAS list -g $GW" >/dev/null 2>&1 \
@@ -276,6 +321,12 @@ for c in 1 16; do
         "$gw_pct" "$(ok "$gw_pct >= 80")" "$(pct "$(pick nginx $c 3)" "$(pick direct $c 3)")" \
         "$(pct "$(pick gateway $c 3)" "$(pick nginx $c 3)")"
 done
+echo
+echo "issue 13 target 1 (gateway / nginx, round by round: median (min-max); target <= 1.00x):"
+for c in 1 16; do
+    printf 'c=%-3s added p50 %s   proxy CPU/req %s   req/s %s\n' "$c" "$(ADDED=1 round_ratio gateway nginx $c 1)" \
+        "$(round_ratio gateway nginx $c 4)" "$(round_ratio gateway nginx $c 3)"
+done
 if [ -n "${BASELINE:-}" ]; then
     for c in 1 16; do
         ratio="$(pct "$(pick gateway $c 4)" "$(pick baseline $c 4)")"
@@ -286,6 +337,8 @@ fi
 echo
 printf 'b. deploy -> first 200 (ms):  %s   median %s ms  (target < 1000 ms: %s)\n' \
     "${deploy_ms[*]}" "$deploy_median" "$(ok "$deploy_median < 1000")"
+printf '   docker run -> first 200 (ms):  %s   median %s ms;  deploy / docker run %s  (target <= 1.10x: %s)\n' \
+    "${run_ms[*]}" "$run_median" "$deploy_ratio" "$(ok "${deploy_ratio%%x*} <= 1.1")"
 printf 'c. rfaas list:  median %.2f ms, mean %.2f ms  (target < 10 ms: %s)\n' \
     "$list_ms" "$list_mean" "$(ok "$list_ms < 10")"
 echo "(gateway pid $GW_PID; nginx $(nginx -v 2>&1 | sed 's|.*/||') on port $NGINX_PORT, pid $NGINX_MASTER with" \

@@ -4,7 +4,8 @@
 #
 #   bench_need CMD...          installs the missing commands with apt-get (see bench_package)
 #   bench_sudo CMD...          runs CMD as root: directly when root, else through sudo
-#   bench_setup                builds target/release/rfaas (RFAAS), makes the work directory WORK
+#   bench_setup                builds target/release/rfaas (RFAAS; RFAAS_BIN=/path measures that
+#                              binary instead, without building), makes the work directory WORK
 #                              (STATE=$WORK/state), points OPENFAAS_CONFIG into it, unsets
 #                              OPENFAAS_URL and installs the EXIT trap bench_cleanup
 #   bench_on_exit FUNC...      FUNC runs at exit (last registered first), after the gateway stops
@@ -85,8 +86,13 @@ bench_need() {
 bench_apt() { bench_sudo env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300 "$@"; }
 
 bench_setup() {
-    cargo build --release --quiet --manifest-path "$BENCH_ROOT/Cargo.toml"
-    RFAAS="$BENCH_ROOT/target/release/rfaas"
+    if [ -n "${RFAAS_BIN:-}" ]; then
+        [ -x "$RFAAS_BIN" ] || fail "RFAAS_BIN=$RFAAS_BIN is not an executable"
+        RFAAS="$RFAAS_BIN"
+    else
+        cargo build --release --quiet --manifest-path "$BENCH_ROOT/Cargo.toml"
+        RFAAS="$BENCH_ROOT/target/release/rfaas"
+    fi
     WORK="$(mktemp -d)"
     STATE="$WORK/state"
     export OPENFAAS_CONFIG="$WORK/openfaas"   # rfaas login writes here, not to ~/.openfaas

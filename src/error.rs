@@ -103,6 +103,10 @@ pub fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
         crate::ops::push::PushFailed,
         crate::template::store::StoreError,
         crate::template::pull::PullError,
+        crate::function_store::StoreError,
+        crate::chart::ChartError,
+        crate::secrets_folder::FolderError,
+        crate::sealed::SealError,
         std::io::Error,
     );
     None
@@ -203,5 +207,46 @@ mod tests {
     #[test]
     fn plain_error_is_one_line() {
         assert_eq!(render(&anyhow::anyhow!("boom")), "error: boom");
+    }
+
+    /// A domain error wrapped by contexts and by another error's `source` still brings its hint,
+    /// with no `with_hint` at any call site.
+    #[test]
+    fn hints_are_found_anywhere_on_the_chain() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot list functions")]
+        struct Wrapper(#[source] crate::openfaas::ClientError);
+        let client = crate::openfaas::ClientError::Unauthorized { gateway: "http://gw".into() };
+        let err = anyhow::Error::new(Wrapper(client)).context("rfaas list failed");
+        let text = render(&err);
+        assert!(
+            text.starts_with("error: rfaas list failed\ncaused by: cannot list functions\ncaused by: unauthorized")
+        );
+        assert!(text.ends_with(
+            "\nhint: run `rfaas login --gateway http://gw` (or `rfaas login --local` for rfaas's own gateway)"
+        ));
+
+        let stack: anyhow::Result<()> = Err(crate::stack::StackError::NotFound("/work".into()).into());
+        let err = stack.context("cannot load the stack").unwrap_err();
+        assert!(render(&err).ends_with("\nhint: use -f/--yaml to name the stack file, or create one with `rfaas new`"));
+    }
+
+    #[test]
+    fn a_hint_given_twice_is_printed_once_and_extra_hints_come_last() {
+        let client =
+            crate::openfaas::ClientError::Unreachable { gateway: "http://gw".into(), reason: "refused".into() };
+        let hint = crate::openfaas::ClientError::hint(&client).unwrap();
+        let err = with_hint(client, hint.clone());
+        let text = render_with(&err, &["rfaas used the gateway http://gw (from --gateway)".to_string()]);
+        assert_eq!(text.matches("hint: ").count(), 2, "{text}");
+        assert!(text.ends_with(&format!("hint: {hint}\nhint: rfaas used the gateway http://gw (from --gateway)")));
+    }
+
+    #[test]
+    fn a_missing_file_gets_the_path_hint() {
+        let err = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::NotFound)).context("cannot read x.txt");
+        assert!(render(&err).contains("hint: check the path"));
+        let other = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert!(!render(&other).contains("hint:"));
     }
 }

@@ -4,6 +4,7 @@
 //! `openfaas.com_functions.crd.yaml`); `serving.knative.dev/v1` gives Knative `Service`s. Documents
 //! are sorted by function name, each starts with `---`, and `fprocess` is left out, as faas-cli does.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::go_yaml::{self, Doc};
@@ -31,24 +32,66 @@ pub enum GenerateError {
     Tag { function: String, source: crate::stack::image::TagError },
 }
 
+/// One function as `generate` writes it, from a stack or from the function store.
+#[derive(Debug, Clone, Default)]
+pub struct FunctionSpec {
+    pub name: String,
+    pub image: String,
+    pub environment: BTreeMap<String, String>,
+    pub labels: Option<BTreeMap<String, String>>,
+    pub annotations: Option<BTreeMap<String, String>>,
+    pub limits: Option<Resources>,
+    pub requests: Option<Resources>,
+    pub constraints: Option<Vec<String>>,
+    pub secrets: Vec<String>,
+    pub readonly_root_filesystem: bool,
+}
+
+impl FunctionSpec {
+    /// The spec of a stack function, its image tagged by `opts.tag`.
+    pub fn from_stack(stack: &Stack, f: &Function, opts: &GenerateOptions, cwd: &Path) -> Result<Self, GenerateError> {
+        let image = image_name(opts.tag, &f.image, f.handler.as_deref(), cwd)
+            .map_err(|source| GenerateError::Tag { function: f.name.clone(), source })?;
+        Ok(FunctionSpec {
+            name: f.name.clone(),
+            image,
+            environment: stack.environment(f),
+            labels: f.labels.clone(),
+            annotations: f.annotations.clone(),
+            limits: f.limits.clone(),
+            requests: f.requests.clone(),
+            constraints: f.constraints.clone(),
+            secrets: f.secrets.clone(),
+            readonly_root_filesystem: f.readonly_root_filesystem,
+        })
+    }
+}
+
 /// All documents for the stack's functions, concatenated.
 pub fn generate(stack: &Stack, opts: &GenerateOptions, cwd: &Path) -> Result<String, GenerateError> {
+    validate(opts)?;
+    let specs =
+        stack.functions().map(|f| FunctionSpec::from_stack(stack, f, opts, cwd)).collect::<Result<Vec<_>, _>>()?;
+    Ok(render(&specs, opts))
+}
+
+/// Checks `--api`.
+pub fn validate(opts: &GenerateOptions) -> Result<(), GenerateError> {
     if opts.api != OPENFAAS_API && opts.api != KNATIVE_API {
         return Err(GenerateError::Api(opts.api.to_string()));
     }
+    Ok(())
+}
+
+/// The documents for `specs`, in the order given (the stack's is sorted by name).
+pub fn render(specs: &[FunctionSpec], opts: &GenerateOptions) -> String {
     let mut out = String::new();
-    for f in stack.functions() {
-        let image = image_name(opts.tag, &f.image, f.handler.as_deref(), cwd)
-            .map_err(|source| GenerateError::Tag { function: f.name.clone(), source })?;
-        let doc = if opts.api == KNATIVE_API {
-            knative_service(stack, f, &image, opts)
-        } else {
-            function_resource(stack, f, &image, opts)
-        };
+    for f in specs {
+        let doc = if opts.api == KNATIVE_API { knative_service(f, opts) } else { function_resource(f, opts) };
         out.push_str("---\n");
         out.push_str(&go_yaml::to_string(&doc));
     }
-    Ok(out)
+    out
 }
 
 fn metadata(name: &str, namespace: &str, annotations: Option<Doc>) -> Doc {
@@ -69,11 +112,11 @@ fn resources(r: &Resources) -> Doc {
     ])
 }
 
-fn function_resource(stack: &Stack, f: &Function, image: &str, opts: &GenerateOptions) -> Doc {
-    let mut spec = vec![("name".to_string(), Doc::str(&f.name)), ("image".into(), Doc::str(image))];
-    let env = stack.environment(f);
+fn function_resource(f: &FunctionSpec, opts: &GenerateOptions) -> Doc {
+    let mut spec = vec![("name".to_string(), Doc::str(&f.name)), ("image".into(), Doc::str(&f.image))];
+    let env = &f.environment;
     if !env.is_empty() {
-        spec.push(("environment".into(), Doc::string_map(&env)));
+        spec.push(("environment".into(), Doc::string_map(env)));
     }
     if let Some(labels) = &f.labels {
         spec.push(("labels".into(), Doc::string_map(labels)));
@@ -104,11 +147,11 @@ fn function_resource(stack: &Stack, f: &Function, image: &str, opts: &GenerateOp
     ])
 }
 
-fn knative_service(stack: &Stack, f: &Function, image: &str, opts: &GenerateOptions) -> Doc {
+fn knative_service(f: &FunctionSpec, opts: &GenerateOptions) -> Doc {
     let annotations = f.annotations.as_ref().filter(|a| !a.is_empty()).map(Doc::string_map);
-    let mut container = vec![("image".to_string(), Doc::str(image))];
-    let env: Vec<Doc> = stack
-        .environment(f)
+    let mut container = vec![("image".to_string(), Doc::str(&f.image))];
+    let env: Vec<Doc> = f
+        .environment
         .iter()
         .map(|(k, v)| Doc::Map(vec![("name".into(), Doc::str(k)), ("value".into(), Doc::str(v))]))
         .collect();

@@ -7,12 +7,14 @@
 //! [`gateway`] is the built-in OpenFaaS-compatible gateway (`rfaas gateway`).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod chart;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod docker;
 pub mod env_vars;
 pub mod error;
+pub mod function_store;
 pub mod gateway;
 pub mod go_yaml;
 pub mod http_client;
@@ -21,6 +23,8 @@ pub mod openfaas;
 pub mod ops;
 pub mod output;
 pub mod private_files;
+pub mod sealed;
+pub mod secrets_folder;
 pub mod settings;
 pub mod stack;
 pub mod template;
@@ -44,11 +48,17 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let terminal = Terminal::detect();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             // Like faas-cli: no arguments prints the help on stdout and succeeds.
             let _ = <Cli as clap::CommandFactory>::command().print_help();
+            return Exit::Success.into();
+        }
+        Err(e) if !e.use_stderr() && !terminal.stdout_is_tty => {
+            // `--help`, `--version` into a pipe: one write instead of one per line.
+            output::Printer::plain().raw(e.render().to_string().as_bytes());
             return Exit::Success.into();
         }
         Err(e) => {
@@ -57,7 +67,7 @@ where
         }
     };
     // The one printer, from the command's output flags and the terminal, detected once.
-    let printer = Printer::new(cli.output_mode(), Terminal::detect());
+    let printer = Printer::new(cli.output_mode(), terminal);
     let cwd = match std::env::current_dir() {
         Ok(cwd) => cwd,
         Err(e) => {
@@ -66,7 +76,7 @@ where
         }
     };
     let ctx = Context::new(printer, cwd, cli.global.clone(), settings::Environment::from_process());
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match runtime_for(&cli.command) {
         Ok(rt) => rt,
         Err(e) => {
             ctx.printer.error(&format!("error: cannot start the async runtime: {e}"));
@@ -79,6 +89,19 @@ where
             ctx.printer.error(&error::render_with(&e, &ctx.error_hints(&e)));
             Exit::Failure.into()
         }
+    }
+}
+
+/// The async runtime a command runs on. Only the gateway's server needs worker threads; every
+/// other command waits on one thing at a time (or polls its few builds and pushes from one task)
+/// and gets a current-thread runtime, which starts no threads: spawning the multi-thread
+/// runtime's workers was a measurable part of a short command's start-up (issue 13).
+fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
+    match command {
+        Command::Gateway(args) if args.action.is_none() => {
+            tokio::runtime::Builder::new_multi_thread().enable_all().build()
+        }
+        _ => tokio::runtime::Builder::new_current_thread().enable_all().build(),
     }
 }
 
@@ -102,9 +125,14 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Up(args) => commands::up::run(*args, ctx).await,
         Command::Build(args) => commands::build::run(args, ctx).await,
         Command::Push(args) => commands::push::run(args, ctx).await,
+        Command::Publish(args) => commands::publish::run(*args, ctx).await,
+        Command::LocalRun(args) => commands::local_run::run(*args, ctx).await,
+        Command::Diff(args) => commands::diff::run(args, ctx).await,
         Command::New(args) => commands::new::run(args, ctx).await,
         Command::Template(args) => commands::template::run(args, ctx).await,
         Command::RegistryLogin(args) => commands::registry_login::run(args, ctx),
-        Command::Gateway(args) => commands::gateway::run(args, ctx).await,
+        Command::Chart(args) => commands::chart::run(args, ctx),
+        Command::Store(args) => commands::store::run(args, ctx).await,
+        Command::Gateway(args) => commands::gateway::run(*args, ctx).await,
     }
 }

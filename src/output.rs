@@ -36,6 +36,8 @@ pub enum Mode {
 /// What the process is attached to, detected once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Terminal {
+    /// stdout is a terminal (help may be coloured and written line by line).
+    pub stdout_is_tty: bool,
     /// stderr is a terminal (progress bars and prompts may be drawn there).
     pub stderr_is_tty: bool,
     /// stdin is a terminal (a prompt can be answered).
@@ -51,6 +53,7 @@ impl Terminal {
     pub fn detect() -> Terminal {
         let ci_value = std::env::var_os(crate::env_vars::CI);
         Terminal {
+            stdout_is_tty: std::io::stdout().is_terminal(),
             stderr_is_tty: std::io::stderr().is_terminal(),
             stdin_is_tty: std::io::stdin().is_terminal(),
             ci: matches!(ci_value.as_ref().and_then(|v| v.to_str()), Some("true" | "1")),
@@ -115,6 +118,13 @@ impl Printer {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(bytes);
         let _ = out.flush();
+    }
+
+    /// Bytes exactly as given to stderr (a child's own stderr, passed through).
+    pub fn raw_stderr(&self, bytes: &[u8]) {
+        let mut err = std::io::stderr().lock();
+        let _ = err.write_all(bytes);
+        let _ = err.flush();
     }
 
     /// A value as pretty JSON on stdout.
@@ -208,7 +218,7 @@ mod tests {
 
     #[test]
     fn quiet_and_ci_never_draw_bars() {
-        let tty = Terminal { stderr_is_tty: true, stdin_is_tty: true, ci_set: false, ci: false };
+        let tty = Terminal { stdout_is_tty: true, stderr_is_tty: true, stdin_is_tty: true, ci_set: false, ci: false };
         assert!(Printer::new(Mode::Human, tty).can_prompt());
         assert!(Printer::new(Mode::Quiet, tty).is_quiet());
         assert!(!Printer::new(Mode::Human, Terminal { ci_set: true, ..tty }).is_interactive());

@@ -61,6 +61,9 @@ pub struct DeployArgs {
     /// Template language, to read fprocess from (without a stack file)
     #[arg(long)]
     pub lang: Option<String>,
+    /// Handler directory, whose git commit --tag sha/branch/describe reads (without a stack file)
+    #[arg(long, value_name = "DIR")]
+    pub handler: Option<String>,
     #[command(flatten, next_help_heading = "Resources (without a stack file)")]
     pub resources: super::ResourceFlags,
     /// Accepted for faas-cli compatibility; never sent
@@ -143,7 +146,11 @@ pub const DESCRIBE_EXAMPLES: &str = "Examples:
 #[derive(Debug, Args)]
 pub struct DescribeArgs {
     /// Function name
-    pub name: String,
+    #[arg(required_unless_present = "name_flag")]
+    pub name: Option<String>,
+    /// Function name, given as a flag as faas-cli also takes it
+    #[arg(long = "name", id = "name_flag", value_name = "NAME", conflicts_with = "name")]
+    pub name_flag: Option<String>,
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]
@@ -184,7 +191,14 @@ pub const INVOKE_EXAMPLES: &str = "Examples:
 #[derive(Debug, Args)]
 pub struct InvokeArgs {
     /// Function name
-    pub name: String,
+    #[arg(required_unless_present = "name_flag")]
+    pub name: Option<String>,
+    /// Function name, given as a flag as faas-cli also takes it
+    #[arg(long = "name", id = "name_flag", value_name = "NAME", conflicts_with = "name")]
+    pub name_flag: Option<String>,
+    /// OpenFaaS Pro: exchange credentials for an IAM function token (not supported by rfaas)
+    #[arg(long)]
+    pub auth: bool,
     #[command(flatten)]
     pub gateway: GatewayArgs,
     #[command(flatten)]
@@ -297,6 +311,21 @@ pub enum SecretCommand {
     /// Remove a secret
     #[command(aliases = ["rm", "delete"])]
     Remove(SecretRemoveArgs),
+    /// Create or update every secret from the files in ./.secrets/
+    #[command(after_help = super::secret_seal::APPLY_EXAMPLES)]
+    Apply(super::secret_seal::SecretApplyArgs),
+    /// Print (or write) a random secret, base64-encoded; no gateway is needed
+    #[command(alias = "gen", after_help = super::secret_seal::GENERATE_SECRET_EXAMPLES)]
+    Generate(super::secret_seal::SecretGenerateArgs),
+    /// Write a keypair for sealing build secrets (faas-cli's key format)
+    #[command(after_help = super::secret_seal::KEYGEN_EXAMPLES)]
+    Keygen(super::secret_seal::KeygenArgs),
+    /// Seal KEY=VALUE secrets for a public key into a file (faas-cli's nacl/box format)
+    #[command(after_help = super::secret_seal::SEAL_EXAMPLES)]
+    Seal(super::secret_seal::SealArgs),
+    /// Decrypt a sealed secrets file with the private key and print its values
+    #[command(after_help = super::secret_seal::UNSEAL_EXAMPLES)]
+    Unseal(super::secret_seal::UnsealArgs),
 }
 
 #[derive(Debug, Args)]
@@ -412,6 +441,7 @@ pub struct ReadyArgs {
 
 pub const UP_EXAMPLES: &str = "Examples:
   rfaas up -f stack.yaml
+  rfaas up --publish --platforms linux/amd64,linux/arm64
   rfaas up --local                       # build, then deploy to rfaas's own gateway (started if needed)
   rfaas up --skip-push --filter 'api-*'
   rfaas up --parallel 3 --tag sha --wait";
@@ -456,6 +486,49 @@ pub struct UpArgs {
     /// The local gateway's port when it has to be started (with --local)
     #[arg(long, default_value_t = 8080)]
     pub local_port: u16,
+    /// Build for --platforms and push one image index per function (`rfaas publish`) instead of
+    /// build then push
+    #[arg(long, conflicts_with_all = ["local", "skip_push"])]
+    pub publish: bool,
+    #[command(flatten, next_help_heading = "Publish (with --publish)")]
+    pub multi: super::MultiArchFlags,
+    /// Only assemble ./build/<fn>/ (the Docker build contexts) and stop
+    #[arg(long)]
+    pub shrinkwrap: bool,
+    /// Accepted for faas-cli compatibility; never sent
+    #[arg(long, hide = true)]
+    pub network: Option<String>,
+    /// Without a stack file: image to build and deploy
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Without a stack file: function name
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Without a stack file: language template
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// Without a stack file: handler directory
+    #[arg(long, value_name = "DIR")]
+    pub handler: Option<String>,
+    /// Without a stack file: process the function runs
+    #[arg(long)]
+    pub fprocess: Option<String>,
+    #[command(flatten, next_help_heading = "Resources (without a stack file)")]
+    pub resources: super::ResourceFlags,
+}
+
+impl DescribeArgs {
+    /// The function, from the argument or `--name`.
+    pub fn function(&self) -> &str {
+        self.name.as_deref().or(self.name_flag.as_deref()).unwrap_or_default()
+    }
+}
+
+impl InvokeArgs {
+    /// The function, from the argument or `--name`.
+    pub fn function(&self) -> &str {
+        self.name.as_deref().or(self.name_flag.as_deref()).unwrap_or_default()
+    }
 }
 
 pub const VERSION_EXAMPLES: &str = "Examples:

@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use super::{QueueFlags, parse_duration, parse_positive_duration};
+use super::{QueueFlags, ScalingFlags, parse_duration, parse_positive_duration};
 
 pub const LOCAL_GATEWAY_EXAMPLES: &str = "Examples:
   rfaas gateway                       # foreground on http://127.0.0.1:8080
   rfaas gateway start --port 0        # background, on a free port; prints the URL
   rfaas gateway start --max-connections 4096 --idle-timeout 30s
+  rfaas gateway start --wake-timeout 30s --pause-before-remove 10m --max-replicas 20
   rfaas gateway status
   rfaas gateway stop
   rfaas login -g http://127.0.0.1:8080 --password-stdin < ~/.rfaas/gateway/basic-auth-password";
@@ -27,7 +28,7 @@ pub struct LocalGatewayArgs {
 #[derive(Debug, Subcommand)]
 pub enum LocalGatewayAction {
     /// Start the gateway in the background and wait until it answers
-    Start(LocalGatewayServeArgs),
+    Start(Box<LocalGatewayServeArgs>),
     /// Stop the background gateway (SIGTERM) and wait for it to exit; functions keep running
     Stop(LocalGatewayStateArgs),
     /// Show whether the gateway is running, and its URL
@@ -48,13 +49,16 @@ pub struct LocalGatewayServeArgs {
     /// How long to wait for a function's response headers before answering 504
     #[arg(long, default_value = "60s", value_parser = parse_duration)]
     pub upstream_timeout: Duration,
-    /// How long a new replica has to pass its health check (GET /_/health)
+    /// How long a new replica has to pass its readiness check (the health path annotation, else
+    /// GET /_/health, else TCP), counted after any initialDelay annotation
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub health_timeout: Duration,
     #[command(flatten)]
     pub connections: GatewayConnectionArgs,
     #[command(flatten)]
     pub queue: QueueFlags,
+    #[command(flatten)]
+    pub scaling: ScalingFlags,
 }
 
 /// Bounds on the gateway's inbound connections, so no client can hold them all.

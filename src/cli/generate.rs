@@ -8,6 +8,7 @@ use crate::stack::image::TagFormat;
 
 pub const GENERATE_EXAMPLES: &str = "Examples:
   rfaas generate -f stack.yaml | kubectl apply -f -
+  rfaas generate --from-store figlet --name banner --label team=web --arch arm64
   rfaas generate --namespace openfaas-fn --tag sha
   rfaas generate --api serving.knative.dev/v1 --filter 'api-*'";
 
@@ -24,6 +25,25 @@ pub struct GenerateArgs {
     pub tag: TagFormat,
     #[command(flatten)]
     pub envsubst: EnvsubstArg,
+    /// Generate the Function of this function-store entry (by name) instead of the stack's
+    #[arg(long, value_name = "NAME")]
+    pub from_store: Option<String>,
+    /// With --from-store: the Function's name [default: the store's]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// With --from-store: add a label, winning over the store's (repeatable)
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// With --from-store: add an annotation, winning over the store's (repeatable)
+    #[arg(long = "annotation", value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+    /// With --from-store: the store platform whose image is used
+    #[arg(long, default_value = "x86_64", value_name = "PLATFORM")]
+    pub arch: String,
+    /// With --from-store: the function store JSON (URL or file)
+    #[arg(long, env = crate::env_vars::OPENFAAS_STORE,
+          default_value = crate::function_store::DEFAULT_STORE_URL, value_name = "URL|FILE")]
+    pub url: String,
 }
 
 pub const COMPLETION_EXAMPLES: &str = "Examples:

@@ -16,18 +16,29 @@ use crate::stack::image::TagFormat;
 mod api;
 mod async_calls;
 mod build;
+pub mod chart;
 mod credentials;
+mod diff;
 mod gateway;
 mod generate;
+mod local_run;
+mod publish;
 mod queue;
+mod scaling;
+pub mod secret_seal;
+pub mod store;
 mod templates;
 pub use api::*;
 pub use async_calls::{AsyncArgs, AsyncCallArgs, AsyncCommand, AsyncListArgs};
 pub use build::*;
 pub use credentials::*;
+pub use diff::DiffArgs;
 pub use gateway::*;
 pub use generate::*;
+pub use local_run::LocalRunArgs;
+pub use publish::{DEFAULT_PLATFORMS, MultiArchFlags, PublishArgs};
 pub use queue::QueueFlags;
+pub use scaling::ScalingFlags;
 pub use templates::*;
 
 const ROOT_EXAMPLES: &str = "Examples:
@@ -112,6 +123,12 @@ impl Cli {
             Command::List(a) => json(&a.json),
             Command::Describe(a) => json(&a.json),
             Command::Secret(SecretArgs { command: SecretCommand::List(a) }) => json(&a.json),
+            Command::Secret(SecretArgs { command: SecretCommand::Unseal(a) }) => json(&a.json),
+            Command::Store(s) => match &s.command {
+                store::StoreCommand::List(l) => json(&l.json),
+                store::StoreCommand::Describe(d) => json(&d.json),
+                store::StoreCommand::Deploy(_) => Mode::Human,
+            },
             Command::Namespace(NamespaceArgs { command: NamespaceCommand::List { json: j }, .. }) => json(j),
             Command::Async(a) => match &a.command {
                 AsyncCommand::List(l) => json(&l.json),
@@ -186,6 +203,15 @@ pub enum Command {
     /// Push the functions' images to their registries
     #[command(after_help = PUSH_EXAMPLES)]
     Push(PushArgs),
+    /// Build and push multi-platform images (one image index per function)
+    #[command(after_help = publish::PUBLISH_EXAMPLES)]
+    Publish(Box<PublishArgs>),
+    /// Show what `deploy` would change on the gateway (exit 1 when something differs)
+    #[command(after_help = diff::DIFF_EXAMPLES)]
+    Diff(DiffArgs),
+    /// Run one function in a container on the local engine, without a gateway
+    #[command(after_help = local_run::LOCAL_RUN_EXAMPLES)]
+    LocalRun(Box<LocalRunArgs>),
     /// Create a new function from a template and add it to a stack file
     #[command(after_help = NEW_EXAMPLES)]
     New(NewArgs),
@@ -197,7 +223,13 @@ pub enum Command {
     RegistryLogin(RegistryLoginArgs),
     /// Run the local OpenFaaS-compatible gateway (functions run as Docker containers)
     #[command(after_help = LOCAL_GATEWAY_EXAMPLES)]
-    Gateway(LocalGatewayArgs),
+    Gateway(Box<LocalGatewayArgs>),
+    /// Render Helm charts into plain YAML files (needs `helm` on PATH)
+    #[command(after_help = chart::CHART_EXAMPLES)]
+    Chart(chart::ChartArgs),
+    /// Browse the function store and deploy its functions
+    #[command(after_help = store::STORE_EXAMPLES)]
+    Store(store::StoreArgs),
 }
 
 pub fn parse_tag(s: &str) -> Result<TagFormat, String> {

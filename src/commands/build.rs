@@ -66,21 +66,35 @@ async fn load(args: &BuildArgs, ctx: &Context) -> anyhow::Result<Stack> {
     ctx.load_stack(args.envsubst.envsubst).await
 }
 
+/// The `source` of a stack made from flags.
+pub const FLAG_STACK: &str = "(flags)";
+
 fn flag_stack(args: &BuildArgs) -> anyhow::Result<Stack> {
-    let (Some(name), Some(image), Some(handler)) = (&args.name, &args.image, &args.handler) else {
+    flag_function_stack(args.name.as_deref(), args.image.as_deref(), args.handler.as_deref(), args.lang.as_deref())
+}
+
+/// A one-function stack from `--name --image --handler --lang` (`build` and `up` without a
+/// stack file).
+pub fn flag_function_stack(
+    name: Option<&str>,
+    image: Option<&str>,
+    handler: Option<&str>,
+    lang: Option<&str>,
+) -> anyhow::Result<Stack> {
+    let (Some(name), Some(image), Some(handler)) = (name, image, handler) else {
         return Err(with_hint(
             anyhow::anyhow!("without a stack file, --name, --image, --handler and --lang are all required"),
             "or give a stack file with -f",
         ));
     };
     let function = crate::stack::Function {
-        name: name.clone(),
-        lang: args.lang.clone(),
-        handler: Some(handler.clone()),
-        image: image.clone(),
+        name: name.to_string(),
+        lang: lang.map(str::to_string),
+        handler: Some(handler.to_string()),
+        image: image.to_string(),
         ..Default::default()
     };
     let mut file = crate::stack::StackFile::default();
-    file.functions.insert(name.clone(), function);
-    Ok(Stack { source: "(flags)".to_string(), file, file_environment: Default::default(), warnings: Vec::new() })
+    file.functions.insert(name.to_string(), function);
+    Ok(Stack { source: FLAG_STACK.to_string(), file, file_environment: Default::default(), warnings: Vec::new() })
 }

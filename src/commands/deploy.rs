@@ -66,7 +66,7 @@ fn from_flags(args: &DeployArgs, o: Overrides, ctx: &Context) -> anyhow::Result<
     });
     Ok(FunctionDeployment {
         service: name.clone(),
-        image: crate::stack::image::image_name(args.tag, image, None, &ctx.cwd)?,
+        image: crate::stack::image::image_name(args.tag, image, args.handler.as_deref(), &ctx.cwd)?,
         namespace: o.namespace.clone().unwrap_or_default(),
         env_process: fprocess.unwrap_or_default(),
         env_vars: o.env.into_iter().collect(),

@@ -7,27 +7,28 @@ use serde_json::json;
 use crate::cli::DescribeArgs;
 use crate::commands::Context;
 use crate::openfaas::ClientError;
-use crate::openfaas::types::{FunctionResources, FunctionStatus};
+use crate::openfaas::types::{FunctionResources, FunctionStatus, ScalingStatus};
 
 pub async fn run(args: DescribeArgs, ctx: &Context) -> anyhow::Result<()> {
+    let name = args.function().to_string();
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
     let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), stack.as_ref())?;
     let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(60)))?;
-    let (namespace, _) = settings.namespace_for(&args.name);
-    let Some(mut status) = client.get_function(&args.name, &namespace).await.map_err(ClientError::into_anyhow)? else {
-        anyhow::bail!("no such function: {}", args.name);
+    let (namespace, _) = settings.namespace_for(&name);
+    let Some(mut status) = client.get_function(&name, &namespace).await.map_err(ClientError::into_anyhow)? else {
+        anyhow::bail!("no such function: {}", name);
     };
     // Like faas-cli, the invocation count comes from the list endpoint.
     if let Ok(all) = client.list_functions(&namespace).await
-        && let Some(listed) = all.iter().find(|f| f.name == args.name)
+        && let Some(listed) = all.iter().find(|f| f.name == name)
     {
         status.invocation_count = listed.invocation_count;
     }
     let is_cron = status.annotations.as_ref().and_then(|a| a.get("topic")).is_some_and(|t| t == "cron-function");
-    let schedule = if is_cron { client.schedule(&args.name, &namespace).await } else { None };
+    let schedule = if is_cron { client.schedule(&name, &namespace).await } else { None };
     let suffix = if status.namespace.is_empty() { String::new() } else { format!(".{}", status.namespace) };
-    let url = format!("{}/function/{}{suffix}", client.gateway(), args.name);
-    let async_url = format!("{}/async-function/{}{suffix}", client.gateway(), args.name);
+    let url = format!("{}/function/{}{suffix}", client.gateway(), name);
+    let async_url = format!("{}/async-function/{}{suffix}", client.gateway(), name);
     if ctx.printer.is_json() {
         let mut value = serde_json::to_value(&status)?;
         value["Status"] = json!(ready_text(&status));
@@ -66,6 +67,12 @@ pub fn render(status: &FunctionStatus, url: &str, async_url: &str, verbose: bool
         ("Status", ready_text(status).to_string()),
         ("Replicas", status.replicas.to_string()),
         ("Available Replicas", status.available_replicas.to_string()),
+    ];
+    // rfaas's gateway says why replicas are missing; other gateways never set it.
+    if let Some(reason) = &status.reason {
+        lines.push(("Reason", reason.clone()));
+    }
+    lines.extend([
         ("Invocations", (status.invocation_count as u64).to_string()),
         ("Image", status.image.clone()),
         (
@@ -74,7 +81,7 @@ pub fn render(status: &FunctionStatus, url: &str, async_url: &str, verbose: bool
         ),
         ("URL", url.to_string()),
         ("Async URL", async_url.to_string()),
-    ];
+    ]);
     let none = || if verbose { Some("<none>".to_string()) } else { None };
     let map = |m: Option<&BTreeMap<String, String>>| match m.filter(|m| !m.is_empty()) {
         Some(m) => Some(m.iter().map(|(k, v)| format!("\n {k}: {v}")).collect::<String>()),
@@ -105,6 +112,9 @@ pub fn render(status: &FunctionStatus, url: &str, async_url: &str, verbose: bool
             lines.push((key, v));
         }
     }
+    if let Some(scaling) = &status.scaling {
+        lines.extend(scaling_lines(scaling));
+    }
     if let Some(usage) = &status.usage {
         lines.push((
             "Usage",
@@ -116,6 +126,30 @@ pub fn render(status: &FunctionStatus, url: &str, async_url: &str, verbose: bool
         .map(|(k, v)| if v.starts_with('\n') { format!("{k}:{v}") } else { format!("{k:<20}{v}") })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// How many of the gateway's recent scaling events the text layout shows (JSON has them all).
+const EVENTS_SHOWN: usize = 5;
+
+/// rfaas's gateway only: paused replicas and the latest scaling events.
+fn scaling_lines(scaling: &ScalingStatus) -> Vec<(&'static str, String)> {
+    let mut lines = Vec::new();
+    if scaling.paused_replicas > 0 {
+        let mib = scaling.paused_memory_bytes as f64 / 1024.0 / 1024.0;
+        lines.push(("Paused Replicas", format!("{} ({mib:.1} MiB)", scaling.paused_replicas)));
+    }
+    if !scaling.events.is_empty() {
+        let skip = scaling.events.len().saturating_sub(EVENTS_SHOWN);
+        let text = scaling.events[skip..]
+            .iter()
+            .map(|e| {
+                let time = e.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                format!("\n {time} {} -> {}: {}", e.from, e.to, e.reason)
+            })
+            .collect();
+        lines.push(("Scaling Events", text));
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -146,5 +180,24 @@ mod tests {
             render(&status, "u", "a", true).contains("Labels:<none>")
                 || render(&status, "u", "a", true).contains("Labels              <none>")
         );
+    }
+
+    #[test]
+    fn shows_paused_replicas_and_the_latest_scaling_events() {
+        use crate::openfaas::types::ScalingEvent;
+        let time = chrono::DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z").unwrap().to_utc();
+        let events = (0..7).map(|i| ScalingEvent { time, from: i, to: i + 1, reason: format!("step {i}") }).collect();
+        let status = FunctionStatus {
+            name: "fn".into(),
+            scaling: Some(ScalingStatus { paused_replicas: 2, paused_memory_bytes: 3 * 1024 * 1024, events }),
+            ..Default::default()
+        };
+        let text = render(&status, "u", "a", false);
+        assert!(text.contains("Paused Replicas     2 (3.0 MiB)"), "{text}");
+        assert!(text.contains("Scaling Events:\n 2026-01-02T03:04:05Z 2 -> 3: step 2\n"), "{text}");
+        assert!(text.ends_with("6 -> 7: step 6"), "{text}");
+        assert!(!text.contains("step 1"), "only the last 5: {text}");
+        let quiet = FunctionStatus { scaling: Some(ScalingStatus::default()), ..status };
+        assert!(!render(&quiet, "u", "a", false).contains("Scaling"), "nothing to show");
     }
 }

@@ -18,7 +18,7 @@ fn state_dir(args: &LocalGatewayStateArgs) -> anyhow::Result<std::path::PathBuf>
 pub async fn run(args: LocalGatewayArgs, ctx: &Context) -> anyhow::Result<()> {
     match args.action {
         None => serve(args.serve, ctx).await,
-        Some(LocalGatewayAction::Start(serve)) => start(serve, ctx).await,
+        Some(LocalGatewayAction::Start(serve)) => start(*serve, ctx).await,
         Some(LocalGatewayAction::Stop(state)) => stop(state, ctx).await,
         Some(LocalGatewayAction::Status(state)) => status(state, ctx).await,
     }
@@ -51,6 +51,7 @@ async fn serve(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
         health_timeout: args.health_timeout,
         connections: limits(&args.connections),
         queue: queue_config(&args),
+        scaling: args.scaling.config(),
     };
     gateway::serve(config, &ctx.printer).await
 }
@@ -77,6 +78,7 @@ async fn start(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
         .into_iter()
         .chain(args.connections.to_args())
         .chain(args.queue.to_args())
+        .chain(args.scaling.to_args())
         .collect(),
     };
     let (file, started) = daemon::start_background(&opts).await?;

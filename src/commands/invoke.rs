@@ -12,10 +12,19 @@ use crate::openfaas::types::DEFAULT_NAMESPACE;
 use crate::openfaas::{Auth, Client, ClientError, ClientOptions};
 
 pub async fn run(args: InvokeArgs, ctx: &Context) -> anyhow::Result<()> {
+    if args.auth {
+        return Err(crate::error::with_hint(
+            anyhow::anyhow!(
+                "--auth exchanges credentials for an OpenFaaS Pro IAM function token, which rfaas does not support"
+            ),
+            "call the function without --auth; give it credentials of its own with -H if it checks them",
+        ));
+    }
+    let name = args.function().to_string();
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
     let flags = commands::flags(&args.gateway, None, args.namespace.namespace.as_deref());
     let settings = ctx.settings_without_credentials(flags, stack.as_ref());
-    let (mut namespace, _) = settings.namespace_for(&args.name);
+    let (mut namespace, _) = settings.namespace_for(&name);
     if namespace.is_empty() {
         namespace = DEFAULT_NAMESPACE.to_string();
     }
@@ -29,7 +38,7 @@ pub async fn run(args: InvokeArgs, ctx: &Context) -> anyhow::Result<()> {
     // Like faas-cli, the gateway's credentials are not sent to functions.
     let client = Client::new(&settings.gateway.url, Auth::None, opts)?;
     let route = if args.is_async { "async-function" } else { "function" };
-    let mut path = format!("/{route}/{}.{namespace}", args.name);
+    let mut path = format!("/{route}/{}.{namespace}", name);
     let query = parse_query(&args.query)?;
     if !query.is_empty() {
         path.push('?');

@@ -153,7 +153,7 @@ fn has_function(text: &str, name: &str) -> bool {
     value.get("functions").and_then(|f| f.get(name)).is_some()
 }
 
-fn update_gitignore(cwd: &Path) -> anyhow::Result<()> {
+pub fn update_gitignore(cwd: &Path) -> anyhow::Result<()> {
     let path = cwd.join(".gitignore");
     let mut text = std::fs::read_to_string(&path).unwrap_or_default();
     let present: Vec<&str> = text.lines().map(|l| l.trim().trim_matches('/')).collect();

@@ -12,12 +12,17 @@ pub async fn run(args: ReadyArgs, ctx: &Context) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     // The last attempt's failure is the cause of a final "not ready" (a gateway that never answers).
     let mut last_error = None;
+    // Why the gateway says the function has no replica (rfaas's gateway only), for the final error.
+    let mut reason = None;
     for attempt in 1..=args.attempts.max(1) {
         let outcome = match (&args.name, &namespace) {
             (Some(name), Some(ns)) => match client.get_function(name, ns).await {
                 // Waiting cannot fix missing credentials: say so now, with the login hint.
                 Err(e @ ClientError::Unauthorized { .. }) => return Err(e.into_anyhow()),
-                other => other.map(|status| status.is_some_and(|s| s.available_replicas > 0)),
+                other => other.map(|status| {
+                    reason = status.as_ref().and_then(|s| s.reason.clone());
+                    status.is_some_and(|s| s.available_replicas > 0)
+                }),
             },
             _ => client.healthz().await,
         };
@@ -37,7 +42,8 @@ pub async fn run(args: ReadyArgs, ctx: &Context) -> anyhow::Result<()> {
         Some(name) => format!("function {name}"),
         None => format!("gateway {}", client.gateway()),
     };
-    let not_ready = anyhow::anyhow!("{what} not ready after {elapsed:.1}s ({} attempts)", args.attempts);
+    let because = reason.map(|r| format!(": {r}")).unwrap_or_default();
+    let not_ready = anyhow::anyhow!("{what} not ready after {elapsed:.1}s ({} attempts){because}", args.attempts);
     let Some(cause) = last_error else { return Err(not_ready) };
     Err(anyhow::Error::new(cause).context(not_ready))
 }

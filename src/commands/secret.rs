@@ -16,6 +16,11 @@ pub async fn run(args: SecretArgs, ctx: &Context) -> anyhow::Result<()> {
         SecretCommand::Update(a) => save(a, false, ctx).await,
         SecretCommand::List(a) => list(a, ctx).await,
         SecretCommand::Remove(a) => remove(a, ctx).await,
+        SecretCommand::Apply(a) => super::secret_apply::run(a, ctx).await,
+        SecretCommand::Generate(a) => super::secret_seal::generate(a, ctx),
+        SecretCommand::Keygen(a) => super::secret_seal::keygen(a, ctx),
+        SecretCommand::Seal(a) => super::secret_seal::seal(a, ctx),
+        SecretCommand::Unseal(a) => super::secret_seal::unseal(a, ctx),
     }
 }
 

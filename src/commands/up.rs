@@ -17,7 +17,14 @@ use crate::stack::Stack;
 
 /// Loads the stack once, then composes the build, push and deploy operations over it.
 pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
-    let stack = ctx.load_stack(args.envsubst.envsubst).await?;
+    if args.multi.platforms.is_some() && !args.publish {
+        anyhow::bail!("--platforms can only be given with --publish");
+    }
+    let pro = args.multi.remote_builder.is_some()
+        || args.multi.payload_secret.is_some()
+        || args.multi.builder_public_key.is_some();
+    let platforms = if args.publish || pro { Some(commands::publish::check_multi_arch(&args.multi)?) } else { None };
+    let stack = load(&args, ctx).await?;
     let mut gateway_flag = args.api.gateway.gateway.clone();
     if args.local {
         let state_dir = match &args.state_dir {
@@ -29,12 +36,28 @@ pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
         gateway_flag = Some(local.url.clone());
     }
     let env = ctx.env();
-    let build = commands::build::options(&args.build, args.tag, args.force, args.parallel);
-    let built = ops::build::build(&stack, &build, &env).await?;
-    commands::build::render(&built, ctx)?;
+    if let (true, Some(platforms)) = (args.publish, platforms) {
+        let opts = commands::publish::options(platforms, &args.multi, &args.build, args.parallel);
+        let step = commands::publish::Step {
+            flags: &args.build,
+            tag: args.tag,
+            reset_qemu: args.multi.reset_qemu,
+            quiet: args.quiet,
+            shrinkwrap: args.shrinkwrap,
+        };
+        commands::publish::publish_stack(&stack, &step, &opts, ctx).await?;
+    } else {
+        let mut build = commands::build::options(&args.build, args.tag, args.force, args.parallel);
+        build.shrinkwrap = args.shrinkwrap;
+        let built = ops::build::build(&stack, &build, &env).await?;
+        commands::build::render(&built, ctx)?;
+    }
+    if args.shrinkwrap {
+        return Ok(());
+    }
     if args.local {
         ctx.printer.status("Skipping push: the local gateway runs images from the local Docker engine.");
-    } else if !args.skip_push {
+    } else if !args.skip_push && !args.publish {
         let push = PushOptions { tag: args.tag, parallel: args.parallel };
         ops::push::push(&stack, &push, &env).await?.check()?;
     }
@@ -42,7 +65,10 @@ pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
         return Ok(());
     }
     let overrides = commands::deploy::overrides(&args.deploy, args.namespace.namespace.clone(), args.tag)?;
-    let deployments = ops::deploy::from_stack(&stack, &overrides, args.deploy.read_template, &env)?;
+    let mut deployments = ops::deploy::from_stack(&stack, &overrides, args.deploy.read_template, &env)?;
+    if stack.source == commands::build::FLAG_STACK {
+        apply_flags(&mut deployments, &args);
+    }
     let flags = commands::flags(&args.api.gateway, args.api.token.as_deref(), args.namespace.namespace.as_deref());
     let settings = ctx.settings(crate::settings::Flags { gateway: gateway_flag.as_deref(), ..flags }, Some(&stack))?;
     let client = ctx.client_for(&settings, Some(args.deploy.timeout))?;
@@ -56,6 +82,36 @@ pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
         print_samples(&stack, &settings, ctx);
     }
     Ok(())
+}
+
+/// The stack file, or (with `--image`/`--name` and no stack file) a one-function stack from
+/// `--name --image --lang --handler`, as `build` makes it.
+async fn load(args: &UpArgs, ctx: &Context) -> anyhow::Result<Stack> {
+    let flag_mode = (args.image.is_some() || args.name.is_some())
+        && ctx.global.yaml.is_none()
+        && crate::stack::discover(None, &ctx.cwd).is_none();
+    if !flag_mode {
+        return ctx.load_stack(args.envsubst.envsubst).await;
+    }
+    let (name, image) = (args.name.as_deref(), args.image.as_deref());
+    commands::build::flag_function_stack(name, image, args.handler.as_deref(), args.lang.as_deref())
+}
+
+/// `--fprocess` and the resource flags, for a function given by flags.
+fn apply_flags(deployments: &mut [crate::openfaas::types::FunctionDeployment], args: &UpArgs) {
+    use crate::openfaas::types::FunctionResources;
+    let r = &args.resources;
+    let resources = |memory: &Option<String>, cpu: &Option<String>| {
+        let r = FunctionResources { memory: memory.clone().unwrap_or_default(), cpu: cpu.clone().unwrap_or_default() };
+        (!r.is_empty()).then_some(r)
+    };
+    for d in deployments {
+        if let Some(f) = &args.fprocess {
+            d.env_process = f.clone();
+        }
+        d.limits = resources(&r.memory_limit, &r.cpu_limit).or(d.limits.take());
+        d.requests = resources(&r.memory_request, &r.cpu_request).or(d.requests.take());
+    }
 }
 
 fn print_samples(stack: &Stack, settings: &Settings, ctx: &Context) {

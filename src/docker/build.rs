@@ -22,6 +22,21 @@ pub struct BuildJob {
     pub context_dir: PathBuf,
     pub build_args: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
+    /// The engine's `platform` build parameter (`linux/arm64`); `None` builds for the engine's own.
+    pub platform: Option<String>,
+    /// Credentials the engine may use to pull base images (`FROM` a private registry).
+    pub pull_auth: PullAuth,
+}
+
+/// Registry credentials handed to the engine with a build, keyed by registry host. Its `Debug`
+/// names the registries only, so a logged job never shows a password.
+#[derive(Clone, Default)]
+pub struct PullAuth(pub HashMap<String, bollard::auth::DockerCredentials>);
+
+impl std::fmt::Debug for PullAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
 }
 
 /// Flags that apply to every build of a run.
@@ -113,12 +128,14 @@ pub async fn build_one(
         pull: opts.pull.then(|| "1".to_string()),
         squash: opts.squash.then_some(true),
         networkmode: Some("host".to_string()),
+        platform: job.platform.clone().unwrap_or_default(),
         rm: true,
         forcerm: true,
         ..Default::default()
     };
     let body = bollard::body_full(packed.tar.into());
-    let mut stream = docker.build_image(options, None, Some(body));
+    let auth = (!job.pull_auth.0.is_empty()).then(|| job.pull_auth.0.clone());
+    let mut stream = docker.build_image(options, auth, Some(body));
     while let Some(item) = stream.next().await {
         match item {
             Ok(info) => {

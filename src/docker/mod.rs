@@ -8,6 +8,8 @@ pub mod dockerignore;
 pub mod plan;
 pub mod progress;
 pub mod push;
+pub mod qemu;
+pub mod registry;
 
 use bollard::Docker;
 

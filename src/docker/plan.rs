@@ -138,6 +138,8 @@ async fn prepare_one(f: &Function, opts: &PlanOptions, cwd: &Path, sources: &Sou
         context_dir: build_context::build_dir(cwd, &f.name),
         build_args: build_args(f, opts, &packages),
         labels: opts.build_labels.iter().cloned().collect(),
+        platform: None,
+        pull_auth: Default::default(),
     };
     Ok(Step::Build(Box::new(Prepared { job, template, handler })))
 }

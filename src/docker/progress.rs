@@ -84,7 +84,8 @@ impl Task {
         if line.trim().is_empty() {
             return;
         }
-        if line.starts_with("Step ") {
+        // Docker's legacy builder writes `Step 1/2 : FROM x`, Podman's (buildah) `STEP 1/2: FROM x`.
+        if line.starts_with("Step ") || line.starts_with("STEP ") {
             self.step = Some(line.clone());
             if let Some(bar) = &self.bar {
                 bar.set_message(line.clone());
@@ -175,5 +176,7 @@ mod tests {
         task.output("c\nStep 2/2 : RUN y\n");
         assert_eq!(task.step(), Some("Step 2/2 : RUN y"));
         assert_eq!(task.tail(), ["Step 1/2 : FROM x", " ---> abc", "Step 2/2 : RUN y"]);
+        task.output("STEP 3/4: RUN z\n");
+        assert_eq!(task.step(), Some("STEP 3/4: RUN z"));
     }
 }

@@ -17,6 +17,9 @@ pub enum ApiError {
     Unprocessable(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The request was valid and recorded, but what it depends on failed (an image pull).
+    #[error("{0}")]
+    FailedDependency(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
@@ -36,6 +39,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::FailedDependency(_) => StatusCode::FAILED_DEPENDENCY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,

@@ -5,13 +5,16 @@
 //! faas-cli relies on to fall back to POST), DELETE 200 / 404, GET one 200 / 404, scale 200 / 404.
 //! Invalid input is 400 (on every write, DELETE and scale included): names, namespace, missing
 //! secrets, bad limits, environment variables Docker cannot pass on or that the gateway sets
-//! itself, a `com.openfaas.scale.min` outside 1..=10, an invalid cron schedule, bad async
-//! annotations (retry policy, queue), or an image that is absent and cannot be pulled or has no
+//! itself, a bad `com.openfaas.scale.*` label (see [`super::scaling::labels`]), an invalid cron schedule, bad async
+//! annotations (retry policy, queue, health path and initial delay), an invalid image reference, or a local image without a
 //! command. Every check runs before anything is stored: a 400 leaves no record behind.
 //! Deploy, update and scale wait (bounded by the health timeout) until the new replicas answer
-//! their health check; if they do not, the answer is 500 and the gateway keeps trying.
-//! Scaling needs `replicas`, a whole number from 0 to 10: 0 stops every replica (invocations
-//! then get 503) and keeps the function listed; a missing, fractional, negative or larger count
+//! their health check. An image that cannot be pulled (see `pull.rs`) is a 424: the function is
+//! kept, unavailable (an update keeps the old replicas), with the reason in its status, and the
+//! gateway keeps trying; replicas that fail otherwise are a 500, retried the same way.
+//! Scaling needs `replicas`, a whole number from 0 to `--max-replicas` (10): 0 stops every
+//! replica and keeps the function listed (the next invocation starts one again, see
+//! [`super::scaling::wake`]); a missing, fractional, negative or larger count
 //! is refused with 400, as are invalid names in the URL.
 
 use std::collections::HashMap;
@@ -32,12 +35,13 @@ use super::provider;
 use super::queue;
 use super::replicas;
 use super::resources;
-use super::state::{Function, Gateway, MAX_REPLICAS};
+use super::scaling::labels::Policy;
+use super::state::{Function, Gateway};
 use super::store::FunctionRecord;
 use crate::openfaas::types::{DeleteFunctionRequest, FunctionDeployment, FunctionStatus, ScaleServiceRequest};
 
 /// The label that sets a function's replica count at deploy time.
-pub const SCALE_MIN_LABEL: &str = "com.openfaas.scale.min";
+pub const SCALE_MIN_LABEL: &str = super::scaling::labels::MIN;
 
 type NsQuery = Query<HashMap<String, String>>;
 
@@ -71,6 +75,8 @@ pub fn status_of(f: &Function) -> FunctionStatus {
         available_replicas: f.endpoints().len() as u64,
         created_at: r.created_at,
         usage: None,
+        scaling: Some(f.scaling.status()),
+        reason: f.reason(),
     }
 }
 
@@ -118,26 +124,21 @@ async fn validate(gw: &Gateway, d: &mut FunctionDeployment) -> Result<(FnKey, Op
         .map_err(|e| ApiError::internal("cannot check the schedule", e))?
         .map_err(|e| ApiError::BadRequest(format!("function {}: {e}", d.service)))?;
     queue::check_annotations(d).map_err(ApiError::BadRequest)?;
-    let min = match d.labels.as_ref().and_then(|l| l.get(SCALE_MIN_LABEL)) {
-        None => None,
-        Some(text) => match text.trim().parse::<u64>() {
-            Ok(n) if (1..=MAX_REPLICAS).contains(&n) => Some(n),
-            _ => {
-                return Err(ApiError::BadRequest(format!(
-                    "label {SCALE_MIN_LABEL} must be a whole number from 1 to {MAX_REPLICAS}, got {text:?}"
-                )));
-            }
-        },
-    };
-    gw.provider.ensure_image(&d.image).await.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let policy = Policy::parse(d.labels.as_ref(), gw.config.scaling.max_replicas).map_err(ApiError::BadRequest)?;
+    let min = d.labels.as_ref().and_then(|l| l.get(SCALE_MIN_LABEL)).map(|_| policy.min);
+    super::readiness::Probe::of(d).map_err(ApiError::BadRequest)?;
+    gw.provider.check_image(&d.image).await.map_err(|e| ApiError::BadRequest(e.to_string()))?;
     Ok((key, min))
 }
 
-/// Starts or replaces replicas and reports a failure as a 500 the client can act on.
+/// Starts or replaces replicas and reports a failure the client can act on: 424 when the image
+/// cannot be pulled or used (the function is kept, unavailable, with the reason in its status,
+/// and retried), else a 500.
 async fn converge(gw: &Arc<Gateway>, f: &Arc<Function>, cause: replicas::Cause) -> Result<(), ApiError> {
     replicas::reconcile(gw, f, cause).await.map_err(|e| {
         super::console::warn(&format!("{}: {e}", f.key));
-        ApiError::Internal(format!("{e}; the gateway keeps trying (see the function's logs)"))
+        let text = format!("{}; the gateway keeps trying (see the function's logs)", e.reason());
+        if e.is_image_problem() { ApiError::FailedDependency(text) } else { ApiError::Internal(text) }
     })
 }
 
@@ -223,7 +224,7 @@ pub async fn scale(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     bad_name(check_function(&name))?;
-    let req = parse_scale(&body)?;
+    let req = parse_scale(&body, gw.config.scaling.max_replicas)?;
     if !req.service_name.is_empty() && req.service_name != name {
         return Err(ApiError::BadRequest(format!(
             "serviceName {} does not match the function in the URL ({name})",
@@ -244,22 +245,25 @@ pub async fn scale(
     f.set_record(record);
     drop(edit);
     gw.metrics.scaled(&key.to_string(), from, req.replicas);
+    if from != req.replicas {
+        super::scaling::note(&f, from, req.replicas, "scale request");
+    }
     converge(&gw, &f, replicas::Cause::Scale).await?;
     Ok(StatusCode::OK.into_response())
 }
 
 /// Parses a scale body. `replicas` is required: with serde's defaults a body without it (`{}`,
 /// `{"replica": 3}`) would silently scale the function to zero.
-fn parse_scale(body: &[u8]) -> Result<ScaleServiceRequest, ApiError> {
+fn parse_scale(body: &[u8], limit: u64) -> Result<ScaleServiceRequest, ApiError> {
     let value: serde_json::Value = parse_json(body)?;
     let Some(replicas) = value.get("replicas") else {
         return Err(ApiError::BadRequest(format!(
-            "replicas is required: a whole number from 0 to {MAX_REPLICAS}, e.g. {{\"serviceName\": \"NAME\", \"replicas\": 1}}"
+            "replicas is required: a whole number from 0 to {limit}, e.g. {{\"serviceName\": \"NAME\", \"replicas\": 1}}"
         )));
     };
-    if replicas.as_u64().is_none_or(|n| n > MAX_REPLICAS) {
+    if replicas.as_u64().is_none_or(|n| n > limit) {
         return Err(ApiError::BadRequest(format!(
-            "replicas must be a whole number from 0 to {MAX_REPLICAS}, got {}",
+            "replicas must be a whole number from 0 to {limit}, got {}",
             json_shown(replicas)
         )));
     }

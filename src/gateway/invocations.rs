@@ -109,9 +109,11 @@ pub async fn retry(State(gw): State<Arc<Gateway>>, Path(call_id): Path<String>) 
         }
     };
     super::console::info(&format!("async {call_id}: queued again by request"));
+    // Read before the queue is told: a worker on another thread may start the call at once,
+    // and the answer describes the call as this request left it (queued).
+    let record = gw.store.invocation(&call_id).await.map_err(store_error)?.ok_or_else(|| not_found(&call_id));
     gw.queue.requeued(pending);
-    let record = gw.store.invocation(&call_id).await.map_err(store_error)?.ok_or_else(|| not_found(&call_id))?;
-    Ok((StatusCode::ACCEPTED, Json(record)).into_response())
+    Ok((StatusCode::ACCEPTED, Json(record?)).into_response())
 }
 
 #[cfg(test)]

@@ -99,6 +99,8 @@ pub struct Metrics {
     /// The queue's own totals, copied at each scrape.
     async_totals: [IntCounter; 5],
     connections: IntGauge,
+    paused: IntGaugeVec,
+    paused_memory: IntGaugeVec,
     /// Scrape-time gauges are reset and refilled; one scrape at a time.
     render: Mutex<()>,
 }
@@ -189,7 +191,7 @@ impl Default for Metrics {
             cold_starts: counter_vec(
                 &r,
                 "rfaas_cold_starts_total",
-                "Replicas started to serve, by cause (deploy, update, scale, replace, restore).",
+                "Replicas started to serve, by cause (deploy, update, scale, replace, restore, wake).",
                 &["function_name", "cause"],
             ),
             cold_start_seconds: histogram_vec(
@@ -228,6 +230,13 @@ impl Default for Metrics {
             ]
             .map(|(name, help)| counter(&r, name, help)),
             connections: gauge(&r, "rfaas_open_connections", "Client connections open to the gateway."),
+            paused: gauge_vec(&r, "rfaas_paused_replicas", "Idle replicas paused (docker pause), by function.", &f),
+            paused_memory: gauge_vec(
+                &r,
+                "rfaas_paused_memory_bytes",
+                "Memory held by a function's paused replicas (usage without inactive file cache).",
+                &f,
+            ),
             registry: r,
             render: Mutex::new(()),
         };
@@ -275,6 +284,12 @@ impl Metrics {
     pub fn cold_start(&self, function: &str, cause: &str, seconds: f64) {
         self.cold_starts.with_label_values(&[function, cause]).inc();
         self.cold_start_seconds.with_label_values(&[function]).observe(seconds);
+    }
+
+    /// `function` has `count` paused replicas holding `bytes` of memory.
+    pub fn paused(&self, function: &str, count: u64, bytes: u64) {
+        self.paused.with_label_values(&[function]).set(i64::try_from(count).unwrap_or(i64::MAX));
+        self.paused_memory.with_label_values(&[function]).set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
     /// A cron run of `function` finished with `code`.

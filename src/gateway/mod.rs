@@ -6,7 +6,8 @@
 //! [`functions`], [`secrets`], [`namespaces`], [`logs`], [`invocations`] (the async records) and
 //! [`system`] are the REST API; [`proxy`] is the invoke hot path; [`queue`] the durable async
 //! queue, whose callbacks [`callback`] checks and sends; [`cron`] the built-in cron connector;
-//! [`metrics`] the Prometheus counters; [`replicas`] keeps containers as desired using
+//! [`metrics`] the Prometheus counters; [`replicas`] keeps containers as desired (and [`scaling`]
+//! changes how many are desired: from zero, to zero, with the load) using
 //! [`provider`] (Docker) and [`image_user`]; [`store`] is the durable state; [`state`] the
 //! in-memory state; [`daemon`] runs the gateway in the background for `start`/`stop` and for
 //! other commands (`ensure_running`).
@@ -34,12 +35,15 @@ pub mod names;
 pub mod namespaces;
 pub mod provider;
 pub mod proxy;
+mod pull;
 mod quantity;
 pub mod queue;
+pub mod readiness;
 mod replica_exit;
 pub mod replicas;
 pub mod resources;
 pub mod router;
+pub mod scaling;
 pub mod secrets;
 pub mod state;
 pub mod store;
@@ -146,6 +150,7 @@ async fn start_background_work(gw: Arc<Gateway>) {
     .await;
     queue::start(&gw).await;
     replicas::supervise(&gw);
+    scaling::start(&gw);
     console::info(&format!("{} function(s) restored", all.len()));
 }
 
@@ -153,8 +158,11 @@ async fn run_server(listener: tokio::net::TcpListener, gw: Arc<Gateway>) -> anyh
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let limits = connections::fit_to_fd_limit(gw.config.connections);
     let open = gw.metrics.open_connections();
-    let app = router::router(gw);
-    let server = connections::serve(listener, app, limits, open, async move {
+    let app = router::app(gw);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let workers =
+        connections::Workers::start(cores, proxy::use_thread_client).context("cannot start the connection threads")?;
+    let server = connections::serve_on(Some(Arc::new(workers)), listener, app, limits, open, async move {
         shutdown_signal().await;
         console::info("shutting down");
         let _ = tx.send(true);

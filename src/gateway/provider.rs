@@ -8,19 +8,19 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, ContainerSummaryStateEnum, HostConfig};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
 use super::error::shown;
 use super::image_user::{Owner, OwnerCache};
 use super::names::FnKey;
+use super::pull::{self, PullError};
 use super::replica_exit::{Exit, MAX_READ_BYTES, TAIL_LINES};
 use super::resources;
 use super::store::FunctionRecord;
@@ -50,8 +50,8 @@ pub const SECRETS_MOUNT: &str = "/var/openfaas/secrets";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
-    #[error("cannot pull image {image}: {reason}")]
-    Pull { image: String, reason: String },
+    #[error("{0}")]
+    Pull(#[from] PullError),
     #[error("Docker: {0}")]
     Docker(#[from] bollard::errors::Error),
     #[error("no free port on 127.0.0.1: {0}")]
@@ -100,36 +100,30 @@ impl Provider {
         Ok(Provider { docker: Docker::connect_with_local_defaults()?, gateway_id, owners: OwnerCache::default() })
     }
 
-    /// Makes sure `image` is in the local engine, pulling it only when absent, and that it has
-    /// a command (Docker refuses to create a container without one).
-    pub async fn ensure_image(&self, image: &str) -> Result<(), ProviderError> {
-        let inspect = match self.docker.inspect_image(image).await {
-            Ok(inspect) => inspect,
-            Err(_) => {
-                self.pull(image).await?;
-                self.docker
-                    .inspect_image(image)
-                    .await
-                    .map_err(|e| ProviderError::Pull { image: image.to_string(), reason: e.to_string() })?
-            }
-        };
-        let config = inspect.config.unwrap_or_default();
-        let has = |part: Option<Vec<String>>| part.is_some_and(|p| !p.is_empty());
-        if !has(config.cmd) && !has(config.entrypoint) {
-            return Err(ProviderError::NoCommand(image.to_string()));
+    /// Checks a deployment's image without pulling it: an invalid reference, or a local image
+    /// without a command (Docker refuses to create a container without one), is refused; an
+    /// image the engine does not have is left for [`Provider::ensure_image`] when replicas start.
+    pub async fn check_image(&self, image: &str) -> Result<(), ProviderError> {
+        match pull::local_image(&self.docker, image).await? {
+            Some(inspect) => has_command(image, inspect),
+            None => Ok(()),
         }
-        Ok(())
     }
 
-    async fn pull(&self, image: &str) -> Result<(), ProviderError> {
-        let options = CreateImageOptionsBuilder::default().from_image(image).build();
-        let mut pull = self.docker.create_image(Some(options), None, None);
-        while let Some(step) = pull.next().await {
-            if let Err(e) = step {
-                return Err(ProviderError::Pull { image: image.to_string(), reason: e.to_string() });
+    /// Makes sure `image` is in the local engine, pulling it (with the registry credentials in
+    /// Docker's config) only when absent, and that it has a command.
+    pub async fn ensure_image(&self, image: &str) -> Result<(), ProviderError> {
+        let inspect = match pull::local_image(&self.docker, image).await? {
+            Some(inspect) => inspect,
+            None => {
+                pull::pull(&self.docker, image).await?;
+                pull::local_image(&self.docker, image).await?.ok_or_else(|| PullError::Failed {
+                    image: image.to_string(),
+                    reason: "the engine reported the pull done but does not have the image".to_string(),
+                })?
             }
-        }
-        Ok(())
+        };
+        has_command(image, inspect)
     }
 
     /// The uid:gid the image runs as (for secret file ownership).
@@ -247,10 +241,19 @@ impl Provider {
         }
     }
 
-    /// The last [`TAIL_LINES`] lines of a container's stdout and stderr, keeping at most
-    /// [`MAX_READ_BYTES`] (the newest); `true` when older bytes were dropped to stay within it.
+    /// The host pid of a running container's first process.
+    pub async fn main_pid(&self, id: &str) -> Option<u32> {
+        let state = self.docker.inspect_container(id, None).await.ok()?.state?;
+        state.pid.and_then(|pid| u32::try_from(pid).ok()).filter(|pid| *pid > 0)
+    }
+
+    /// At least the last [`TAIL_LINES`] lines of a container's stdout and stderr (the caller
+    /// keeps the last [`TAIL_LINES`]), keeping at most [`MAX_READ_BYTES`] (the newest); `true`
+    /// when older bytes were dropped to stay within it. Twice as many log entries are asked for:
+    /// Podman counts each write as an entry (a line and its newline can be two).
     pub async fn output_tail(&self, id: &str) -> (Vec<u8>, bool) {
-        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&TAIL_LINES.to_string()).build();
+        let entries = (2 * TAIL_LINES).to_string();
+        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&entries).build();
         let mut logs = self.docker.logs(id, Some(options));
         let (mut out, mut cut) = (Vec::new(), false);
         while let Some(Ok(frame)) = logs.next().await {
@@ -307,6 +310,15 @@ fn replica_from_summary(c: bollard::models::ContainerSummary) -> Option<Replica>
     })
 }
 
+fn has_command(image: &str, inspect: bollard::models::ImageInspect) -> Result<(), ProviderError> {
+    let config = inspect.config.unwrap_or_default();
+    let has = |part: Option<Vec<String>>| part.is_some_and(|p| !p.is_empty());
+    if !has(config.cmd) && !has(config.entrypoint) {
+        return Err(ProviderError::NoCommand(image.to_string()));
+    }
+    Ok(())
+}
+
 /// True when Docker answered 404.
 pub fn is_not_found(e: &bollard::errors::Error) -> bool {
     matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })
@@ -315,24 +327,4 @@ pub fn is_not_found(e: &bollard::errors::Error) -> bool {
 /// A port on 127.0.0.1 that was free a moment ago.
 fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Polls `GET http://127.0.0.1:<port>/_/health` until it answers 200 or `timeout` passes.
-pub async fn wait_healthy(client: &super::state::HttpClient, port: u16, timeout: Duration) -> bool {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let uri: axum::http::Uri = match format!("http://127.0.0.1:{port}/_/health").parse() {
-        Ok(uri) => uri,
-        Err(_) => return false,
-    };
-    while tokio::time::Instant::now() < deadline {
-        let request = axum::http::Request::get(uri.clone()).body(axum::body::Body::empty());
-        if let Ok(request) = request
-            && let Ok(Ok(response)) = tokio::time::timeout(Duration::from_secs(2), client.request(request)).await
-            && response.status() == axum::http::StatusCode::OK
-        {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
 }

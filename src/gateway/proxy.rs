@@ -6,6 +6,7 @@
 //! headers are dropped; `X-Forwarded-For`/`-Host` are added when absent, `X-Call-Id` is generated
 //! when absent, `X-Start-Time` (Unix ns) is appended, and the response carries `X-Call-Id`,
 //! `X-Start-Time` and `X-Served-By` (the function's `X-Duration-Seconds` passes through).
+//! A function at 0 replicas (or paused) is woken first ([`super::scaling::wake`]).
 //! Failures: unknown function 404, no available replica 503 `No endpoints available for: <name>.`,
 //! connection error 502, no response headers within the upstream timeout 504 (each counted by kind).
 //! Every call of a known function is counted through its pre-resolved handles ([`super::metrics`]).
@@ -24,7 +25,21 @@ use http_body_util::BodyExt;
 use super::error::plain;
 use super::metrics::UpstreamError;
 use super::names::FnKey;
-use super::state::{Endpoint, Gateway};
+use super::state::{Endpoint, Gateway, HttpClient};
+
+thread_local! {
+    /// The replicas' client of a connection worker thread (see [`use_thread_client`]).
+    static THREAD_CLIENT: std::cell::OnceCell<HttpClient> = const { std::cell::OnceCell::new() };
+}
+
+/// Gives the calling thread its own pooled client for replicas: called by each connection
+/// worker thread, so that a request and its upstream connection stay on one thread. Elsewhere
+/// (the async queue, cron, the main runtime) the gateway's shared client is used.
+pub fn use_thread_client() {
+    THREAD_CLIENT.with(|client| {
+        let _ = client.set(super::http_client());
+    });
+}
 
 /// The value of `X-Served-By`.
 pub const SERVED_BY: &str = concat!("rfaas/", env!("CARGO_PKG_VERSION"));
@@ -75,8 +90,14 @@ pub fn parse_target(prefix: &str, uri: &Uri) -> Option<Target> {
 const METHODS: [Method; 7] =
     [Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS, Method::HEAD];
 
-/// `/function/...` with any of [`METHODS`].
+/// `/function/...` with any of [`METHODS`], as an axum handler.
 pub async fn handle(State(gw): State<Arc<Gateway>>, request: Request) -> Response {
+    invoke(gw, request).await
+}
+
+/// `/function/...` with any of [`METHODS`]: what [`handle`] does, called by the gateway's
+/// service before (and instead of) axum's router (see `router::App`).
+pub async fn invoke(gw: Arc<Gateway>, request: Request) -> Response {
     if !METHODS.contains(request.method()) {
         let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed".to_string());
         response
@@ -117,14 +138,10 @@ pub async fn forward(gw: &Arc<Gateway>, target: &Target, request: Request, clien
     let metrics = f.metrics(&gw.metrics);
     metrics.started();
     f.invocations.fetch_add(1, Ordering::Relaxed);
-    let response = match f.pick() {
-        None => {
-            let mut r =
-                plain(StatusCode::SERVICE_UNAVAILABLE, format!("No endpoints available for: {}.", target.key.name));
-            r.headers_mut().insert("x-openfaas-internal", HeaderValue::from_static("proxy"));
-            r
-        }
-        Some(endpoint) => match send(gw, target, endpoint, request, client, &call_id, start_ns).await {
+    let wake_deadline = tokio::time::Instant::now() + gw.config.scaling.wake_timeout;
+    let response = match super::scaling::wake::ready_or_wake(gw, &f, wake_deadline).await {
+        Err(response) => response,
+        Ok(endpoint) => match send(gw, target, endpoint, request, client, &call_id, start_ns).await {
             Ok(response) => response,
             Err((kind, response)) => {
                 metrics.upstream_error(kind);
@@ -159,7 +176,11 @@ async fn send(
     }
     *upstream.headers_mut() = request_headers(parts.headers, client, call_id, start_ns);
     let timeout = gw.config.upstream_timeout;
-    match tokio::time::timeout(timeout, gw.http.request(upstream)).await {
+    let pending = THREAD_CLIENT.with(|local| match local.get() {
+        Some(client) => client.request(upstream),
+        None => gw.http.request(upstream),
+    });
+    match tokio::time::timeout(timeout, pending).await {
         Err(_) => Err((
             UpstreamError::Timeout,
             plain(

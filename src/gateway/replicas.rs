@@ -1,7 +1,9 @@
 //! Keeping each function's replicas as desired: [`reconcile`] compares the containers Docker has
 //! with the stored record and starts, adopts, replaces or stops replicas.
 //!
-//! * New replicas join the endpoint table only after `GET /_/health` answers 200. One that exits
+//! * New replicas join the endpoint table only once ready (`readiness.rs`: the health path of
+//!   the annotations, else `/_/health`, else a TCP check), pulling the image first if the engine
+//!   lacks it (`pull.rs`). One that exits
 //!   first fails the deploy, scale or update at once with its exit code and the end of its output
 //!   (secrets redacted), instead of after the health timeout.
 //! * Updates are rolling: the record's generation is bumped, replicas of the new generation are
@@ -22,7 +24,8 @@ use futures_util::future::join_all;
 
 use super::console;
 use super::names::FnKey;
-use super::provider::{Replica, ReplicaSpec, labels, wait_healthy};
+use super::provider::{Replica, ReplicaSpec, labels};
+use super::readiness::{self, NotReady, Probe, Seen};
 use super::replica_exit::{ExitReport, shown_output};
 use super::state::{Endpoint, Function, Gateway};
 
@@ -39,16 +42,39 @@ pub enum ReplicaError {
     Provider(#[from] super::provider::ProviderError),
     #[error("cannot prepare secrets for {0}: {1}")]
     Secrets(String, std::io::Error),
-    #[error("{failed} of {wanted} new replicas of {function} did not become healthy within {timeout:?}")]
-    Unhealthy { function: String, failed: usize, wanted: usize, timeout: Duration },
+    #[error("{failed} of {wanted} new replicas of {function} did not become healthy within {timeout:?}: {why}")]
+    Unhealthy { function: String, failed: usize, wanted: usize, timeout: Duration, why: NotReady },
     #[error("{failed} of {wanted} new replicas of {function} failed: {report}")]
     Exited { function: String, failed: usize, wanted: usize, report: ExitReport },
+}
+
+impl ReplicaError {
+    /// The message shown in the function's status and the deploy response, with a hint.
+    pub fn reason(&self) -> String {
+        match self {
+            ReplicaError::Provider(super::provider::ProviderError::Pull(e)) => match e.hint() {
+                Some(hint) => format!("{e} (hint: {hint})"),
+                None => e.to_string(),
+            },
+            other => other.to_string(),
+        }
+    }
+
+    /// True when the image is at fault (cannot be pulled, has no command): the client's 424.
+    pub fn is_image_problem(&self) -> bool {
+        use super::provider::ProviderError;
+        match self {
+            ReplicaError::Provider(ProviderError::Pull(_) | ProviderError::NoCommand(_)) => true,
+            ReplicaError::Unhealthy { why, .. } => why.image_at_fault(),
+            _ => false,
+        }
+    }
 }
 
 /// How waiting for a new replica to become healthy ended.
 enum Readiness {
     Healthy,
-    TimedOut,
+    TimedOut(NotReady),
     Exited(ExitReport),
 }
 
@@ -75,16 +101,19 @@ pub enum Cause {
     Replace,
     /// The gateway started and brought back a stored function's replicas.
     Restore,
+    /// A request arrived for a function at 0 replicas.
+    Wake,
 }
 
 impl Cause {
-    fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Cause::Deploy => "deploy",
             Cause::Update => "update",
             Cause::Scale => "scale",
             Cause::Replace => "replace",
             Cause::Restore => "restore",
+            Cause::Wake => "wake",
         }
     }
 }
@@ -92,12 +121,17 @@ impl Cause {
 /// Brings `f`'s replicas in line with its record. Holds `f.ops` throughout.
 pub async fn reconcile(gw: &Arc<Gateway>, f: &Arc<Function>, cause: Cause) -> Result<(), ReplicaError> {
     let _ops = f.ops.lock().await;
-    reconcile_locked(gw, f, cause).await
+    let result = reconcile_locked(gw, f, cause).await;
+    f.set_reason(result.as_ref().err().map(ReplicaError::reason));
+    result
 }
 
 async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>, cause: Cause) -> Result<(), ReplicaError> {
     if !gw.functions.holds(f) {
         return Ok(()); // removed (or replaced) while this reconcile waited for the lock
+    }
+    if !super::scaling::resume_before_reconcile(gw, f, cause).await {
+        return Ok(()); // paused by the idler: left alone until a request or a change
     }
     let record = f.record();
     let containers = gw.provider.list(Some(&f.key)).await?;
@@ -114,7 +148,9 @@ async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>, cause: Cause) ->
     let cause = if stale.is_empty() { cause } else { Cause::Update };
 
     let table = f.endpoints();
-    let mut serving = adopt_current(gw, &current, &table).await;
+    // Validated at deploy; a record from before the annotations were checked probes the default.
+    let probe = Probe::of(&record.deployment).unwrap_or_default();
+    let mut serving = adopt_current(gw, &current, &table, &probe).await;
 
     let wanted = record.replicas as usize;
     let mut failure = None;
@@ -139,7 +175,12 @@ async fn reconcile_locked(gw: &Arc<Gateway>, f: &Arc<Function>, cause: Cause) ->
 
 /// Current-generation replicas: those already serving stay; the others (adopted after a restart)
 /// join once healthy and are removed if they are not.
-async fn adopt_current(gw: &Arc<Gateway>, current: &[Replica], table: &[Arc<Endpoint>]) -> Vec<Arc<Endpoint>> {
+async fn adopt_current(
+    gw: &Arc<Gateway>,
+    current: &[Replica],
+    table: &[Arc<Endpoint>],
+    probe: &Probe,
+) -> Vec<Arc<Endpoint>> {
     let mut serving: Vec<Arc<Endpoint>> = Vec::new();
     let mut unknown = Vec::new();
     for c in current {
@@ -148,7 +189,7 @@ async fn adopt_current(gw: &Arc<Gateway>, current: &[Replica], table: &[Arc<Endp
             None => unknown.push(c.clone()),
         }
     }
-    let healthy = health_check_all(gw, &unknown).await;
+    let healthy = health_check_all(gw, &unknown, probe).await;
     for (replica, ok) in unknown.iter().zip(healthy) {
         if ok {
             serving.push(endpoint_of(replica));
@@ -184,8 +225,8 @@ fn switch_table(
     retire
 }
 
-async fn health_check_all(gw: &Arc<Gateway>, replicas: &[Replica]) -> Vec<bool> {
-    let ready = join_all(replicas.iter().map(|r| wait_ready(gw, r, &[]))).await;
+async fn health_check_all(gw: &Arc<Gateway>, replicas: &[Replica], probe: &Probe) -> Vec<bool> {
+    let ready = join_all(replicas.iter().map(|r| wait_ready(gw, r, probe, &[]))).await;
     ready.into_iter().map(|r| matches!(r, Readiness::Healthy)).collect()
 }
 
@@ -198,6 +239,7 @@ async fn start_many(
     count: usize,
     cause: Cause,
 ) -> Result<Vec<Arc<Endpoint>>, (Vec<Arc<Endpoint>>, ReplicaError)> {
+    gw.provider.ensure_image(&record.deployment.image).await.map_err(|e| (Vec::new(), e.into()))?;
     let owner = match gw.provider.image_owner(&record.deployment.image).await {
         Ok(owner) => Some(owner),
         Err(e) => {
@@ -227,22 +269,25 @@ async fn start_many(
     }
     let secrets = gw.secrets.values(&record.key.namespace, &record.deployment.secrets);
     let name = record.key.to_string();
+    let probe = Probe::of(&record.deployment).unwrap_or_default();
     let ready = join_all(started.iter().map(|(r, t0, _)| async {
-        let readiness = wait_ready(gw, r, &secrets).await;
+        let readiness = wait_ready(gw, r, &probe, &secrets).await;
         if matches!(readiness, Readiness::Healthy) {
             gw.metrics.cold_start(&name, cause.label(), t0.elapsed().as_secs_f64());
         }
         readiness
     }))
     .await;
-    let (mut out, mut failed, mut exited) = (Vec::new(), 0, None);
+    let (mut out, mut failed, mut exited, mut why) = (Vec::new(), 0, None, None);
     for ((replica, _, _), readiness) in started.iter().zip(ready) {
         match readiness {
             Readiness::Healthy => out.push(endpoint_of(replica)),
             other => {
                 failed += 1;
-                if let Readiness::Exited(report) = other {
-                    exited.get_or_insert(report);
+                match other {
+                    Readiness::Exited(report) => _ = exited.get_or_insert(report),
+                    Readiness::TimedOut(not_ready) => _ = why.get_or_insert(not_ready),
+                    Readiness::Healthy => {}
                 }
                 gw.provider.remove(&replica.id).await;
             }
@@ -256,9 +301,9 @@ async fn start_many(
     if let Some(report) = exited {
         return Err((out, ReplicaError::Exited { function, failed, wanted: count, report }));
     }
-    if failed > 0 {
-        let timeout = gw.config.health_timeout;
-        return Err((out, ReplicaError::Unhealthy { function, failed, wanted: count, timeout }));
+    if let Some(why) = why {
+        let timeout = probe.initial_delay + gw.config.health_timeout;
+        return Err((out, ReplicaError::Unhealthy { function, failed, wanted: count, timeout, why }));
     }
     console::info(&format!("{}: {} replica(s) of generation {} ready", record.key, out.len(), record.generation));
     Ok(out)
@@ -281,10 +326,12 @@ impl Drop for Starting<'_> {
     }
 }
 
-/// Health polling that ends as soon as the container exits (checked every 250 ms), with its exit
-/// code and the end of its output, `secrets` redacted.
-async fn wait_ready(gw: &Arc<Gateway>, r: &Replica, secrets: &[Vec<u8>]) -> Readiness {
-    let health = wait_healthy(&gw.http, r.port, gw.config.health_timeout);
+/// Readiness probing (see `readiness.rs`) that ends as soon as the container exits (checked
+/// every 250 ms), with its exit code and the end of its output, `secrets` redacted. A replica
+/// still running at the end of its window is examined to say why it never became ready.
+async fn wait_ready(gw: &Arc<Gateway>, r: &Replica, probe: &Probe, secrets: &[Vec<u8>]) -> Readiness {
+    let mut seen = Seen::default();
+    let health = readiness::wait_ready(&gw.http, r.port, probe, gw.config.health_timeout, &mut seen);
     let death = async {
         loop {
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -294,13 +341,21 @@ async fn wait_ready(gw: &Arc<Gateway>, r: &Replica, secrets: &[Vec<u8>]) -> Read
         }
     };
     tokio::select! {
-        ok = health => if ok { Readiness::Healthy } else { Readiness::TimedOut },
+        ok = health => if ok { Readiness::Healthy } else { Readiness::TimedOut(not_ready(gw, r, probe, &seen).await) },
         exit = death => {
             let (output, cut) = gw.provider.output_tail(&r.id).await;
             let output = shown_output(&output, cut, secrets);
             Readiness::Exited(ExitReport { replica: r.name.clone(), exit, output })
         }
     }
+}
+
+async fn not_ready(gw: &Arc<Gateway>, r: &Replica, probe: &Probe, seen: &Seen) -> NotReady {
+    let pid = gw.provider.main_pid(&r.id).await;
+    let (port, probe, seen) = (r.port, probe.clone(), seen.clone());
+    tokio::task::spawn_blocking(move || readiness::why_not_ready(pid, port, &probe, &seen))
+        .await
+        .unwrap_or_else(|e| NotReady::Probe(format!("cannot examine the replica: {e}")))
 }
 
 /// Waits for in-flight requests on each endpoint (bounded), then stops its container.
@@ -413,14 +468,18 @@ pub fn supervise(gw: &Arc<Gateway>) {
 
 async fn watch_events(gw: Arc<Gateway>) {
     loop {
+        // No `event=die` filter: Podman (4.3) matches nothing with it (it wants `died`) though
+        // it reports the action as `die`; the gateway's own containers have few other events.
         let filters = HashMap::from([
             ("type".to_string(), vec!["container".to_string()]),
-            ("event".to_string(), vec!["die".to_string()]),
             ("label".to_string(), vec![format!("{}={}", labels::GATEWAY, gw.provider.gateway_id)]),
         ]);
         let options = EventsOptionsBuilder::default().filters(&filters).build();
         let mut events = gw.provider.docker.events(Some(options));
         while let Some(Ok(event)) = events.next().await {
+            if event.action.as_deref() != Some("die") {
+                continue;
+            }
             let Some(actor) = event.actor else { continue };
             let attributes = actor.attributes.unwrap_or_default();
             let (Some(name), Some(ns)) = (attributes.get(labels::NAME), attributes.get(labels::NAMESPACE)) else {

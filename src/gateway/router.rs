@@ -2,17 +2,48 @@
 //! same API again under `/ui/api/system/*`) sit behind basic auth; `/function/*`,
 //! `/async-function/*`, `/healthz` and `/metrics` are open. Unknown paths are 404 and a known
 //! path with the wrong method is 405.
+//!
+//! [`App`] is what the listener serves: `/function/*`, the hot path, goes straight to the
+//! proxy; every other path goes through the router. The router has the same route to the same
+//! code, for callers that drive it directly.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::middleware;
+use axum::response::Response;
 use axum::routing::{any, get, post};
+use futures_util::future::Either;
 
 use super::error::plain;
 use super::state::Gateway;
 use super::{auth, cron, functions, health, invocations, logs, namespaces, proxy, queue, secrets, system, ui, window};
+
+/// The listener's service: the proxy for `/function/*`, the router for the rest. Matching
+/// the prefix here saves the router's path matching, its layers and a clone per invocation.
+#[derive(Clone)]
+pub struct App {
+    gw: Arc<Gateway>,
+    router: Router,
+}
+
+/// The gateway's service, as the listener serves it.
+pub fn app(gw: Arc<Gateway>) -> App {
+    App { router: router(gw.clone()), gw }
+}
+
+impl super::connections::App for App {
+    fn call(&self, request: Request) -> impl Future<Output = Response> + Send + 'static + use<> {
+        if request.uri().path().starts_with("/function/") {
+            Either::Left(proxy::invoke(self.gw.clone(), request))
+        } else {
+            Either::Right(super::connections::App::call(&self.router, request))
+        }
+    }
+}
 
 /// The gateway's router.
 pub fn router(gw: Arc<Gateway>) -> Router {

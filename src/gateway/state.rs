@@ -35,15 +35,17 @@ pub struct GatewayConfig {
     pub state_dir: PathBuf,
     /// How long the proxy waits for a function's response headers before answering 504.
     pub upstream_timeout: Duration,
-    /// How long a new replica has to answer `GET /_/health` with 200.
+    /// How long a new replica has to become ready (`readiness.rs`), after any initial delay.
     pub health_timeout: Duration,
     /// Timeouts and bound for inbound connections.
     pub connections: super::connections::Limits,
     /// The async queue: callbacks, workers, records.
     pub queue: QueueConfig,
+    /// Scale from zero, idle scale to zero, autoscaling.
+    pub scaling: super::scaling::ScalingConfig,
 }
 
-/// The most replicas one function may have.
+/// The most replicas one function may have by default (`--max-replicas`).
 pub const MAX_REPLICAS: u64 = 10;
 
 /// The pooled HTTP/1 client used to reach function replicas.
@@ -96,6 +98,10 @@ pub struct Function {
     died: Mutex<Vec<String>>,
     /// Consecutive failed background reconciles and when the sweep may try again.
     pub backoff: Mutex<(u32, Option<std::time::Instant>)>,
+    /// Idle clock, paused replicas, the wake in progress, autoscaler samples, recent events.
+    pub scaling: super::scaling::FunctionScaling,
+    /// Why the last reconcile failed (shown in the function's status), cleared by a success.
+    reason: Mutex<Option<String>>,
 }
 
 impl Function {
@@ -113,6 +119,8 @@ impl Function {
             cron: CronSlot::default(),
             died: Mutex::new(Vec::new()),
             backoff: Mutex::new((0, None)),
+            scaling: super::scaling::FunctionScaling::default(),
+            reason: Mutex::new(None),
         }
     }
 
@@ -123,6 +131,15 @@ impl Function {
 
     pub fn set_record(&self, record: FunctionRecord) {
         *self.record.lock().unwrap_or_else(|p| p.into_inner()) = record;
+    }
+
+    /// Why the replicas are not as desired, if the last reconcile failed.
+    pub fn reason(&self) -> Option<String> {
+        self.reason.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_reason(&self, reason: Option<String>) {
+        *self.reason.lock().unwrap_or_else(|p| p.into_inner()) = reason;
     }
 
     /// The replicas currently receiving traffic.

@@ -33,6 +33,7 @@ fn gateway(dir: &std::path::Path, upstream_timeout: Duration) -> Arc<Gateway> {
                 max_connections: 1024,
             },
             queue: queue::QueueConfig::default(),
+            scaling: super::scaling::ScalingConfig::default(),
         },
         credentials,
         store: Store::open(&dir.join("gateway.db")).unwrap(),
@@ -46,10 +47,16 @@ fn gateway(dir: &std::path::Path, upstream_timeout: Duration) -> Arc<Gateway> {
 }
 
 fn add_function(gw: &Gateway, name: &str, ports: &[u16]) {
+    add_function_wanting(gw, name, ports, ports.len() as u64);
+}
+
+/// A function that wants `replicas` but has only the endpoints on `ports` (none ready: a request
+/// gets 503 at once, where a function scaled to 0 would be woken).
+fn add_function_wanting(gw: &Gateway, name: &str, ports: &[u16], replicas: u64) {
     let record = FunctionRecord {
         key: FnKey::new(name, ""),
         deployment: FunctionDeployment { service: name.into(), image: "img".into(), ..Default::default() },
-        replicas: ports.len() as u64,
+        replicas,
         generation: 1,
         created_at: chrono::Utc::now(),
     };
@@ -67,6 +74,8 @@ fn add_function(gw: &Gateway, name: &str, ports: &[u16]) {
         })
         .collect();
     f.set_endpoints(endpoints);
+    // As after its first reconcile: a request does not wait for one to bring replicas.
+    f.scaling.mark_reconciled();
     gw.functions.insert(Arc::new(f));
 }
 
@@ -149,7 +158,7 @@ fn closed_port() -> u16 {
 async fn proxy_answers_503_502_504_and_forwards_headers() {
     let dir = tempfile::tempdir().unwrap();
     let gw = gateway(dir.path(), Duration::from_millis(300));
-    add_function(&gw, "empty", &[]);
+    add_function_wanting(&gw, "empty", &[], 1);
     add_function(&gw, "closed", &[closed_port()]);
     add_function(&gw, "silent", &[silent_port().await]);
     add_function(&gw, "echo", &[echo_port().await]);
@@ -251,7 +260,7 @@ async fn metrics_after_a_known_sequence_of_calls() {
     let dir = tempfile::tempdir().unwrap();
     let gw = gateway(dir.path(), Duration::from_millis(300));
     add_function(&gw, "echo", &[echo_port().await, echo_port().await]);
-    add_function(&gw, "empty", &[]);
+    add_function_wanting(&gw, "empty", &[], 1);
     add_function(&gw, "refused", &[closed_port()]);
     add_function(&gw, "silent", &[silent_port().await]);
     add_function(&gw, "reset", &[resetting_port().await]);

@@ -122,6 +122,36 @@ pub struct FunctionStatus {
     pub created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub usage: Option<FunctionUsage>,
+    /// rfaas only: why the function's replicas are not as desired (an image that cannot be
+    /// pulled, replicas that never became ready), until a later try succeeds. OpenFaaS clients
+    /// ignore it; absent when all is well.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// rfaas's gateway only: paused replicas and recent replica-count changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<ScalingStatus>,
+}
+
+/// The scaling state rfaas's gateway adds to a function's status (`scaling`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ScalingStatus {
+    /// Idle replicas that are paused (resumed by the next request).
+    pub paused_replicas: u64,
+    /// Memory those paused replicas hold, bytes.
+    pub paused_memory_bytes: u64,
+    /// The most recent changes, oldest first.
+    pub events: Vec<ScalingEvent>,
+}
+
+/// One change of a function's replicas: a wake from zero, autoscaling, a pause or resume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalingEvent {
+    pub time: DateTime<Utc>,
+    pub from: u64,
+    pub to: u64,
+    pub reason: String,
 }
 
 impl Default for FunctionStatus {
@@ -144,6 +174,8 @@ impl Default for FunctionStatus {
             available_replicas: 0,
             created_at: go_zero_time(),
             usage: None,
+            scaling: None,
+            reason: None,
         }
     }
 }

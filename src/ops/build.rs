@@ -95,7 +95,11 @@ pub async fn build(stack: &Stack, opts: &BuildOptions, env: &Env<'_>) -> anyhow:
 
 /// Validates everything, then writes every build context; returns the builds to run and the
 /// functions skipped.
-async fn prepare(stack: &Stack, opts: &BuildOptions, env: &Env<'_>) -> anyhow::Result<(Vec<BuildJob>, Vec<String>)> {
+pub async fn prepare(
+    stack: &Stack,
+    opts: &BuildOptions,
+    env: &Env<'_>,
+) -> anyhow::Result<(Vec<BuildJob>, Vec<String>)> {
     let plan_opts = PlanOptions {
         build_args: opts.build_args.clone(),
         build_options: opts.build_options.clone(),

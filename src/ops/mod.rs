@@ -28,6 +28,9 @@
 
 pub mod build;
 pub mod deploy;
+pub mod diff;
+pub mod local_run;
+pub mod publish;
 pub mod push;
 pub mod remove;
 

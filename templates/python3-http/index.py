@@ -1,26 +1,37 @@
 #!/usr/bin/env python3
 """rfaas python3-http runtime.
 
-A Flask application served by waitress. Every request except the private
-/_/ endpoints is passed to function/handler.py's handle(event, context).
-A small WSGI middleware adds the watchdog behaviour: health endpoint,
-exec_timeout (504), max_inflight (429), X-Duration-Seconds, one access log
-line per request and graceful shutdown on SIGTERM.
+A small threaded HTTP/1.1 server. Each connection has its own thread, which reads a request,
+calls function/handler.py's handle(event, context) and writes the response itself: no hand-off
+between threads on the way. The watchdog behaviour is built in: the private /_/health and
+/_/ready endpoints, exec_timeout (504, sent by one timer thread while the handler is left to
+finish on its own), max_inflight (429), X-Duration-Seconds, one access log line per request and
+graceful shutdown on SIGTERM.
+
+The event and the response are those of the OpenFaaS python3-http template (Flask): event.body
+is bytes, event.headers a case-insensitive werkzeug Headers, event.query a werkzeug MultiDict,
+event.path the decoded path; a returned dict gives statusCode, body (a dict or list is sent as
+JSON, as Flask's jsonify writes it) and headers.
 """
 
-import io
-import math
+import collections
+import dataclasses
+import datetime
+import decimal
+import email.utils
+import json
 import os
-import queue
 import re
 import signal
+import socket
 import sys
 import threading
 import time
 import traceback
+import uuid
+from urllib.parse import parse_qsl, unquote
 
-from flask import Flask, request
-from waitress import create_server, wasyncore
+from werkzeug.datastructures import Headers, MultiDict
 
 from function import handler
 
@@ -114,17 +125,22 @@ class Config:
         self.max_inflight = env_int("max_inflight", 0)
 
 
+# Bounds on what a client may send (waitress's defaults, which this server replaces).
+MAX_HEAD_BYTES = 256 * 1024
+MAX_BODY_BYTES = 1024 * 1024 * 1024
+METHODS = frozenset(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+
 # ---------------------------------------------------------------------------
-# the Flask application (OpenFaaS python3-http handler contract)
+# the OpenFaaS python3-http handler contract
 
 
 class Event:
-    def __init__(self):
-        self.body = request.get_data()
-        self.headers = request.headers
-        self.method = request.method
-        self.query = request.args
-        self.path = request.path
+    def __init__(self, body, headers, method, query, path):
+        self.body = body
+        self.headers = headers
+        self.method = method
+        self.query = query
+        self.path = path
 
 
 class Context:
@@ -132,317 +148,598 @@ class Context:
         self.hostname = os.getenv("HOSTNAME", "localhost")
 
 
-def format_status_code(res):
-    if "statusCode" in res and res["statusCode"] is not None:
-        return int(res["statusCode"])
-    return 200
+def _json_default(o):
+    """What Flask's JSON provider does with values json cannot write itself."""
+    if isinstance(o, datetime.date):
+        if isinstance(o, datetime.datetime) and o.tzinfo is not None:
+            o = o.astimezone(datetime.timezone.utc)
+        return email.utils.format_datetime(
+            datetime.datetime(o.year, o.month, o.day, *(
+                (o.hour, o.minute, o.second) if isinstance(o, datetime.datetime) else ()),
+                tzinfo=datetime.timezone.utc), usegmt=True)
+    if isinstance(o, (decimal.Decimal, uuid.UUID)):
+        return str(o)
+    if dataclasses.is_dataclass(o) and not isinstance(o, type):
+        return dataclasses.asdict(o)
+    if hasattr(o, "__html__"):
+        return str(o.__html__())
+    raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
 
-def format_body(res):
-    if "body" not in res:
-        return ""
-    body = res["body"]
+def _json_body(value):
+    """The body Flask's jsonify writes: sorted keys, ASCII, compact, a final newline."""
+    text = json.dumps(value, default=_json_default, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+    return (text + "\n").encode("utf-8")
+
+
+def _header_items(headers):
+    """(name, value) pairs from a handler's headers: a dict or a list of pairs; a list or tuple
+    value gives the header once per item."""
+    items = headers.items() if hasattr(headers, "items") else headers
+    out = []
+    for name, value in items:
+        if isinstance(value, (list, tuple)):
+            out.extend((str(name), str(v)) for v in value)
+        else:
+            out.append((str(name), str(value)))
+    for name, value in out:
+        if "\n" in value or "\r" in value or "\n" in name or "\r" in name or ":" in name:
+            raise ValueError(f"header {name!r} contains a newline or its name a colon")
+    return out
+
+
+def _merge_headers(defaults, given):
+    """Flask's `headers.update(given)`: each name given replaces the default of that name."""
+    names = {n.lower() for n, _ in given}
+    return [(n, v) for (n, v) in defaults if n.lower() not in names] + given
+
+
+def _response_from_dict(res):
+    """(status, headers, body) for a returned dict, as Flask built it."""
+    status = res.get("statusCode")
+    status = 200 if status is None else int(status)
+    body = res.get("body", "")
     if isinstance(body, (dict, list)):
-        return body  # Flask serialises dicts and lists as JSON
-    if isinstance(body, (bytes, bytearray)):
-        return bytes(body)
-    return str(body)
-
-
-def format_headers(res):
+        content, ctype = _json_body(body), "application/json"
+    elif isinstance(body, (bytes, bytearray)):
+        content, ctype = bytes(body), "text/html; charset=utf-8"
+    else:
+        content, ctype = str(body).encode("utf-8"), "text/html; charset=utf-8"
     headers = res.get("headers")
-    if headers is None:
-        return {}
-    return headers
+    given = _header_items(headers) if headers else []
+    return status, _merge_headers([("Content-Type", ctype)], given), content
 
 
-def format_response(res):
+_flask_app = None
+
+
+def _response_from_other(res):
+    """(status, headers, body) for any other return value (a string, bytes, a tuple, a list, a
+    Response): Flask's make_response decides, as it did before."""
+    global _flask_app
+    if isinstance(res, list):
+        return 200, [("Content-Type", "application/json")], _json_body(res)
+    if _flask_app is None:
+        import flask  # only for handlers that return something other than a dict
+
+        _flask_app = flask.Flask("rfaas-python3-http")
+    with _flask_app.app_context():
+        response = _flask_app.make_response(res)
+        body = b"".join(response.iter_encoded())
+        headers = [(k, v) for (k, v) in response.headers.items() if k.lower() != "content-length"]
+        return response.status_code, headers, body
+
+
+def call_handler(event):
+    res = handler.handle(event, Context())
     if res is None:
-        return ("", 200)
+        return 200, [("Content-Type", "text/html; charset=utf-8")], b""
     if isinstance(res, dict):
-        return (format_body(res), format_status_code(res), format_headers(res))
-    return res
-
-
-METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-
-app = Flask(__name__)
-app.url_map.merge_slashes = False
-app.url_map.strict_slashes = False
-
-
-@app.route("/", defaults={"path": ""}, methods=METHODS)
-@app.route("/<path:path>", methods=METHODS)
-def call_handler(path):
-    res = handler.handle(Event(), Context())
-    return format_response(res)
+        return _response_from_dict(res)
+    return _response_from_other(res)
 
 
 # ---------------------------------------------------------------------------
-# watchdog middleware
+# HTTP/1.1
 
 
-def _plain(start_response, status, text, extra=()):
-    body = text.encode("utf-8")
-    headers = [
-        ("Content-Type", "text/plain; charset=utf-8"),
-        ("Content-Length", str(len(body))),
-    ]
+class BadRequest(Exception):
+    pass
+
+
+_REASONS = {
+    100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content",
+    301: "Moved Permanently", 302: "Found", 304: "Not Modified", 400: "Bad Request",
+    401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+    409: "Conflict", 413: "Content Too Large", 418: "I'm a teapot", 422: "Unprocessable Content",
+    429: "Too Many Requests", 431: "Request Header Fields Too Large",
+    500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
+    503: "Service Unavailable", 504: "Gateway Timeout",
+}
+
+
+def _reason(code):
+    reason = _REASONS.get(code)
+    if reason is None:
+        try:
+            from http import HTTPStatus
+
+            reason = HTTPStatus(code).phrase
+        except ValueError:
+            reason = "Unknown"
+    return reason
+
+
+class _Date:
+    """The Date header's value, formatted once a second."""
+
+    def __init__(self):
+        self.second = 0
+        self.value = ""
+
+    def now(self):
+        t = int(time.time())
+        if t != self.second:
+            self.value = email.utils.formatdate(t, usegmt=True)
+            self.second = t
+        return self.value
+
+
+_date = _Date()
+
+
+def _wire(status, headers, body, send_body=True):
+    """The bytes of a response: status line, headers, Content-Length and Date, then the body."""
+    lines = [f"HTTP/1.1 {status} {_reason(status)}\r\n"]
+    for name, value in headers:
+        lines.append(f"{name}: {value}\r\n")
+    if status >= 200 and status not in (204, 304):
+        lines.append(f"Content-Length: {len(body)}\r\n")
+    lines.append(f"Date: {_date.now()}\r\n\r\n")
+    head = "".join(lines).encode("latin-1", "replace")
+    if not send_body or status < 200 or status in (204, 304):
+        return head
+    return head + body
+
+
+def _plain(status, text, extra=()):
+    headers = [("Content-Type", "text/plain; charset=utf-8")]
     headers.extend(extra)
-    start_response(status, headers)
-    return body
+    return status, headers, text.encode("utf-8")
 
 
-class HandlerThreads:
-    """The threads that run handlers under exec_timeout, reused from one request to the next.
+class Request:
+    __slots__ = ("method", "target", "version", "headers", "keep_alive", "expect_continue",
+                 "length", "chunked")
 
-    Starting a thread per request cost more than a small handler itself (about 0.3 ms of CPU,
-    more than half of a hello-world request). A call goes to an idle thread; a new thread is
-    started only when none is idle, so a handler still running after its timeout never delays
-    another request. A thread idle for `idle_seconds` exits.
 
-    `_idle` is the number of waiting threads minus the calls queued for them: a positive value
-    means a call can be handed over without starting a thread.
-    """
+def parse_head(head):
+    """A Request from the text of a request head (without its final blank line)."""
+    lines = head.split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[0] or not parts[1]:
+        raise BadRequest("malformed request line")
+    req = Request()
+    req.method, req.target, req.version = parts
+    if req.version not in ("HTTP/1.1", "HTTP/1.0"):
+        raise BadRequest("unsupported HTTP version")
+    headers = []
+    connection = ""
+    length = None
+    te = None
+    expect = ""
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if not sep or not name or name[-1] in " \t" or name[0] in " \t":
+            raise BadRequest("malformed header line")
+        value = value.strip(" \t")
+        lower = name.lower()
+        if lower == "content-length":
+            if not value.isdigit() or (length is not None and int(value) != length):
+                raise BadRequest("invalid Content-Length")
+            length = int(value)
+        elif lower == "transfer-encoding":
+            te = value.lower() if te is None else f"{te}, {value.lower()}"
+        elif lower == "connection":
+            connection = value.lower() if not connection else f"{connection}, {value.lower()}"
+        elif lower == "expect":
+            expect = value.lower()
+        if "_" in name:  # as waitress did: a name with "_" could pose as another in WSGI terms
+            continue
+        headers.append((name, value))
+    req.chunked = False
+    if te is not None:
+        if te.split(",")[-1].strip() != "chunked":
+            raise BadRequest("unsupported Transfer-Encoding")
+        req.chunked = True
+        length = None
+    req.length = length or 0
+    if req.length > MAX_BODY_BYTES:
+        raise BadRequest("request body too large")
+    tokens = {t.strip() for t in connection.split(",")} if connection else set()
+    if req.version == "HTTP/1.1":
+        req.keep_alive = "close" not in tokens
+    else:
+        req.keep_alive = "keep-alive" in tokens
+    req.expect_continue = expect == "100-continue" and req.version == "HTTP/1.1"
+    req.headers = headers
+    return req
 
-    def __init__(self, idle_seconds=60.0):
-        self.idle_seconds = idle_seconds
-        self._calls = queue.SimpleQueue()
-        self._lock = threading.Lock()
-        self._idle = 0
 
-    def submit(self, call):
-        with self._lock:
-            reuse = self._idle > 0
-            if reuse:
-                self._idle -= 1
-        if not reuse:
-            threading.Thread(target=self._serve, name="handler", daemon=True).start()
-        self._calls.put(call)
+def event_headers(pairs):
+    """Headers as the WSGI environ named them: Title-Case, repeated ones joined with ", "."""
+    seen = {}
+    for name, value in pairs:
+        key = name.title()
+        if key in seen:
+            seen[key] = f"{seen[key]}, {value}"
+        else:
+            seen[key] = value
+    return Headers(list(seen.items()))
 
-    def _serve(self):
+
+class Connection:
+    """One client connection, served on its own thread."""
+
+    def __init__(self, server, sock):
+        self.server = server
+        self.sock = sock
+        self.buf = bytearray()
+        # Held while writing; a response sent by the timer (504) closes the connection.
+        self.lock = threading.Lock()
+        self.closed = False
+        self.busy = False
+
+    def recv_more(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("closed by the client")
+        self.buf += data
+
+    def read_head(self):
+        start = 0
         while True:
+            i = self.buf.find(b"\r\n\r\n", start)
+            if i >= 0:
+                head = bytes(self.buf[:i])
+                del self.buf[:i + 4]
+                return head.decode("latin-1")
+            if len(self.buf) > MAX_HEAD_BYTES:
+                raise BadRequest("request head too large")
+            start = max(0, len(self.buf) - 3)
+            if not self.buf:
+                # Waiting for the next request (keep-alive) or the first.
+                data = self.sock.recv(65536)
+                if not data:
+                    return None
+                self.buf += data
+                self.server.note_busy(self, True)
+            else:
+                self.recv_more()
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            self.recv_more()
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        return data
+
+    def read_line(self):
+        start = 0
+        while True:
+            i = self.buf.find(b"\r\n", start)
+            if i >= 0:
+                line = bytes(self.buf[:i])
+                del self.buf[:i + 2]
+                return line
+            if len(self.buf) > 64 * 1024:
+                raise BadRequest("chunk line too long")
+            start = max(0, len(self.buf) - 1)
+            self.recv_more()
+
+    def read_chunked(self):
+        parts = []
+        total = 0
+        while True:
+            line = self.read_line().split(b";", 1)[0].strip()
             try:
-                call = self._calls.get(timeout=self.idle_seconds)
-            except queue.Empty:
-                with self._lock:
-                    if self._idle > 0:  # more threads wait than calls: this one can go
-                        self._idle -= 1
-                        return
-                continue
-            try:
-                call()
-            except BaseException:  # a call must never take its thread down unnoticed
-                traceback.print_exc()
-                sys.stderr.flush()
-            with self._lock:
-                self._idle += 1
+                size = int(line, 16)
+            except ValueError:
+                raise BadRequest("invalid chunk size") from None
+            if size < 0:
+                raise BadRequest("invalid chunk size")
+            if size == 0:
+                while self.read_line():  # trailers, up to the blank line
+                    pass
+                return b"".join(parts)
+            total += size
+            if total > MAX_BODY_BYTES:
+                raise BadRequest("request body too large")
+            parts.append(self.read_exact(size))
+            if self.read_exact(2) != b"\r\n":
+                raise BadRequest("malformed chunk")
+
+    def send(self, data):
+        with self.lock:
+            if self.closed:
+                return False
+            self.sock.sendall(data)
+            return True
+
+    def close(self):
+        with self.lock:
+            if not self.closed:
+                self.closed = True
+                try:
+                    self.sock.close()
+                except OSError:
+                    pass
+
+    def serve(self):
+        try:
+            while self.serve_one():
+                pass
+        except (ConnectionError, TimeoutError, OSError):
+            pass
+        except BadRequest as e:
+            self.send(_wire(*_plain(400, f"Bad Request: {e}\n", [("Connection", "close")])))
+        finally:
+            self.server.note_busy(self, False)
+            self.close()
+            self.server.forget(self)
+
+    def serve_one(self):
+        head = self.read_head()
+        if head is None:
+            return False
+        req = parse_head(head)
+        if req.expect_continue and (req.chunked or req.length):
+            self.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+        body = self.read_chunked() if req.chunked else (self.read_exact(req.length) if req.length else b"")
+        keep = self.server.respond(self, req, body)
+        self.server.note_busy(self, False)
+        return keep and req.keep_alive and not self.closed
 
 
-class Watchdog:
-    def __init__(self, wsgi_app, cfg):
-        self.app = wsgi_app
+class Call:
+    """A handler call watched by the timer: whoever finishes first answers."""
+
+    __slots__ = ("conn", "deadline", "done", "method", "uri", "started")
+
+    def __init__(self, conn, deadline, method, uri, started):
+        self.conn = conn
+        self.deadline = deadline
+        self.done = False
+        self.method = method
+        self.uri = uri
+        self.started = started
+
+
+class Timer:
+    """Sends the 504 for calls that outlive exec_timeout. Every call has the same timeout, so
+    deadlines arrive in order: a FIFO whose finished calls are dropped when they reach its head.
+    The thread sleeps until the oldest deadline and is woken only when the queue was empty."""
+
+    def __init__(self, server):
+        self.server = server
+        self.calls = collections.deque()
+        self.cond = threading.Condition(threading.Lock())
+        threading.Thread(target=self.run, name="exec-timeout", daemon=True).start()
+
+    def add(self, call):
+        with self.cond:
+            self.calls.append(call)
+            if len(self.calls) == 1:
+                self.cond.notify()
+
+    def run(self):
+        while True:
+            with self.cond:
+                while not self.calls:
+                    self.cond.wait()
+                call = self.calls[0]
+                if call.done:
+                    self.calls.popleft()
+                    continue
+                wait = call.deadline - time.monotonic()
+                if wait > 0:
+                    self.cond.wait(wait)
+                    continue
+                self.calls.popleft()
+            self.server.timed_out(call)
+
+
+class Server:
+    def __init__(self, cfg):
         self.cfg = cfg
-        self.handler_threads = HandlerThreads()
         self.ready = False
         self.draining = False
         self.lock = threading.Lock()
         self.inflight = 0
+        self.connections = set()
+        self.busy = 0
+        self.timer = Timer(self) if cfg.exec_timeout > 0 else None
+        self.listener = None
 
-    # private endpoints -----------------------------------------------------
+    # connection bookkeeping --------------------------------------------------
 
-    def _private(self, environ, start_response, path):
-        method = environ.get("REQUEST_METHOD", "GET")
+    def forget(self, conn):
+        with self.lock:
+            self.connections.discard(conn)
+
+    def note_busy(self, conn, busy):
+        with self.lock:
+            if conn.busy != busy:
+                conn.busy = busy
+                self.busy += 1 if busy else -1
+
+    def idle(self):
+        with self.lock:
+            return self.busy == 0 and self.inflight == 0
+
+    # requests ----------------------------------------------------------------
+
+    def respond(self, conn, req, body):
+        """Answers one request on `conn`; False when the connection must close."""
+        target = req.target
+        if not target.startswith("/"):
+            # absolute-form (http://host/path): keep the path
+            scheme_end = target.find("://")
+            slash = target.find("/", scheme_end + 3) if scheme_end >= 0 else -1
+            target = target[slash:] if slash >= 0 else "/"
+        raw_path, _, query = target.partition("?")
+        path = unquote(raw_path, errors="replace") or "/"
+        method = req.method
+        send_body = method != "HEAD"
+        if path in ("/_/health", "/_/ready"):
+            conn.send(_wire(*self.private(method, path), send_body=send_body))
+            return True
+
+        started = time.monotonic()
+        extra = [("Connection", "close")] if self.draining or not req.keep_alive else []
+        if method not in METHODS:
+            status, headers, content = _plain(405, "Method Not Allowed\n",
+                                              [("Allow", ", ".join(sorted(METHODS)))] + extra)
+            conn.send(_wire(status, headers, content, send_body))
+            self.log(method, target, status, len(content), started)
+            return True
+
+        if not self.acquire():
+            n = self.cfg.max_inflight
+            status, headers, content = _plain(
+                429, f"Concurrent request limit exceeded. Max concurrent requests: {n}\n",
+                [("X-OpenFaaS-Internal", "faas-middleware")] + extra)
+            conn.send(_wire(status, headers, content, send_body))
+            self.log(method, target, status, len(content), started)
+            return True
+
+        call = None
+        if self.timer is not None:
+            call = Call(conn, started + self.cfg.exec_timeout, method, target, started)
+            self.timer.add(call)
+        try:
+            event = Event(body, event_headers(req.headers), method,
+                          MultiDict(parse_qsl(query, keep_blank_values=True, errors="replace")), path)
+            status, headers, content = call_handler(event)
+        except BaseException:  # the handler must never take the server down
+            traceback.print_exc()
+            sys.stderr.flush()
+            status, headers, content = _plain(500, "Internal Server Error\n")
+        if call is not None:
+            with conn.lock:
+                late = conn.closed
+                call.done = True
+            if late:  # the timer answered 504 and closed the connection
+                print(f"{method} {target}: response after exec_timeout discarded", file=sys.stderr, flush=True)
+                return False
+        self.release()
+        elapsed = time.monotonic() - started
+        headers = [(k, v) for (k, v) in headers if k.lower() != "x-duration-seconds"]
+        headers.append(("X-Duration-Seconds", f"{elapsed:f}"))
+        headers.extend(extra)
+        conn.send(_wire(status, headers, content, send_body))
+        self.log(method, target, status, len(content), started)
+        return not extra
+
+    def timed_out(self, call):
+        conn = call.conn
+        text = f"Function timed out after {fmt_duration(self.cfg.exec_timeout)} (exec_timeout)\n"
+        status, headers, content = _plain(504, text, [("X-OpenFaaS-Internal", "watchdog"),
+                                                      ("Connection", "close")])
+        with conn.lock:
+            if call.done or conn.closed:
+                return
+            call.done = True
+            try:
+                conn.sock.sendall(_wire(status, headers, content, call.method != "HEAD"))
+            except OSError:
+                pass
+            conn.closed = True
+            try:
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.sock.close()
+        self.release()
+        self.note_busy(conn, False)
+        self.log(call.method, call.uri, status, len(content), call.started)
+
+    def private(self, method, path):
         if method not in ("GET", "HEAD"):
-            body = _plain(start_response, "405 Method Not Allowed", "Method not allowed\n",
-                          [("Allow", "GET, HEAD")])
-            return [body]
+            return _plain(405, "Method not allowed\n", [("Allow", "GET, HEAD")])
         if not self.ready or self.draining:
-            return [_plain(start_response, "503 Service Unavailable", "Service Unavailable\n")]
+            return _plain(503, "Service Unavailable\n")
         if path == "/_/ready" and self.cfg.max_inflight > 0:
             with self.lock:
                 full = self.inflight >= self.cfg.max_inflight
             if full:
-                return [_plain(start_response, "429 Too Many Requests", "Too Many Requests\n")]
-        return [_plain(start_response, "200 OK", "OK")]
+                return _plain(429, "Too Many Requests\n")
+        return _plain(200, "OK")
 
-    # function requests -----------------------------------------------------
-
-    def _acquire(self):
+    def acquire(self):
         with self.lock:
             if self.cfg.max_inflight > 0 and self.inflight >= self.cfg.max_inflight:
                 return False
             self.inflight += 1
             return True
 
-    def _release(self):
+    def release(self):
         with self.lock:
             self.inflight -= 1
 
-    def _run_app(self, environ):
-        """Call the Flask app and collect its whole response."""
-        captured = {}
-        chunks = []
-
-        def start_response(status, headers, exc_info=None):
-            captured["status"] = status
-            captured["headers"] = list(headers)
-            return chunks.append
-
-        try:
-            result = self.app(environ, start_response)
-            try:
-                for chunk in result:
-                    if chunk:
-                        chunks.append(chunk)
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
-            return captured["status"], captured["headers"], b"".join(chunks)
-        except BaseException:  # the handler must never take the server down
-            traceback.print_exc()
-            sys.stderr.flush()
-            return ("500 Internal Server Error",
-                    [("Content-Type", "text/plain; charset=utf-8")],
-                    b"Internal Server Error\n")
-
-    def _run_with_timeout(self, environ, timeout):
-        box = {}
-        # A lock held until the handler finishes: cheaper to signal than an Event, whose set()
-        # takes a condition's lock and wakes its waiters one by one.
-        done = threading.Lock()
-        done.acquire()
-
-        def work():
-            try:
-                box["response"] = self._run_app(environ)
-            finally:
-                done.release()
-
-        self.handler_threads.submit(work)
-        if done.acquire(timeout=timeout):
-            return box["response"]
-        return None
-
-    def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "") or "/"
-        if path in ("/_/health", "/_/ready"):
-            return self._private(environ, start_response, path)
-
-        started = time.monotonic()
-        method = environ.get("REQUEST_METHOD", "GET")
-        uri = environ.get("REQUEST_URI") or path
-        if self.draining:
-            extra_headers = [("Connection", "close")]
-        else:
-            extra_headers = []
-
-        if not self._acquire():
-            n = self.cfg.max_inflight
-            body = _plain(start_response, "429 Too Many Requests",
-                          f"Concurrent request limit exceeded. Max concurrent requests: {n}\n",
-                          [("X-OpenFaaS-Internal", "faas-middleware")] + extra_headers)
-            self._log(method, uri, 429, len(body), started)
-            return [body]
-
-        try:
-            # Buffer the request body so that a handler still running after a
-            # timeout never touches the client connection.
-            try:
-                raw = environ["wsgi.input"].read()
-            except Exception:
-                raw = b""
-            environ["wsgi.input"] = io.BytesIO(raw)
-            environ["CONTENT_LENGTH"] = str(len(raw))
-
-            if self.cfg.exec_timeout > 0:
-                response = self._run_with_timeout(environ, self.cfg.exec_timeout)
-            else:
-                response = self._run_app(environ)
-        finally:
-            self._release()
-
-        if response is None:
-            text = f"Function timed out after {fmt_duration(self.cfg.exec_timeout)} (exec_timeout)\n"
-            body = _plain(start_response, "504 Gateway Timeout", text,
-                          [("X-OpenFaaS-Internal", "watchdog")] + extra_headers)
-            self._log(method, uri, 504, len(body), started)
-            return [body]
-
-        status, headers, body = response
-        elapsed = time.monotonic() - started
-        headers = [(k, v) for (k, v) in headers if k.lower() != "x-duration-seconds"]
-        headers.append(("X-Duration-Seconds", f"{elapsed:f}"))
-        headers.extend(extra_headers)
-        start_response(status, headers)
-        try:
-            code = int(status.split(" ", 1)[0])
-        except ValueError:
-            code = 0
-        self._log(method, uri, code, len(body), started)
-        return [body]
-
     @staticmethod
-    def _log(method, uri, status, length, started):
+    def log(method, uri, status, length, started):
         elapsed = time.monotonic() - started
         print(f"{method} {uri} - {status} - ContentLength: {length} ({elapsed:.4f}s)", flush=True)
 
+    # listening and shutdown --------------------------------------------------
 
-# ---------------------------------------------------------------------------
-# server and graceful shutdown
+    def serve_forever(self):
+        family = socket.AF_INET6 if ":" in self.cfg.bind_address else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((self.cfg.bind_address, self.cfg.port))
+        listener.listen(1024)
+        self.listener = listener
+        self.ready = True
+        timeout = self.cfg.read_timeout if self.cfg.read_timeout > 0 else None
+        while not self.draining:
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                if self.draining:
+                    break
+                time.sleep(0.01)
+                continue
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(timeout)
+            conn = Connection(self, sock)
+            with self.lock:
+                self.connections.add(conn)
+            threading.Thread(target=conn.serve, name="connection", daemon=True).start()
+        while True:  # the drain thread ends the process
+            time.sleep(3600)
 
-
-def _connections_idle(server, watchdog):
-    with watchdog.lock:
-        if watchdog.inflight > 0:
-            return False
-    try:
-        channels = list(server.active_channels.values())
-    except RuntimeError:  # changed while copying; look again later
-        return False
-    for ch in channels:
-        if ch.requests or ch.total_outbufs_len or getattr(ch, "request", None) is not None:
-            return False
-    return True
+    def stop_listening(self):
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            self.listener.close()
+        except OSError:
+            pass
 
 
 def main():
     cfg = Config()
-    watchdog = Watchdog(app.wsgi_app, cfg)
-    app.wsgi_app = watchdog
-
-    threads = cfg.max_inflight + 8 if cfg.max_inflight > 0 else 32
-    channel_timeout = math.ceil(cfg.read_timeout) if cfg.read_timeout > 0 else 10 ** 8
-    server = create_server(
-        app,
-        host=cfg.bind_address,
-        port=cfg.port,
-        threads=threads,
-        channel_timeout=channel_timeout,
-        cleanup_interval=max(1, min(30, channel_timeout)),
-        clear_untrusted_proxy_headers=False,
-    )
-
-    listener_closed = threading.Event()
-    original_readable = server.readable
-
-    def readable():
-        # Runs on the main (event loop) thread: the safe place to stop listening.
-        if watchdog.draining:
-            if not listener_closed.is_set():
-                wasyncore.dispatcher.close(server)
-                listener_closed.set()
-            return False
-        return original_readable()
-
-    server.readable = readable
+    server = Server(cfg)
 
     def drain():
-        server.pull_trigger()
+        server.stop_listening()
         limit = cfg.write_timeout
         deadline = time.monotonic() + limit if limit > 0 else None
-        while not _connections_idle(server, watchdog):
+        while not server.idle():
             if deadline is not None and time.monotonic() >= deadline:
                 print(f"write_timeout ({fmt_duration(limit)}) reached with requests in flight, exiting",
                       flush=True)
@@ -454,9 +751,9 @@ def main():
         os._exit(0)
 
     def on_signal(signum, _frame):
-        if watchdog.draining:
+        if server.draining:
             return
-        watchdog.draining = True
+        server.draining = True
         print(f"Received {signal.Signals(signum).name}, draining in-flight requests "
               f"(up to write_timeout={fmt_duration(cfg.write_timeout)})", flush=True)
         threading.Thread(target=drain, name="drain", daemon=True).start()
@@ -471,8 +768,7 @@ def main():
         f"max_inflight={cfg.max_inflight or 'unlimited'})",
         flush=True,
     )
-    watchdog.ready = True
-    server.run()
+    server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,20 @@
 # with debootstrap, an htpasswd-protected registry, Redis and MariaDB, all on
 # loopback.  Idempotent: a re-run reuses what is installed and running.
 # Writes $STATE/env (KEY=VALUE lines) for the tests.  See tests/env/README.md.
+# Opt-in second engine: `--podman` (or RFAAS_TEST_ENGINE=podman) also installs Debian's podman
+# and starts its Docker-compatible API on $PODMAN_SOCK, with its own storage, and loads the
+# base image into it; `RFAAS_TEST_ENGINE=podman bash tests/run.sh ...` runs tests against it.
 set -euo pipefail
+
+WITH_PODMAN=0
+[ "${RFAAS_TEST_ENGINE:-docker}" = podman ] && WITH_PODMAN=1
+for arg in "$@"; do
+    case "$arg" in
+        --podman) WITH_PODMAN=1 ;;
+        *) echo "setup: ERROR: unknown argument $arg (only --podman)" >&2; exit 2 ;;
+    esac
+done
+PODMAN_SOCK="/run/podman/podman.sock"
 
 STATE="${RFAAS_TEST_STATE:-/var/lib/rfaas-test}"
 CACHE="${RFAAS_TEST_CACHE:-/var/cache/rfaas-test}"
@@ -24,12 +37,19 @@ MYSQL_USER="rfaas"
 MYSQL_DATABASE="rfaas_test"
 DOCKER_SOCK="/var/run/docker.sock"
 
+# RFAAS_TEST_ARM64=0 leaves out the arm64 base image (the multi-platform publish tests then fail
+# with a hint); anything else builds it once (a cold debootstrap under emulation takes minutes)
+# and reuses the cached rootfs afterwards.
+ARM64="${RFAAS_TEST_ARM64:-1}"
 PACKAGES=(docker.io docker-registry apache2-utils redis-server redis-tools
           mariadb-server mariadb-client debootstrap curl ca-certificates tar
           procps prometheus chromium)
+[ "$ARM64" = 0 ] || PACKAGES+=(qemu-user-static binfmt-support)
 # The browser tests run Playwright under Node; a machine may already have a Node with its own npm
 # (e.g. nodesource's, which conflicts with Debian's npm package), so Debian's is only the fallback.
 command -v npm >/dev/null 2>&1 || PACKAGES+=(nodejs npm)
+# Rootful podman on the host network needs nothing from its recommends (slirp4netns, uidmap...).
+if [ "$WITH_PODMAN" -eq 1 ]; then PACKAGES+=(podman); fi
 
 log() { echo "setup: $*" >&2; }
 die() { echo "setup: ERROR: $*" >&2; exit 1; }
@@ -131,8 +151,8 @@ apt_uri() {  # $1 = regex the URI must match, $2 = what it is, for the error
     echo "$uri"
 }
 
-build_rootfs_tar() {
-    local dir="$CACHE/rootfs" MIRROR SECURITY_MIRROR
+build_rootfs_tar() {  # $1 = Debian architecture, $2 = tarball to write
+    local arch="$1" tarball="$2" dir="$CACHE/rootfs-$1" MIRROR SECURITY_MIRROR
     MIRROR="$(apt_uri '/debian/?$' 'Debian')"
     SECURITY_MIRROR="$(apt_uri '/debian-security/?$' 'Debian security')"
     # Undo leftovers of an interrupted debootstrap (never rm through a mount).
@@ -141,9 +161,10 @@ build_rootfs_tar() {
             | while read -r m; do umount -l "$m" || true; done
         rm -rf --one-file-system "$dir"
     fi
-    log "debootstrap bookworm from $MIRROR (takes a few minutes; log: $STATE/logs/debootstrap.log)"
-    debootstrap --variant=minbase bookworm "$dir" "$MIRROR" >"$STATE/logs/debootstrap.log" 2>&1 \
-        || { tail -n 30 "$STATE/logs/debootstrap.log" >&2; die "debootstrap failed"; }
+    log "debootstrap bookworm ($arch) from $MIRROR (takes a few minutes; log: $STATE/logs/debootstrap-$arch.log)"
+    debootstrap --arch="$arch" --variant=minbase bookworm "$dir" "$MIRROR" \
+        >"$STATE/logs/debootstrap-$arch.log" 2>&1 \
+        || { tail -n 30 "$STATE/logs/debootstrap-$arch.log" >&2; die "debootstrap ($arch) failed"; }
     mkdir -p "$dir/etc/ssl/certs"
     cp /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/certs/ca-certificates.crt"
     # Also as a local CA, so that installing Debian's ca-certificates package in a build (which
@@ -163,8 +184,8 @@ EOF
     rm -rf "$dir"/var/cache/apt/archives/*.deb "$dir"/var/lib/apt/lists/* "$dir"/var/log/*.log
     : >"$dir/etc/resolv.conf"
     echo "$BASE_IMAGE" >"$dir/etc/hostname"
-    tar --numeric-owner -C "$dir" -cf "$BASE_TAR.tmp" .
-    mv "$BASE_TAR.tmp" "$BASE_TAR"
+    tar --numeric-owner -C "$dir" -cf "$tarball.tmp" .
+    mv "$tarball.tmp" "$tarball"
     rm -rf --one-file-system "$dir"
 }
 
@@ -177,7 +198,7 @@ else
     if [ -s "$BASE_TAR" ]; then
         log "reusing cached rootfs $BASE_TAR"
     else
-        build_rootfs_tar
+        build_rootfs_tar "$(dpkg --print-architecture)" "$BASE_TAR"
     fi
     log "importing $BASE_IMAGE"
     docker import \
@@ -252,6 +273,79 @@ else
 fi
 s="$(reg_status)"; [ "$s" = 401 ] || die "registry: /v2/ without credentials gave $s, want 401"
 s="$(reg_status auth)"; [ "$s" = 200 ] || die "registry: /v2/ with credentials gave $s, want 200"
+
+# ------------------------------------------------------- arm64 base image --
+# The base image for two platforms, as the registry serves a multi-platform image: the amd64
+# rootfs above and an arm64 one (debootstrap --arch=arm64, run under qemu-user-static), each
+# pushed, then an image index over both. Builds for linux/arm64 pull their variant from it
+# (the engine's image store keeps one platform per tag, so a local tag cannot hold both).
+ARM64_TAR="$CACHE/bookworm-slim-arm64-v$BASE_VERSION.tar"
+MULTI_BASE="$REGISTRY_ADDR/rfaas-test/debian:bookworm-slim-v$BASE_VERSION"
+multi_base_ok() {  # the index is in the registry with both platforms
+    local body
+    body="$(curl -s --max-time 10 -u "$REGISTRY_USER:$REGISTRY_PASSWORD" \
+        -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+        -H 'Accept: application/vnd.oci.image.index.v1+json' \
+        "http://$REGISTRY_ADDR/v2/rfaas-test/debian/manifests/bookworm-slim-v$BASE_VERSION" 2>/dev/null || true)"
+    grep -q '"arm64"' <<<"$body" && grep -q '"amd64"' <<<"$body"
+}
+enable_binfmt() {
+    [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc \
+        || die "cannot mount binfmt_misc: arm64 binaries cannot run under emulation here"
+    [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || true
+    [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || die "qemu-aarch64 is not registered with binfmt_misc (qemu-user-static installed?)"
+}
+# `docker import --platform` is no use here: engine 20.10 records its own architecture whatever
+# the flag says. So the image is written in `docker save` form with its config spelled out, and
+# `docker load`ed.
+load_rootfs() {  # $1 = architecture, $2 = rootfs tarball, $3 = tag
+    local arch="$1" rootfs="$2" tag="$3" dir diff config cfg
+    dir="$(mktemp -d "$CACHE/load.XXXXXX")"
+    diff="$(sha256sum "$rootfs" | cut -d' ' -f1)"
+    mkdir "$dir/$diff"
+    ln "$rootfs" "$dir/$diff/layer.tar" 2>/dev/null || cp "$rootfs" "$dir/$diff/layer.tar"
+    config="{\"architecture\":\"$arch\",\"os\":\"linux\",\"created\":\"1970-01-01T00:00:00Z\",\"config\":{\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\"],\"Cmd\":[\"bash\"],\"Labels\":{\"org.rfaas.base-version\":\"$BASE_VERSION\"}},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$diff\"]},\"history\":[{\"created\":\"1970-01-01T00:00:00Z\",\"created_by\":\"debootstrap --arch=$arch --variant=minbase bookworm\"}]}"
+    cfg="$(printf '%s' "$config" | sha256sum | cut -d' ' -f1)"
+    printf '%s' "$config" >"$dir/$cfg.json"
+    printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]' "$cfg" "$tag" "$diff" >"$dir/manifest.json"
+    tar -C "$dir" -cf - manifest.json "$cfg.json" "$diff/layer.tar" | docker load -q >/dev/null \
+        || { rm -rf "$dir"; die "docker load of the $arch base image failed"; }
+    rm -rf "$dir"
+}
+if [ "$ARM64" = 0 ]; then
+    log "arm64 base image skipped (RFAAS_TEST_ARM64=0)"
+    MULTI_BASE=""
+else
+    enable_binfmt
+    if multi_base_ok; then
+        log "multi-platform base $MULTI_BASE already in the registry"
+    else
+        if [ -s "$ARM64_TAR" ]; then
+            log "reusing cached arm64 rootfs $ARM64_TAR"
+        else
+            build_rootfs_tar arm64 "$ARM64_TAR"
+        fi
+        log "pushing $MULTI_BASE (amd64 + arm64)"
+        load_rootfs arm64 "$ARM64_TAR" "$MULTI_BASE-arm64"
+        docker tag "$BASE_IMAGE" "$MULTI_BASE-amd64"
+        # A throw-away client config: root's own ~/.docker is left alone.
+        DOCKER_CONFIG="$(mktemp -d)"
+        export DOCKER_CONFIG
+        printf '%s' "$REGISTRY_PASSWORD" | docker login -u "$REGISTRY_USER" --password-stdin "$REGISTRY_ADDR" >/dev/null 2>&1 \
+            || die "docker login $REGISTRY_ADDR failed"
+        for arch in amd64 arm64; do
+            docker push -q "$MULTI_BASE-$arch" >/dev/null || die "docker push $MULTI_BASE-$arch failed"
+        done
+        docker manifest rm "$MULTI_BASE" >/dev/null 2>&1 || true
+        docker manifest create --insecure "$MULTI_BASE" "$MULTI_BASE-amd64" "$MULTI_BASE-arm64" >/dev/null \
+            || die "docker manifest create $MULTI_BASE failed"
+        docker manifest push --insecure --purge "$MULTI_BASE" >/dev/null || die "docker manifest push $MULTI_BASE failed"
+        rm -rf "$DOCKER_CONFIG"
+        unset DOCKER_CONFIG
+        docker rmi "$MULTI_BASE-amd64" "$MULTI_BASE-arm64" >/dev/null 2>&1 || true
+        multi_base_ok || die "the registry does not serve $MULTI_BASE for amd64 and arm64"
+    fi
+fi
 
 # ------------------------------------------------------------------- redis --
 REDIS_CONF="$STATE/redis/redis.conf"
@@ -357,6 +451,72 @@ FLUSH PRIVILEGES;
 EOF
 fi
 
+# ------------------------------------------------------------------ podman --
+# Podman's storage (/var/lib/containers) and socket are its own: the Docker run is untouched.
+# Its registries.conf (ours, via CONTAINERS_REGISTRIES_CONF) marks the test registry as plain
+# HTTP: unlike Docker, Podman does not treat 127.0.0.0/8 as insecure by itself.
+podman_ping() { [ "$(curl -s --max-time 5 --unix-socket "$PODMAN_SOCK" http://podman/_ping 2>/dev/null || true)" = OK ]; }
+if [ "$WITH_PODMAN" -eq 1 ]; then
+    PODMAN_DIR="$STATE/podman"
+    PODMAN_PID="$STATE/run/podman.pid"
+    mkdir -p "$PODMAN_DIR" "$(dirname "$PODMAN_SOCK")"
+    podman_conf="unqualified-search-registries = [\"docker.io\"]
+
+[[registry]]
+location = \"$REGISTRY_ADDR\"
+insecure = true
+"
+    # Podman gives containers RLIMIT_NOFILE = fs.nr_open (1048576) and a raised RLIMIT_NPROC
+    # unless told otherwise, which fails ("error setting rlimit type 7" / "type 6") where its
+    # own hard limits are lower (it lowers NPROC for itself); Docker passes its own limits on.
+    # Pin them to the service's hard limits: start it, read them, restart once if they differ.
+    containers_conf() {  # $1 = nofile, $2 = nproc
+        printf '[containers]\ndefault_ulimits = ["nofile=%s:%s", "nproc=%s:%s"]\n' "$1" "$1" "$2" "$2"
+    }
+    hard_limit() { awk -v n="$2" 'index($0, n) == 1 {print $(NF-1)}' "/proc/$1/limits"; }
+    write_if_changed() {  # $1 = file, stdin = content; returns 0 when it changed
+        local content; content="$(cat)"
+        printf '%s\n' "$content" | cmp -s - "$1" && return 1
+        printf '%s\n' "$content" >"$1"
+    }
+    start_podman() {
+        log "starting podman system service on $PODMAN_SOCK (log: $STATE/logs/podman.log)"
+        rm -f "$PODMAN_SOCK"
+        spawn "$STATE/logs/podman.log" env CONTAINERS_REGISTRIES_CONF="$PODMAN_DIR/registries.conf" \
+            CONTAINERS_CONF="$PODMAN_DIR/containers.conf" podman system service --time=0 "unix://$PODMAN_SOCK" \
+            >"$PODMAN_PID"
+        for _ in $(seq 1 30); do
+            podman_ping && return 0
+            pid_alive "$PODMAN_PID" || { tail -n 20 "$STATE/logs/podman.log" >&2; die "podman service exited"; }
+            sleep 1
+        done
+        die "podman: $PODMAN_SOCK did not answer /_ping within 30 s"
+    }
+    stop_podman() { if pid_alive "$PODMAN_PID"; then kill "$(cat "$PODMAN_PID")"; sleep 1; fi; }
+    [ -s "$PODMAN_DIR/containers.conf" ] || containers_conf "$(ulimit -Hn)" "$(ulimit -Hu)" >"$PODMAN_DIR/containers.conf"
+    if printf '%s' "$podman_conf" | write_if_changed "$PODMAN_DIR/registries.conf"; then stop_podman; fi
+    if podman_ping; then log "podman service already running"; else start_podman; fi
+    if pid_alive "$PODMAN_PID"; then
+        pid="$(cat "$PODMAN_PID")"
+        if containers_conf "$(hard_limit "$pid" "Max open files")" "$(hard_limit "$pid" "Max processes")" \
+            | write_if_changed "$PODMAN_DIR/containers.conf"; then
+            log "podman: pinning container rlimits to the service's: $(tail -n 1 "$PODMAN_DIR/containers.conf")"
+            stop_podman
+            start_podman
+        fi
+    fi
+    podman_base_version() {
+        podman image inspect -f '{{index .Config.Labels "org.rfaas.base-version"}}' "$BASE_IMAGE" 2>/dev/null || true
+    }
+    if [ "$(podman_base_version)" = "$BASE_VERSION" ]; then
+        log "podman: image $BASE_IMAGE already present"
+    else
+        log "podman: loading $BASE_IMAGE from docker"
+        docker save "$BASE_IMAGE" | podman load >"$STATE/logs/podman-load.log" 2>&1 \
+            || { tail -n 20 "$STATE/logs/podman-load.log" >&2; die "podman load failed"; }
+    fi
+fi
+
 # ---------------------------------------------------------------- env file --
 ENV_FILE="$STATE/env"
 (umask 077; cat >"$ENV_FILE.tmp" <<EOF
@@ -371,8 +531,10 @@ RFAAS_TEST_MYSQL_USER=$MYSQL_USER
 RFAAS_TEST_MYSQL_PASSWORD=$MYSQL_PASSWORD
 RFAAS_TEST_MYSQL_DATABASE=$MYSQL_DATABASE
 RFAAS_TEST_BASE_IMAGE=$BASE_IMAGE
+RFAAS_TEST_MULTIARCH_BASE=$MULTI_BASE
 DOCKER_HOST=unix://$DOCKER_SOCK
 EOF
+if [ "$WITH_PODMAN" -eq 1 ]; then echo "RFAAS_TEST_PODMAN_HOST=unix://$PODMAN_SOCK" >>"$ENV_FILE.tmp"; fi
 )
 mv "$ENV_FILE.tmp" "$ENV_FILE"
 chmod 0600 "$ENV_FILE"
@@ -385,8 +547,13 @@ docker image inspect "$BASE_IMAGE" >/dev/null 2>&1 || failed+=("base image ($BAS
 [ "$(reg_status auth)" = 200 ] || failed+=("registry (authenticated GET /v2/ on $REGISTRY_ADDR not 200)")
 redis_ping || failed+=("redis (no PONG from $REDIS_HOST:$REDIS_PORT)")
 db_user_ok || failed+=("mariadb (SELECT 1 as $MYSQL_USER on $MYSQL_HOST:$MYSQL_PORT failed)")
+if [ "$WITH_PODMAN" -eq 1 ]; then
+    podman_ping || failed+=("podman (no OK from $PODMAN_SOCK/_ping)")
+    podman image exists "$BASE_IMAGE" || failed+=("podman base image ($BASE_IMAGE missing)")
+fi
 if [ "${#failed[@]}" -gt 0 ]; then
     for f in "${failed[@]}"; do echo "setup: FAILED: $f" >&2; done
     exit 1
 fi
+if [ "$WITH_PODMAN" -eq 1 ]; then log "podman ok: DOCKER_HOST=unix://$PODMAN_SOCK"; fi
 log "all services ok: docker, $BASE_IMAGE, registry $REGISTRY_ADDR, redis $REDIS_HOST:$REDIS_PORT, mariadb $MYSQL_HOST:$MYSQL_PORT"

@@ -40,5 +40,6 @@ stop mariadb  "$STATE/mariadb/run/mariadbd.pid" mariadbd
 rm -f "$STATE/run/mariadbd.spawn.pid"
 stop redis    "$STATE/run/redis.pid"            redis-server
 stop registry "$STATE/run/registry.pid"         docker-registry
+stop podman   "$STATE/run/podman.pid"           podman
 stop dockerd  "$STATE/run/dockerd.pid"          dockerd
 log "done"

@@ -1,6 +1,7 @@
 //! Every bundled template builds into an image that runs and answers; the python3-http
 //! function gets a handler written by the test to check bodies, queries, headers, status codes,
-//! exec_timeout (504) and max_inflight (429).
+//! exec_timeout (504), max_inflight (429) and its server's HTTP/1.1 (chunked bodies, HEAD,
+//! pipelining, a malformed request); the node18 one checks Express's response conventions.
 
 use std::time::Duration;
 
@@ -111,6 +112,103 @@ async fn python3_http_function_handles_requests_timeouts_and_concurrency() {
     let rejected = client.get(container.url("/")).send().await.unwrap();
     assert_eq!(rejected.status(), 429, "max_inflight=1 with one request in flight");
     assert_eq!(busy.await.unwrap().unwrap().status(), 200);
+
+    // The template's own HTTP/1.1 server: a chunked body, HEAD, pipelined requests on one
+    // connection and a malformed request line.
+    let chunks = futures_util::stream::iter(["hel", "lo"].map(Ok::<_, std::io::Error>));
+    let chunked = client.post(container.url("/echo")).body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap();
+    assert_eq!(chunked.status(), 200);
+    let json: serde_json::Value = chunked.json().await.unwrap();
+    assert_eq!(json["body"], "hello", "a chunked request body arrives whole");
+    let head = client.head(container.url("/teapot")).send().await.unwrap();
+    assert_eq!(head.status(), 418);
+    assert_eq!(head.headers()["content-length"], "15", "HEAD reports the body's length");
+    assert_eq!(head.bytes().await.unwrap().len(), 0, "HEAD sends no body");
+    let address = container.url("").trim_start_matches("http://").trim_end_matches('/').to_string();
+    let two = "GET /teapot HTTP/1.1\r\nHost: t\r\n\r\nGET /teapot HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
+    let wire = raw_exchange(&address, two).await;
+    assert_eq!(wire.matches("HTTP/1.1 418").count(), 2, "two pipelined requests, two answers: {wire}");
+    let wire = raw_exchange(&address, "NONSENSE\r\n\r\n").await;
+    assert!(wire.starts_with("HTTP/1.1 400"), "a malformed request line is a 400: {wire}");
+
+    container.remove(&docker).await;
+}
+
+/// Sends `request` as is on a new connection and returns everything read until the server
+/// closes it (10 s at most).
+async fn raw_exchange(address: &str, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+const NODE_HANDLER: &str = r#"'use strict';
+
+module.exports = async (event, context) => {
+  if (event.path === '/text') {
+    return context.status(201).headers({ 'Content-Type': 'text/plain' }).succeed('plain');
+  }
+  return { query: event.query, body: event.body, path: event.path };
+};
+"#;
+
+const NODE_HANDLER_TEST: &str = r#"'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert');
+const handler = require('./handler');
+
+test('echoes the path', async () => {
+  const out = await handler({ path: '/p', query: {}, body: {} }, {});
+  assert.strictEqual(out.path, '/p');
+});
+"#;
+
+#[tokio::test]
+async fn node18_function_keeps_express_conventions() {
+    let docker = engine::docker().await;
+    let (rfaas, image) = scaffold("node18");
+    let _cleanup = engine::Images(vec![image.clone()]);
+    rfaas.file("fn/handler.js", NODE_HANDLER).file("fn/handler.test.js", NODE_HANDLER_TEST);
+    rfaas.run(&["build"]).success().stderr_has("fn built");
+    let container = Container::start(&docker, &image, &[]).await;
+    let client = reqwest::Client::new();
+
+    let reply = client.get(container.url("/q?a[b]=1&c=2")).send().await.unwrap();
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.headers()["content-type"], "application/json; charset=utf-8");
+    let etag = reply.headers()["etag"].to_str().unwrap().to_string();
+    assert!(etag.starts_with("W/\""), "a weak ETag, as Express sends: {etag}");
+    let json: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(json["query"], serde_json::json!({"a": {"b": "1"}, "c": "2"}), "qs's nested query objects");
+    assert_eq!(json["path"], "/q");
+
+    let fresh = client.get(container.url("/q?a[b]=1&c=2")).header("If-None-Match", &etag).send().await.unwrap();
+    assert_eq!(fresh.status(), 304, "a fresh copy is a 304");
+
+    let posted = client
+        .post(container.url("/p"))
+        .header("Content-Type", "application/json")
+        .body(r#"{"x":[1,2]}"#)
+        .send()
+        .await
+        .unwrap();
+    let json: serde_json::Value = posted.json().await.unwrap();
+    assert_eq!(json["body"], serde_json::json!({"x": [1, 2]}), "JSON bodies are parsed");
+
+    let bad =
+        client.post(container.url("/p")).header("Content-Type", "application/json").body("{bad").send().await.unwrap();
+    assert_eq!(bad.status(), 400, "invalid JSON is the body parser's 400");
+    assert_eq!(bad.headers()["content-type"], "text/plain; charset=utf-8");
+
+    let text = client.get(container.url("/text")).send().await.unwrap();
+    assert_eq!(text.status(), 201);
+    assert_eq!(text.headers()["content-type"], "text/plain; charset=utf-8", "Express adds the charset");
+    assert!(text.headers().contains_key("x-duration-seconds"));
+    assert_eq!(text.text().await.unwrap(), "plain");
 
     container.remove(&docker).await;
 }

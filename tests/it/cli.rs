@@ -57,6 +57,11 @@ fn gateway_connection_limits_must_be_positive() {
         ("--idle-timeout", "0s", "must be more than 0"),
         ("--header-read-timeout", "0", "must be more than 0"),
         ("--header-read-timeout", "soon", "invalid duration \"soon\""),
+        ("--wake-timeout", "0s", "must be more than 0"),
+        ("--scale-down-window", "0", "must be more than 0"),
+        ("--pause-before-remove", "later", "invalid duration \"later\""),
+        ("--max-replicas", "0", "0 is not in 1..=1000"),
+        ("--max-replicas", "1001", "1001 is not in 1..=1000"),
     ] {
         rfaas.run(&["gateway", "--state-dir", state, flag, value]).failure(2).stderr_has(says).stderr_has(flag);
         rfaas.run(&["gateway", "start", "--state-dir", state, flag, value]).failure(2).stderr_has(says);

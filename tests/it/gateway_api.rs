@@ -77,7 +77,7 @@ async fn function_endpoints_answer_with_openfaas_status_codes() {
     missing_secret["secrets"] = json!(["nope"]);
     assert_eq!(gw.deploy(&missing_secret).await, (400, "unable to find secret: nope\n".to_string()));
     let (status, body) = gw.deploy(&echo_fn("img", "rfaas-test/does-not-exist:1")).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 424);
     assert!(body.contains("rfaas-test/does-not-exist:1"), "{body}");
     let mut bad_limits = echo_fn("lim", &image);
     bad_limits["limits"] = json!({"memory": "lots"});

@@ -102,13 +102,14 @@ async fn invoke_scale_round_robin_rolling_update_and_remove() {
     }
     assert_eq!(gw.containers().await.len(), 3, "old replicas are stopped and removed");
 
-    // Scale to zero: listed, no endpoints.
+    // Scale to zero: listed, no replicas; the next invocation starts one (scale from zero).
     let zero =
         gw.system(Method::POST, "/system/scale-function/echo").json(&json!({"serviceName": "echo", "replicas": 0}));
     assert_eq!(gw.send(zero).await.0, 200);
-    let response = gw.invoke("echo").await;
-    assert_eq!(response.status(), 503);
-    assert_eq!(response.text().await.unwrap().trim(), "No endpoints available for: echo.");
+    assert!(gw.containers().await.is_empty());
+    assert_eq!(gw.describe("echo").await.get("replicas"), None, "0 is omitted, as Go does");
+    assert_eq!(gw.invoke("echo").await.status(), 200);
+    assert_eq!(gw.describe("echo").await["availableReplicas"], 1);
 
     let delete = gw
         .system(Method::DELETE, "/system/functions")

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::support::Rfaas;
 
-fn copy_tree(from: &Path, to: &Path) {
+pub fn copy_tree(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).expect("read golden dir") {
         let entry = entry.unwrap();
         let name = entry.file_name();

@@ -62,6 +62,10 @@ impl Rfaas {
         let mut env = BTreeMap::new();
         env.insert("HOME".to_string(), dir.path().join("home").display().to_string());
         env.insert("PATH".to_string(), std::env::var("PATH").unwrap_or_default());
+        // The engine the tests run against (Docker's socket, or Podman's with RFAAS_TEST_ENGINE=podman).
+        if let Ok(host) = std::env::var("DOCKER_HOST") {
+            env.insert("DOCKER_HOST".to_string(), host);
+        }
         Rfaas { dir, env, stdin: None }
     }
 
@@ -163,6 +167,65 @@ where
                     "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n{body}",
                     body.len()
                 );
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// A file of the project's shared reference material, `../shared/reference/NAME` beside the
+/// project root (the nearest ancestor with a `shared/reference` folder, so a git worktree nested
+/// one level deeper finds it too).
+pub fn reference_file(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    root.ancestors()
+        .skip(1)
+        .map(|dir| dir.join("shared/reference").join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("../shared/reference/{name} not found beside the project root ({}): the shared reference folder is required", root.display()))
+}
+
+/// Serves `body` (any bytes) at every path from a real HTTP/1.1 server on 127.0.0.1, with
+/// `status`; returns the base URL.
+pub fn serve_bytes(status: u16, body: Vec<u8>) -> String {
+    serve_paths(move |_| Some((status, body.clone())))
+}
+
+/// A real HTTP/1.1 server on 127.0.0.1 that answers each request path with `handler`'s status
+/// and bytes, or 404 for `None`; returns the base URL.
+pub fn serve_paths<F>(handler: F) -> String
+where
+    F: Fn(&str) -> Option<(u16, Vec<u8>)> + Send + Sync + 'static,
+{
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let handler = std::sync::Arc::new(handler);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let handler = handler.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or_default().to_string();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                }
+                let (status, body) = handler(&path).unwrap_or((404, b"not found".to_vec()));
+                let mut stream = stream;
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
             });
         }
     });

@@ -21,6 +21,14 @@
 //! HTTP/1.1 only, as the OpenFaaS gateway serves it; TCP_NODELAY on every connection; open
 //! connections counted in a gauge (`rfaas_open_connections`); on shutdown the listener closes,
 //! idle connections close at once and busy ones after their response.
+//!
+//! Connections are accepted and served by [`Workers`]: one thread per core, each with its own
+//! single-threaded runtime, its own duplicate of the listening socket (the kernel hands each
+//! new connection to one of the threads waiting in `accept`) and, for the proxy, its own
+//! upstream pool, as nginx runs one worker process per core. A request then never leaves its
+//! thread: the multi-threaded runtime woke a sibling worker (a futex call) for most of the
+//! several task wake-ups of each proxied request, and moved tasks and upstream connections
+//! between threads. A thread accepts only as fast as it serves, as one runtime did.
 
 mod tracker;
 mod watch;
@@ -33,7 +41,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, Request};
+use axum::response::Response;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use prometheus::IntGauge;
@@ -101,24 +110,149 @@ fn connections_for_fds(fds: u64) -> u64 {
     fds.saturating_sub(FD_RESERVE) / 2
 }
 
-/// Serves `app` on `listener` within `limits`, counting open connections in `open`, until
-/// `shutdown` completes, then until every connection has closed (the caller bounds that wait).
-/// Accept errors never end it.
+/// What answers the requests of every connection: an axum [`Router`], or a service that
+/// sends some paths elsewhere first (the gateway's `/function/*`, see `router::App`).
+pub trait App: Clone + Send + Sync + 'static {
+    /// Answers one request.
+    fn call(&self, request: Request) -> impl Future<Output = Response> + Send + 'static + use<Self>;
+}
+
+impl App for Router {
+    fn call(&self, request: Request) -> impl Future<Output = Response> + Send + 'static + use<> {
+        let oneshot = self.clone().oneshot(request);
+        async move {
+            match oneshot.await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            }
+        }
+    }
+}
+
+/// Threads that each run a single-threaded runtime, to serve connections on.
+pub struct Workers {
+    handles: Vec<tokio::runtime::Handle>,
+}
+
+impl Workers {
+    /// Starts `count` threads (at least one); each calls `on_start`, then runs its runtime for
+    /// the life of the process.
+    pub fn start(count: usize, on_start: fn()) -> std::io::Result<Workers> {
+        let mut handles = Vec::new();
+        for i in 0..count.max(1) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            handles.push(runtime.handle().clone());
+            std::thread::Builder::new().name(format!("rfaas-conn-{i}")).spawn(move || {
+                on_start();
+                runtime.block_on(std::future::pending::<()>());
+            })?;
+        }
+        Ok(Workers { handles })
+    }
+}
+
+/// [`serve_on`] with every connection served on the current runtime.
 pub async fn serve(
     listener: TcpListener,
-    app: Router,
+    app: impl App,
     limits: Limits,
     open: IntGauge,
     shutdown: impl Future<Output = ()>,
 ) {
-    let tracker = Arc::new(Tracker::new());
+    serve_on(None, listener, app, limits, open, shutdown).await;
+}
+
+/// What every accept loop shares.
+struct Shared {
+    tracker: Arc<Tracker>,
+    refusals: Refusals,
+    limits: Limits,
+    open: IntGauge,
+}
+
+/// Serves `app` on `listener` within `limits`, counting open connections in `open`, until
+/// `shutdown` completes, then until every connection has closed (the caller bounds that wait).
+/// With `workers`, each worker accepts from the same listening socket and serves what it
+/// accepted (so accepting never outruns serving, as in one runtime); without, the current
+/// runtime does. Accept errors never end it.
+pub async fn serve_on(
+    workers: Option<Arc<Workers>>,
+    listener: TcpListener,
+    app: impl App,
+    limits: Limits,
+    open: IntGauge,
+    shutdown: impl Future<Output = ()>,
+) {
+    let shared = Arc::new(Shared { tracker: Arc::new(Tracker::new()), refusals: Refusals::new(), limits, open });
     let (stop, stopped) = signal::channel(false);
-    let refusals = Refusals::new();
-    tokio::pin!(shutdown);
+    let mut loops = Vec::new();
+    let per_worker = workers.map(|workers| listener_per_worker(&listener, &workers));
+    let listeners = match per_worker {
+        Some(Ok(per_worker)) => {
+            // The duplicates keep the socket open; this one would keep it open after them.
+            drop(listener);
+            per_worker
+        }
+        Some(Err(e)) => {
+            console::warn(&format!("cannot share the listener with the connection threads: {e}"));
+            vec![(tokio::runtime::Handle::current(), Listening::Tokio(listener))]
+        }
+        None => vec![(tokio::runtime::Handle::current(), Listening::Tokio(listener))],
+    };
+    for (runtime, listening) in listeners {
+        let (app, shared, stopped) = (app.clone(), shared.clone(), stopped.clone());
+        loops.push(runtime.spawn(async move {
+            let listener = match listening {
+                Listening::Tokio(listener) => listener,
+                Listening::Std(listener) => match TcpListener::from_std(listener) {
+                    Ok(listener) => listener,
+                    Err(e) => return console::warn(&format!("a connection thread cannot listen: {e}")),
+                },
+            };
+            accept_loop(listener, app, shared, stopped).await;
+        }));
+    }
+    shutdown.await;
+    let _ = stop.send(true);
+    // Each loop drops its listener when it ends: once all have, the port is closed.
+    for accept in loops {
+        let _ = accept.await;
+    }
+    let empty = shared.tracker.empty.notified();
+    if shared.tracker.len() > 0 {
+        empty.await;
+    }
+}
+
+/// A listening socket for one accept loop: the original, or a duplicate for a worker's runtime.
+enum Listening {
+    Tokio(TcpListener),
+    Std(std::net::TcpListener),
+}
+
+/// One duplicate of the listening socket for each worker, to be registered with its runtime.
+fn listener_per_worker(
+    listener: &TcpListener,
+    workers: &Workers,
+) -> std::io::Result<Vec<(tokio::runtime::Handle, Listening)>> {
+    use std::os::fd::AsFd;
+    workers
+        .handles
+        .iter()
+        .map(|handle| {
+            let dup = listener.as_fd().try_clone_to_owned()?;
+            Ok((handle.clone(), Listening::Std(std::net::TcpListener::from(dup))))
+        })
+        .collect()
+}
+
+/// Accepts connections until `stopped`, and serves each on the current runtime.
+async fn accept_loop(listener: TcpListener, app: impl App, shared: Arc<Shared>, stopped: signal::Receiver<bool>) {
+    let mut stopping = stopped.clone();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            () = &mut shutdown => break,
+            _ = stopping.wait_for(|stop| *stop) => break,
         };
         let (stream, remote) = match accepted {
             Ok(pair) => pair,
@@ -134,23 +268,18 @@ pub async fn serve(
         if let Err(e) = stream.set_nodelay(true) {
             console::warn(&format!("cannot set TCP_NODELAY on an accepted connection: {e}"));
         }
-        if tracker.admit(limits.max_connections) == Admission::Full {
-            refusals.note();
+        if shared.tracker.admit(shared.limits.max_connections) == Admission::Full {
+            shared.refusals.note();
             tokio::spawn(refuse(stream));
             continue;
         }
-        open.inc();
-        let entry = Open { conn: tracker.register(), tracker: tracker.clone(), gauge: open.clone() };
-        let (app, stopped) = (app.clone(), stopped.clone());
+        shared.open.inc();
+        let entry =
+            Open { conn: shared.tracker.register(), tracker: shared.tracker.clone(), gauge: shared.open.clone() };
+        let (app, stopped, limits) = (app.clone(), stopped.clone(), shared.limits);
         tokio::spawn(async move {
             drive(stream, remote, app, &entry.conn, limits, stopped).await;
         });
-    }
-    drop(listener);
-    let _ = stop.send(true);
-    let empty = tracker.empty.notified();
-    if tracker.len() > 0 {
-        empty.await;
     }
 }
 
@@ -184,7 +313,7 @@ async fn accept_failed(e: &std::io::Error) {
 async fn drive(
     stream: TcpStream,
     remote: SocketAddr,
-    app: Router,
+    app: impl App,
     conn: &Arc<Conn>,
     limits: Limits,
     mut stopped: signal::Receiver<bool>,
@@ -192,23 +321,32 @@ async fn drive(
     let io = TokioIo::new(WatchedIo { io: stream, conn: conn.clone() });
     let service = {
         let conn = conn.clone();
-        hyper::service::service_fn(move |request| handle(request, remote, app.clone(), conn.clone()))
+        hyper::service::service_fn(move |request| handle(request, remote, &app, conn.clone()))
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
     // Disabled: the phases here time heads from their first byte (see the module docs).
     builder.header_read_timeout(None);
     let served = builder.serve_connection(io, service).with_upgrades();
     tokio::pin!(served);
+    // Phase changes wake nobody (see `Conn::transition`): the deadline is checked at least this
+    // often, which is soon enough because no phase change sets a deadline nearer than this.
+    let check_every = limits.header_read_timeout.min(limits.idle_timeout);
+    let timer = tokio::time::sleep(check_every);
+    tokio::pin!(timer);
     let mut stopping = false;
     loop {
         // An evicted connection that took a request meanwhile closes after that response.
         if conn.is_evicted() && conn.phase().0 != Phase::Busy {
             break;
         }
-        let deadline = conn.deadline(&limits);
+        let next_check = Instant::now() + check_every;
+        let at = conn.deadline(&limits).map_or(next_check, |d| d.min(next_check));
+        if at != timer.deadline() {
+            timer.as_mut().reset(at);
+        }
         tokio::select! {
             _ = served.as_mut() => return,
-            () = sleep_until(deadline) => {
+            () = timer.as_mut() => {
                 if conn.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
                     break;
                 }
@@ -228,30 +366,23 @@ async fn drive(
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
 /// One request: the client address for handlers (`ConnectInfo`), a body that reports stalls,
 /// and a response body that marks the connection idle again once sent.
-async fn handle(
+fn handle<A: App>(
     request: hyper::Request<Incoming>,
     remote: SocketAddr,
-    app: Router,
+    app: &A,
     conn: Arc<Conn>,
-) -> Result<axum::response::Response, Infallible> {
+) -> impl Future<Output = Result<Response, Infallible>> + Send + 'static + use<A> {
     conn.on_request();
     let done = ResponseDone(conn.clone());
     let mut request = request.map(|inner| axum::body::Body::new(RequestBody { inner, conn }));
     request.extensions_mut().insert(ConnectInfo(remote));
-    let response = match app.oneshot(request).await {
-        Ok(response) => response,
-        Err(never) => match never {},
-    };
-    Ok(response.map(|inner| axum::body::Body::new(ResponseBody { inner, _done: done })))
+    let response = app.call(request);
+    async move {
+        let response = response.await;
+        Ok(response.map(|inner| axum::body::Body::new(ResponseBody { inner, _done: done })))
+    }
 }
 
 /// Answers 503 on a connection there is no room for, then closes it.

@@ -48,7 +48,7 @@ pub(super) struct Conn {
     epoch: Instant,
     state: AtomicU64,
     evicted: AtomicBool,
-    /// Woken when the phase changes in a way that may bring its deadline closer, or on eviction.
+    /// Woken on eviction, and when an evicted connection finishes its response.
     pub(super) wake: Notify,
 }
 
@@ -64,16 +64,16 @@ impl Conn {
     }
 
     /// Moves to `to` (now) if the phase is one of `from`; true when it did.
+    ///
+    /// Nobody is woken: every deadline a phase change can set lies at least the shorter of the
+    /// two timeouts ahead, and the connection task never sleeps longer than that between
+    /// checks (see `drive`), so it sees the new deadline in time. Waking it here cost two
+    /// task wake-ups and two timer re-arms per request.
     fn transition(&self, from: &[Phase], to: Phase) -> bool {
         let next = pack(to, self.now_ms());
-        let moved = self
-            .state
+        self.state
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |word| from.contains(&unpack(word).0).then_some(next))
-            .is_ok();
-        if moved && to != Phase::Busy {
-            self.wake.notify_one();
-        }
-        moved
+            .is_ok()
     }
 
     /// Bytes arrived from the client.
@@ -98,9 +98,11 @@ impl Conn {
         self.transition(&[Phase::Waiting], Phase::Busy);
     }
 
-    /// The response was sent (or abandoned).
+    /// The response was sent (or abandoned). An evicted connection is woken to close now.
     pub(super) fn on_response_done(&self) {
-        self.transition(&[Phase::Busy, Phase::Waiting], Phase::Idle);
+        if self.transition(&[Phase::Busy, Phase::Waiting], Phase::Idle) && self.is_evicted() {
+            self.wake.notify_one();
+        }
     }
 
     /// When the connection should be closed if nothing changes; `None` while it is busy.

@@ -184,13 +184,15 @@ async fn flag_deploy_list_describe_and_remove() {
     assert_eq!(list[0]["name"], "alpha");
     assert_eq!(list[1]["invocationCount"], 3);
 
-    // Any failure exits non-zero: an image the engine does not have is rejected by the gateway.
+    // Any failure exits non-zero: an image the gateway cannot pull is a 424 (the function is kept).
     s.run(&["deploy", "--image", "rfaas-test/does-not-exist:1", "--name", "ghost"])
         .failure(1)
-        .stderr_has("answered HTTP 400")
+        .stderr_has("answered HTTP 424")
+        .stderr_has("cannot pull image rfaas-test/does-not-exist:1")
         .stderr_has("failed to deploy: ghost");
 
     s.run(&["remove", "alpha"]).success().stderr_has("Removing old function.");
     s.run(&["rm", "alpha"]).failure(1).stderr_has("no existing function to remove: alpha");
+    s.run(&["remove", "ghost"]).success();
     assert_eq!(s.deployed().await, ["beta"]);
 }

@@ -6,10 +6,12 @@
 mod async_calls;
 mod auth;
 mod deploy;
+mod diff;
 mod invoke;
 mod logs;
 mod namespace_ready_version;
 mod secret;
+mod secret_apply;
 mod up;
 
 use std::path::PathBuf;
@@ -96,6 +98,7 @@ impl Session {
             .env_clear()
             .env("HOME", self.rfaas.home())
             .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(std::env::var("DOCKER_HOST").map(|h| ("DOCKER_HOST", h)))
             .env("OPENFAAS_CONFIG", self.rfaas.path().join("openfaas-config"))
             .env("OPENFAAS_URL", &self.gw.url)
             .args(args);

@@ -57,7 +57,8 @@ pub async fn image_without_command() -> String {
     tag.to_string()
 }
 
-async fn build(docker: &bollard::Docker, tag: &str, files: &[(&str, &str)]) {
+/// Builds `tag` from `files` (a Dockerfile and what it copies) on the host network.
+pub async fn build(docker: &bollard::Docker, tag: &str, files: &[(&str, &str)]) {
     let mut tar = tar::Builder::new(Vec::new());
     for (name, text) in files {
         let mut header = tar::Header::new_gnu();

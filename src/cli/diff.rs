@@ -1,0 +1,34 @@
+//! Flags of `diff`: what `deploy` would change.
+
+use clap::Args;
+
+use super::{ApiArgs, EnvsubstArg, NamespaceArg, parse_tag};
+use crate::ops::diff::EnvMode;
+use crate::stack::image::TagFormat;
+
+pub const DIFF_EXAMPLES: &str = "Examples:
+  rfaas diff
+  rfaas diff -f stack.yaml --filter 'api-*' --env all
+  rfaas diff -n staging && echo 'nothing to deploy'
+
+Exit code: 0 when the gateway matches the stack, 1 when something differs (or on an error).";
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub api: ApiArgs,
+    #[command(flatten)]
+    pub namespace: NamespaceArg,
+    #[command(flatten)]
+    pub envsubst: EnvsubstArg,
+    /// Image tag: latest, sha, branch, describe or digest
+    #[arg(long, default_value = "latest", value_parser = parse_tag)]
+    pub tag: TagFormat,
+    /// Environment variables set on one side only: local ignores those only deployed, remote
+    /// those only in the stack, all reports both
+    #[arg(long, value_enum, default_value = "local", value_name = "MODE")]
+    pub env: EnvMode,
+    /// Timeout for the call to the gateway API
+    #[arg(long, default_value = "60s", value_parser = super::parse_duration)]
+    pub timeout: std::time::Duration,
+}

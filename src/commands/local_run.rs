@@ -1,0 +1,122 @@
+//! `rfaas local-run [NAME]`: build one function (unless `--build=false`) and run it in a
+//! container on the local engine until Ctrl-C (see [`crate::ops::local_run`]).
+
+use crate::cli::LocalRunArgs;
+use crate::commands::Context;
+use crate::docker::build::{self, EngineOptions};
+use crate::docker::progress::Board;
+use crate::error::with_hint;
+use crate::openfaas::deployment::{self, Overrides};
+use crate::ops::local_run::{self, LocalRunOptions, RunOutcome};
+use crate::stack::Stack;
+
+pub async fn run(args: LocalRunArgs, ctx: &Context) -> anyhow::Result<()> {
+    if args.watch {
+        return Err(with_hint(
+            anyhow::anyhow!("--watch is not supported by rfaas local-run yet"),
+            "run `rfaas local-run` again after a change (an unchanged function is not rebuilt)",
+        ));
+    }
+    let stack = ctx.load_stack(args.envsubst.envsubst).await?;
+    let stack = only(&stack, args.name.as_deref())?;
+    let function = stack.functions().next().expect("one function selected").clone();
+    if args.name.is_none() {
+        crate::commands::new::update_gitignore(&ctx.cwd)?;
+    }
+    let overrides = Overrides { tag: args.tag, ..Default::default() };
+    let fprocess = crate::ops::deploy::template_fprocess(function.lang.as_deref(), &ctx.env());
+    let d = deployment::from_stack(&stack, &function, &overrides, fprocess, &ctx.cwd)?;
+    let opts = LocalRunOptions {
+        port: args.port,
+        network: args.network.clone(),
+        extra_env: args.env.clone(),
+        secrets_dir: local_run::secrets_dir(&ctx.cwd),
+    };
+    let plan = local_run::plan(&d, &opts).map_err(|e| match e.hint() {
+        Some(h) => with_hint(e, h),
+        None => e.into(),
+    })?;
+    if args.print {
+        ctx.printer.data(&local_run::docker_run_line(&plan));
+        return Ok(());
+    }
+    let docker = crate::docker::connect().await?;
+    if args.build {
+        build_function(&stack, &args, &docker, ctx).await?;
+    }
+    let outcome =
+        local_run::run(&docker, &plan, &ctx.printer, shutdown_signal()).await.map_err(|e| match e.hint() {
+            Some(h) => with_hint(e, h),
+            None => e.into(),
+        })?;
+    match outcome {
+        RunOutcome::Stopped => {
+            ctx.printer.status(&format!("{} stopped and removed", plan.name));
+            Ok(())
+        }
+        RunOutcome::Exited(0) => Ok(()),
+        RunOutcome::Exited(code) => anyhow::bail!("{} exited with code {code}", plan.name),
+    }
+}
+
+/// The stack with only the function to run: `name`, or the only one there is.
+fn only(stack: &Stack, name: Option<&str>) -> anyhow::Result<Stack> {
+    let names: Vec<&String> = stack.file.functions.keys().collect();
+    let chosen = match name {
+        Some(n) if stack.file.functions.contains_key(n) => n.to_string(),
+        Some(n) => {
+            let listed: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+            return Err(with_hint(
+                anyhow::anyhow!("no function \"{n}\" in {}", stack.source),
+                format!("the stack has: {}", listed.join(", ")),
+            ));
+        }
+        None if names.len() == 1 => names[0].clone(),
+        None if names.is_empty() => anyhow::bail!("{} selects no function to run", stack.source),
+        None => {
+            let listed: Vec<&str> = names.iter().map(|s| s.as_str()).collect();
+            return Err(with_hint(
+                anyhow::anyhow!("give a function name to run: [{}]", listed.join(" ")),
+                format!("e.g. `rfaas local-run {}`", listed[0]),
+            ));
+        }
+    };
+    let mut one = stack.clone();
+    one.file.functions.retain(|k, _| *k == chosen);
+    Ok(one)
+}
+
+async fn build_function(
+    stack: &Stack,
+    args: &LocalRunArgs,
+    docker: &bollard::Docker,
+    ctx: &Context,
+) -> anyhow::Result<()> {
+    let build = crate::commands::build::options(&args.flags, args.tag, false, crate::ops::Parallelism::ONE);
+    let (jobs, _skipped) = crate::ops::build::prepare(stack, &build, &ctx.env()).await?;
+    let opts =
+        EngineOptions { force: false, no_cache: args.flags.no_cache, pull: args.flags.pull, squash: args.flags.squash };
+    let board = Board::new(&ctx.printer, !args.quiet);
+    for (job, result) in build::build_all(docker, jobs, opts, &board, 1).await {
+        if let Err(e) = result {
+            return Err(with_hint(
+                anyhow::anyhow!("cannot build {}: {e}", job.function),
+                "fix the build, or run the existing image with --build=false",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Completes on Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        // Without signal handlers the default action ends the process; never complete here.
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
+}
