@@ -95,6 +95,7 @@ const fnUrl = (f) => `#/fn/${encodeURIComponent(f.namespace || namespace)}/${enc
 function statusOf(f) {
   const desired = f.replicas || 0, ready = f.availableReplicas || 0;
   if (desired === 0) return ['Scaled to zero', 'zero'];
+  if (f.scaling && f.scaling.pausedReplicas > 0 && ready === 0) return ['Paused (resumes on the next request)', 'zero'];
   if (ready >= desired) return ['Ready', 'ok'];
   if (ready > 0) return ['Degraded', 'warn'];
   return ['Starting', 'warn'];

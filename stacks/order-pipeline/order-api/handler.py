@@ -167,6 +167,9 @@ def step_apply(event, order_id, step):
     result = store.apply(order_id, step, round_, str(body.get("callId", ""))[:128], outcome, queue_step)
     if result is None:
         return web.error(404, f"order {order_id} not found")
+    if result == store.EARLY:
+        # 503: the queue tries the apply again once the step before it is recorded.
+        return web.error(503, f"order {order_id}: the {step} answer came before the step that queued it was recorded")
     applied, status = result
     web.log(NAME, f"order {order_id}: {step} {outcome.call_status} ({outcome.function_status})"
                   f" -> {status}{'' if applied else ' (history only)'}")

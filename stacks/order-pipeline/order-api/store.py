@@ -81,13 +81,22 @@ def create(order, queue):
     return order_id
 
 
+#: `apply`'s answer for a callback that arrived before the transition that queued its call.
+EARLY = "early"
+
+
 def apply(order_id, step, round_, call, outcome, queue):
-    """Applies one callback; returns `(applied, status)` or None for an unknown order."""
+    """Applies one callback; returns `(applied, status)`, None for an unknown order, or EARLY."""
     event = outcome.call_status if outcome.call_status in ("succeeded", "dead") else "failed"
     with db.transaction() as conn, conn.cursor() as cur:
         order = _select_order(cur, order_id, lock=True)
         if order is None:
             return None
+        if round_ > order["revision"]:
+            # The transition that queued this call has not committed yet (its commit was lost to
+            # an outage and its own callback is being retried): this answer must wait for it,
+            # not be filed as stale, or the order would wait forever for a call already done.
+            return EARLY
         detail = outcome.why() if not outcome.ok else outcome.body.get("summary")
         if not record_step(cur, order_id, step, event, call, outcome.attempts, outcome.function_status, detail):
             return False, order["status"]
