@@ -30,6 +30,7 @@ mod generate_schema;
 mod hostile;
 mod new_cmd;
 mod order_pipeline;
+mod plugins;
 mod push;
 mod sealed;
 mod shrinkwrap;
