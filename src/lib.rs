@@ -134,6 +134,7 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Template(args) => commands::template::run(args, ctx).await,
         Command::RegistryLogin(args) => commands::registry_login::run(args, ctx),
         Command::Chart(args) => commands::chart::run(args, ctx),
+        Command::Plugin(args) => commands::plugin::run(args, ctx).await,
         Command::Store(args) => commands::store::run(args, ctx).await,
         Command::Gateway(args) => commands::gateway::run(args, ctx).await,
     }

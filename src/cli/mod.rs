@@ -20,6 +20,7 @@ pub mod chart;
 mod credentials;
 mod gateway;
 mod generate;
+pub mod plugin;
 mod queue;
 pub mod secret_seal;
 pub mod store;
@@ -210,6 +211,9 @@ pub enum Command {
     /// Render Helm charts into plain YAML files (needs `helm` on PATH)
     #[command(after_help = chart::CHART_EXAMPLES)]
     Chart(chart::ChartArgs),
+    /// Download plugins; installed ones run as `rfaas NAME ARGS`
+    #[command(after_help = plugin::PLUGIN_EXAMPLES)]
+    Plugin(plugin::PluginArgs),
     /// Browse the function store and deploy its functions
     #[command(after_help = store::STORE_EXAMPLES)]
     Store(store::StoreArgs),

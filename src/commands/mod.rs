@@ -15,6 +15,7 @@ pub mod logout;
 pub mod logs;
 pub mod namespace;
 pub mod new;
+pub mod plugin;
 pub mod push;
 pub mod ready;
 pub mod registry_login;
