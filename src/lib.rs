@@ -22,6 +22,7 @@ pub mod kubernetes;
 pub mod openfaas;
 pub mod ops;
 pub mod output;
+pub mod plugins;
 pub mod private_files;
 pub mod sealed;
 pub mod secrets_folder;
@@ -48,6 +49,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    if let Some(code) = run_plugin(&args) {
+        return code;
+    }
     let terminal = Terminal::detect();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -105,6 +110,27 @@ fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
     }
 }
 
+/// Runs `~/.openfaas/plugins/NAME` when the first argument names no built-in command but a
+/// plugin ([`plugins`]); `None` when it is not a plugin call.
+fn run_plugin(args: &[OsString]) -> Option<ExitCode> {
+    let name = args.get(1)?.to_str()?;
+    if !plugins::is_plugin_name(name) || name == "help" {
+        return None;
+    }
+    // The plugin file first: one lookup, where building clap's whole command tree to rule out a
+    // built-in would cost every command's start-up.
+    let plugin = plugins::find(&plugins::plugin_dir()?, name)?;
+    let builtin = <Cli as clap::CommandFactory>::command()
+        .get_subcommands()
+        .any(|c| c.get_name() == name || c.get_all_aliases().any(|a| a == name));
+    if builtin {
+        return None;
+    }
+    let err = plugins::exec(&plugin, &args[2..]);
+    Printer::plain().error(&format!("error: cannot run the plugin {}: {err}", plugin.display()));
+    Some(ExitCode::from(plugins::EXEC_FAILED))
+}
+
 async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
     match command {
         Command::Generate(args) => commands::generate::run(args, ctx).await,
@@ -132,6 +158,7 @@ async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {
         Command::Template(args) => commands::template::run(args, ctx).await,
         Command::RegistryLogin(args) => commands::registry_login::run(args, ctx),
         Command::Chart(args) => commands::chart::run(args, ctx),
+        Command::Plugin(args) => commands::plugin::run(args, ctx).await,
         Command::Store(args) => commands::store::run(args, ctx).await,
         Command::Gateway(args) => commands::gateway::run(*args, ctx).await,
     }

@@ -22,6 +22,7 @@ mod diff;
 mod gateway;
 mod generate;
 mod local_run;
+pub mod plugin;
 mod publish;
 mod queue;
 mod scaling;
@@ -227,6 +228,9 @@ pub enum Command {
     /// Render Helm charts into plain YAML files (needs `helm` on PATH)
     #[command(after_help = chart::CHART_EXAMPLES)]
     Chart(chart::ChartArgs),
+    /// Download plugins; installed ones run as `rfaas NAME ARGS`
+    #[command(after_help = plugin::PLUGIN_EXAMPLES)]
+    Plugin(plugin::PluginArgs),
     /// Browse the function store and deploy its functions
     #[command(after_help = store::STORE_EXAMPLES)]
     Store(store::StoreArgs),

@@ -17,6 +17,7 @@ pub mod logout;
 pub mod logs;
 pub mod namespace;
 pub mod new;
+pub mod plugin;
 pub mod publish;
 pub mod push;
 pub mod ready;

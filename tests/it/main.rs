@@ -35,6 +35,7 @@ mod local_run;
 mod new_cmd;
 mod order_pipeline;
 mod output_snapshots;
+mod plugins;
 mod publish;
 mod push;
 mod sealed;
