@@ -86,22 +86,12 @@ impl crate::error::Hint for StoreError {
 /// Reads the store from an http(s) URL (60 s, as faas-cli), a `file://` URL or a path, at most
 /// 16 MiB of it (the limit for any document a user names).
 pub async fn fetch(url: &str, cwd: &Path) -> Result<Vec<StoreFunction>, StoreError> {
-    use crate::http_client::{FetchError, get_document};
-    use crate::stack::limits::{self, MAX_DOCUMENT_BYTES};
+    use crate::http_client::{ReadDocumentError, read_document};
     let url = url.trim_end_matches('/');
-    let fail = |reason: String| StoreError::Read { url: url.to_string(), reason };
-    let text = if url.starts_with("http://") || url.starts_with("https://") {
-        let body = get_document(url, STORE_TIMEOUT, None, Some(STORE_TIMEOUT), MAX_DOCUMENT_BYTES).await.map_err(
-            |e| match e {
-                FetchError::Stalled(stalled) => StoreError::Stalled(stalled),
-                other => fail(other.to_string()),
-            },
-        )?;
-        String::from_utf8(body).map_err(|_| fail("the response is not UTF-8 text".to_string()))?
-    } else {
-        let path = url.strip_prefix("file://").unwrap_or(url);
-        limits::read(&cwd.join(path), limits::Accept::Streams).map_err(|e| fail(e.to_string()))?
-    };
+    let text = read_document(url, cwd, STORE_TIMEOUT).await.map_err(|e| match e {
+        ReadDocumentError::Stalled(stalled) => StoreError::Stalled(stalled),
+        ReadDocumentError::Failed(reason) => StoreError::Read { url: url.to_string(), reason },
+    })?;
     let store: Store =
         serde_json::from_str(&text).map_err(|source| StoreError::Parse { url: url.to_string(), source })?;
     Ok(store.functions)

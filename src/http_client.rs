@@ -219,6 +219,31 @@ pub async fn read_capped(
     Ok(body)
 }
 
+/// Why [`read_document`] failed: a stalled server (it has a hint of its own) or any other reason.
+#[derive(Debug)]
+pub enum ReadDocumentError {
+    Stalled(Stalled),
+    Failed(String),
+}
+
+/// The text of a document a user names by an http(s) URL (`timeout` for the response head and
+/// between body chunks), a `file://` URL or a path relative to `cwd`, at most
+/// [`MAX_DOCUMENT_BYTES`](crate::stack::limits::MAX_DOCUMENT_BYTES): the one reader of the
+/// function and template stores.
+pub async fn read_document(url: &str, cwd: &std::path::Path, timeout: Duration) -> Result<String, ReadDocumentError> {
+    use crate::stack::limits::{self, MAX_DOCUMENT_BYTES};
+    if url.starts_with("http://") || url.starts_with("https://") {
+        let body = get_document(url, timeout, None, Some(timeout), MAX_DOCUMENT_BYTES).await.map_err(|e| match e {
+            FetchError::Stalled(stalled) => ReadDocumentError::Stalled(stalled),
+            other => ReadDocumentError::Failed(other.to_string()),
+        })?;
+        String::from_utf8(body).map_err(|_| ReadDocumentError::Failed("the response is not UTF-8 text".to_string()))
+    } else {
+        let path = url.strip_prefix("file://").unwrap_or(url);
+        limits::read(&cwd.join(path), limits::Accept::Streams).map_err(|e| ReadDocumentError::Failed(e.to_string()))
+    }
+}
+
 /// Fetches the document at `url` (GET) for a command that reads one: a 2xx head within `head`,
 /// then at most `cap` bytes within `idle` between reads and `total` for the whole request.
 pub async fn get_document(
