@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
+use crate::gateway::pull::PullPolicy;
+
 use super::{QueueFlags, ScalingFlags, parse_duration, parse_positive_duration};
 
 pub const LOCAL_GATEWAY_EXAMPLES: &str = "Examples:
@@ -53,6 +55,10 @@ pub struct LocalGatewayServeArgs {
     /// GET /_/health, else TCP), counted after any initialDelay annotation
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub health_timeout: Duration,
+    /// Whether to pull an image the engine does not have when replicas start: `missing` pulls
+    /// it with the credentials in Docker's config; `never` runs only images already in the engine
+    #[arg(long, value_enum, default_value_t = PullPolicy::Missing)]
+    pub pull: PullPolicy,
     #[command(flatten)]
     pub connections: GatewayConnectionArgs,
     #[command(flatten)]

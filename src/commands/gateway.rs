@@ -3,6 +3,8 @@
 use crate::cli::{
     GatewayConnectionArgs, LocalGatewayAction, LocalGatewayArgs, LocalGatewayServeArgs, LocalGatewayStateArgs,
 };
+use clap::ValueEnum;
+
 use crate::commands::Context;
 use crate::gateway::callback::CallbackAllow;
 use crate::gateway::queue::QueueConfig;
@@ -52,6 +54,7 @@ async fn serve(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
         connections: limits(&args.connections),
         queue: queue_config(&args),
         scaling: args.scaling.config(),
+        pull: args.pull,
     };
     gateway::serve(config, &ctx.printer).await
 }
@@ -74,6 +77,7 @@ async fn start(args: LocalGatewayServeArgs, ctx: &Context) -> anyhow::Result<()>
         extra_args: [
             format!("--upstream-timeout={}ms", args.upstream_timeout.as_millis()),
             format!("--health-timeout={}ms", args.health_timeout.as_millis()),
+            format!("--pull={}", args.pull.to_possible_value().expect("no skipped variants").get_name()),
         ]
         .into_iter()
         .chain(args.connections.to_args())

@@ -35,7 +35,7 @@ pub mod names;
 pub mod namespaces;
 pub mod provider;
 pub mod proxy;
-mod pull;
+pub mod pull;
 mod quantity;
 pub mod queue;
 pub mod readiness;
@@ -88,7 +88,7 @@ pub async fn serve(config: GatewayConfig, printer: &crate::output::Printer) -> a
     ));
     let store = store::Store::open(&dir.join("gateway.db"))?;
     let gateway_id = gateway_id(&dir, &store).await?;
-    let provider = provider::Provider::connect(gateway_id).await.map_err(|e| {
+    let provider = provider::Provider::connect(gateway_id, config.pull).await.map_err(|e| {
         crate::error::with_hint(
             anyhow::Error::new(e).context("cannot reach the Docker engine"),
             "start Docker (for the test environment: sudo bash tests/env/setup.sh)",

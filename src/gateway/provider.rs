@@ -20,7 +20,7 @@ use futures_util::StreamExt;
 use super::error::shown;
 use super::image_user::{Owner, OwnerCache};
 use super::names::FnKey;
-use super::pull::{self, PullError};
+use super::pull::{self, PullError, PullPolicy};
 use super::replica_exit::{Exit, MAX_READ_BYTES, TAIL_LINES};
 use super::resources;
 use super::store::FunctionRecord;
@@ -85,19 +85,26 @@ pub struct Provider {
     pub docker: Docker,
     pub gateway_id: String,
     pub owners: OwnerCache,
+    /// Whether an absent image may be pulled.
+    pub pull: PullPolicy,
 }
 
 impl Provider {
     /// Connects with API version negotiation and checks that the engine answers.
-    pub async fn connect(gateway_id: String) -> Result<Provider, ProviderError> {
+    pub async fn connect(gateway_id: String, pull: PullPolicy) -> Result<Provider, ProviderError> {
         let docker = Docker::connect_with_local_defaults()?.negotiate_version().await?;
         docker.ping().await?;
-        Ok(Provider { docker, gateway_id, owners: OwnerCache::default() })
+        Ok(Provider { docker, gateway_id, owners: OwnerCache::default(), pull })
     }
 
     /// A provider that has not talked to Docker yet (for router tests that never reach Docker).
     pub fn unchecked(gateway_id: String) -> Result<Provider, ProviderError> {
-        Ok(Provider { docker: Docker::connect_with_local_defaults()?, gateway_id, owners: OwnerCache::default() })
+        Ok(Provider {
+            docker: Docker::connect_with_local_defaults()?,
+            gateway_id,
+            owners: OwnerCache::default(),
+            pull: PullPolicy::default(),
+        })
     }
 
     /// Checks a deployment's image without pulling it: an invalid reference, or a local image
@@ -115,6 +122,9 @@ impl Provider {
     pub async fn ensure_image(&self, image: &str) -> Result<(), ProviderError> {
         let inspect = match pull::local_image(&self.docker, image).await? {
             Some(inspect) => inspect,
+            None if self.pull == PullPolicy::Never => {
+                return Err(PullError::PullsDisabled { image: image.to_string() }.into());
+            }
             None => {
                 pull::pull(&self.docker, image).await?;
                 pull::local_image(&self.docker, image).await?.ok_or_else(|| PullError::Failed {

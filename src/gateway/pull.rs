@@ -15,6 +15,16 @@ use super::error::shown;
 use crate::docker::auth::{self, AuthError};
 use crate::docker::{engine_reason, split_tag};
 
+/// Whether the gateway may pull an image the engine does not have (`rfaas gateway --pull`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum PullPolicy {
+    /// Pull an absent image from its registry (faasd's behaviour).
+    #[default]
+    Missing,
+    /// Never pull: only images already in the engine can run (offline machines, tests).
+    Never,
+}
+
 /// Why an image could not be found or pulled.
 #[derive(Debug, thiserror::Error)]
 pub enum PullError {
@@ -31,6 +41,8 @@ pub enum PullError {
     Credentials { image: String, source: AuthError },
     #[error("cannot pull image {image}: {reason}")]
     Failed { image: String, reason: String },
+    #[error("image {image} is not in the engine, and this gateway does not pull images (--pull never)")]
+    PullsDisabled { image: String },
 }
 
 impl PullError {
@@ -42,6 +54,10 @@ impl PullError {
                  and DOCKER_CONFIG for the gateway); the gateway retries the pull"
             )),
             PullError::NotFound { .. } => Some("check the image name and tag, or push the image".to_string()),
+            PullError::PullsDisabled { .. } => Some(
+                "build or load the image where the gateway runs, or restart the gateway with --pull missing"
+                    .to_string(),
+            ),
             PullError::Unreachable { registry, .. } => {
                 Some(format!("is the registry at {registry} running? the gateway retries the pull"))
             }

@@ -43,6 +43,8 @@ pub struct GatewayConfig {
     pub queue: QueueConfig,
     /// Scale from zero, idle scale to zero, autoscaling.
     pub scaling: super::scaling::ScalingConfig,
+    /// Whether images the engine does not have are pulled.
+    pub pull: super::pull::PullPolicy,
 }
 
 /// The most replicas one function may have by default (`--max-replicas`).

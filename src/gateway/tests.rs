@@ -34,6 +34,7 @@ fn gateway(dir: &std::path::Path, upstream_timeout: Duration) -> Arc<Gateway> {
             },
             queue: queue::QueueConfig::default(),
             scaling: super::scaling::ScalingConfig::default(),
+            pull: super::pull::PullPolicy::default(),
         },
         credentials,
         store: Store::open(&dir.join("gateway.db")).unwrap(),

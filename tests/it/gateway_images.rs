@@ -211,3 +211,29 @@ async fn concurrent_deploys_of_one_absent_image_share_the_pull_and_a_huge_refere
     let (status, _) = gw.send(gw.system(reqwest::Method::GET, "/system/function/huge")).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn a_gateway_started_with_pull_never_runs_only_local_images() {
+    let image = pushed_echo("never").await;
+    let _cleanup = engine::Images(vec![image.clone()]);
+    let (echo, _) = echo_images().await;
+    let rfaas = Rfaas::new();
+    let config = docker_config(&rfaas, Some(&test_env()["RFAAS_TEST_REGISTRY_PASSWORD"]));
+    let gw = TestGateway::start_with_env(&["--pull", "never"], &[("DOCKER_CONFIG", &config)]).await;
+
+    // Pullable with the credentials, but this gateway does not pull: a 424 saying so, and the
+    // image is still not in the engine.
+    let (status, body) = gw.deploy(&echo_fn("absent", &image)).await;
+    assert_eq!(status, 424, "{body}");
+    let refused = format!("image {image} is not in the engine, and this gateway does not pull images (--pull never)");
+    assert!(body.starts_with(&refused), "{body}");
+    assert!(body.contains("restart the gateway with --pull missing"), "{body}");
+    assert!(docker().await.inspect_image(&image).await.is_err(), "--pull never pulled {image}");
+
+    // A local image runs as usual.
+    assert_eq!(gw.deploy(&echo_fn("local", &echo)).await.0, 202, "{}", gw.log());
+    assert_eq!(gw.invoke("local").await.status(), 200);
+
+    // An unknown policy is refused by the command line.
+    rfaas.run(&["gateway", "--pull", "always"]).failure(2).stderr_has("invalid value 'always' for '--pull <PULL>'");
+}

@@ -51,7 +51,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$RFAAS" gateway --port 0 --state-dir "$STATE" >"$TMP/gateway.log" 2>&1 &
+# --pull never: schemathesis deploys the spec's example images (functions/nodeinfo...), which
+# must not send the engine to a registry on the internet; an absent image is a 424 at once.
+"$RFAAS" gateway --port 0 --state-dir "$STATE" --pull never >"$TMP/gateway.log" 2>&1 &
 GW_PID=$!
 URL=""
 for _ in $(seq 1 300); do
