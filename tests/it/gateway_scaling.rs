@@ -300,6 +300,49 @@ async fn a_load_ramp_grows_replicas_without_errors_and_they_return_to_min() {
 }
 
 #[tokio::test]
+async fn cpu_load_grows_replicas_and_they_return_to_min_when_it_stops() {
+    let (image, _) = echo_images().await;
+    let gw = TestGateway::start_with(&["--scale-down-window", "3s", "--max-replicas", "3"]).await;
+    let mut burner = echo_fn("burner", &image);
+    // 4 clients each keeping a replica's Python thread on the CPU: about 1000m in all, against a
+    // target of 200m per replica, so the autoscaler wants 5 and --max-replicas caps it at 3.
+    burner["labels"] = json!({
+        "com.openfaas.scale.type": "cpu",
+        "com.openfaas.scale.target": "200",
+        "com.openfaas.scale.min": "1",
+        "com.openfaas.scale.max": "5",
+    });
+    assert_eq!(gw.deploy(&burner).await.0, 202);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed, tasks) = load(&gw, "burner/burn?ms=50", 4, &stop);
+    let started = Instant::now();
+    let (mut peak, mut second_at, mut timeline) = (0u64, None, Vec::new());
+    while started.elapsed() < Duration::from_secs(15) && peak < 3 {
+        let available = gw.describe("burner").await["availableReplicas"].as_u64().unwrap_or(0);
+        if available >= 2 && second_at.is_none() {
+            second_at = Some(started.elapsed());
+        }
+        peak = peak.max(available);
+        timeline.push(available);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    futures_util::future::join_all(tasks).await;
+    let reaction = second_at.unwrap_or_else(|| panic!("never a second replica: {timeline:?}\n{}", gw.log()));
+    assert!(reaction < Duration::from_secs(10), "second replica after {reaction:?}: {timeline:?}");
+    assert!(peak <= 3, "never past --max-replicas 3: {timeline:?}");
+    assert_eq!(failed.load(Ordering::SeqCst), 0, "{} ok", ok.load(Ordering::SeqCst));
+
+    // Idle, the CPU falls to nothing: back to min after the scale-down window. The target per
+    // replica is 200m times the default target-proportion 0.90.
+    let status =
+        wait_status(&gw, "burner", "back at min", Duration::from_secs(30), |s| s["availableReplicas"] == 1).await;
+    assert_eq!(status["replicas"], 1);
+    let log = events(&status);
+    assert!(log.iter().any(|e| e.contains("autoscale: cpu") && e.ends_with("target 180 per replica")), "{log:?}");
+}
+
+#[tokio::test]
 async fn a_replica_killed_during_autoscaling_loses_no_async_call() {
     let (image, _) = echo_images().await;
     let gw = TestGateway::start_with(&["--scale-down-window", "30s", "--queue-workers", "8"]).await;

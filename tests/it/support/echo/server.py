@@ -1,6 +1,7 @@
 # Test function for the rfaas gateway tests: an HTTP server on env `bind_address`:`port` that echoes requests.
 # Routes: /_/health (503 when ECHO_UNHEALTHY is set), /sleep?s=N, /fail, /status?code=N, /flaky?key=K&fails=N, /secret?name=X,
-# /big?mib=N (N MiB of zero bytes, streamed), /log?text=T, /seen (cron calls), /whoami, /record?ms=N (records the X-Call-Id after N ms), /records (them, in order);
+# /big?mib=N (N MiB of zero bytes, streamed), /log?text=T, /seen (cron calls), /whoami, /record?ms=N (records the X-Call-Id after N ms), /records (them, in order),
+# /burn?ms=N (N ms of CPU);
 # anything else echoes method, path, query, headers, body. Every reply names the replica in X-Echo-Instance.
 import http.server, json, os, socketserver, threading, time, urllib.parse, uuid
 
@@ -118,6 +119,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 return self.reply(200, RECORDS)
         elif url.path == "/big":
             return self.stream_zeros(int(q.get("mib", "1")))
+        elif url.path == "/burn":
+            until = time.monotonic() + float(q.get("ms", "50")) / 1000
+            while time.monotonic() < until:
+                pass
+            return self.reply(200, b"burnt")
         elif url.path == "/whoami":
             return self.reply(200, {"uid": os.getuid(), "gid": os.getgid()})
         self.reply(200, {"method": self.command, "path": url.path, "query": url.query,
