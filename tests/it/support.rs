@@ -133,6 +133,18 @@ pub fn serve<F>(handler: F) -> String
 where
     F: Fn(&SeenRequest) -> (u16, String) + Send + Sync + 'static,
 {
+    serve_requests(move |seen| {
+        let (status, body) = handler(seen);
+        (status, "text/plain", body.into_bytes())
+    })
+}
+
+/// The server behind [`serve`] and [`serve_paths`]: one thread per connection, one request per
+/// connection, answered with `handler`'s status, content type and body.
+fn serve_requests<F>(handler: F) -> String
+where
+    F: Fn(&SeenRequest) -> (u16, &'static str, Vec<u8>) + Send + Sync + 'static,
+{
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -160,13 +172,14 @@ where
                         headers.push((k.trim().to_string(), v.trim().to_string()));
                     }
                 }
-                let (status, body) = handler(&SeenRequest { method, path, headers });
+                let (status, content_type, body) = handler(&SeenRequest { method, path, headers });
                 let mut stream = stream;
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n{body}",
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: {content_type}\r\nConnection: close\r\n\r\n",
                     body.len()
                 );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
             });
         }
     });
@@ -197,37 +210,36 @@ pub fn serve_paths<F>(handler: F) -> String
 where
     F: Fn(&str) -> Option<(u16, Vec<u8>)> + Send + Sync + 'static,
 {
-    use std::io::{BufRead, BufReader, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let handler = std::sync::Arc::new(handler);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let handler = handler.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    return;
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or_default().to_string();
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                        break;
-                    }
-                }
-                let (status, body) = handler(&path).unwrap_or((404, b"not found".to_vec()));
-                let mut stream = stream;
-                let head = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(head.as_bytes());
-                let _ = stream.write_all(&body);
-            });
-        }
-    });
-    format!("http://{addr}")
+    serve_requests(move |seen| {
+        let (status, body) = handler(&seen.path).unwrap_or((404, b"not found".to_vec()));
+        (status, "application/octet-stream", body)
+    })
+}
+
+/// `rfaas build -f stack.yaml --quiet` in `stack_dir` with a clean environment (a temporary
+/// HOME; PATH and DOCKER_HOST kept), REGISTRY and TAG set: the images of a reference stack, for
+/// tests that run it. Handlers are found relative to the working directory, as with faas-cli.
+pub fn build_stack_images(stack_dir: &str, registry: &str, tag: &str) -> Result<(), String> {
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut cmd = assert_cmd::Command::cargo_bin("rfaas").expect("rfaas binary");
+    cmd.current_dir(stack_dir)
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("REGISTRY", registry)
+        .env("TAG", tag)
+        .args(["build", "-f", "stack.yaml", "--quiet"]);
+    if let Ok(host) = std::env::var("DOCKER_HOST") {
+        cmd.env("DOCKER_HOST", host);
+    }
+    let out = cmd.output().expect("run rfaas build");
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "rfaas build of {stack_dir} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
 }

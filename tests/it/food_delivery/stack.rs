@@ -26,31 +26,7 @@ pub const UNSCHEDULED: [&str; 2] = ["--annotation", "topic=none"];
 /// costs a second after the first run; a failure fails every test with the build's output.
 fn build_images() {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let home = tempfile::tempdir().expect("temp dir");
-        let mut cmd = assert_cmd::Command::cargo_bin("rfaas").expect("rfaas binary");
-        cmd.current_dir(STACK_DIR)
-            .env_clear()
-            .env("HOME", home.path())
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("REGISTRY", REGISTRY)
-            .env("TAG", TAG)
-            .args(["build", "-f", "stack.yaml", "--quiet"]);
-        if let Ok(host) = std::env::var("DOCKER_HOST") {
-            cmd.env("DOCKER_HOST", host);
-        }
-        let out = cmd.output().expect("run rfaas build");
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "rfaas build of {STACK_DIR} failed ({}):\n{}\n{}",
-                out.status,
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    });
+    let built = BUILT.get_or_init(|| crate::support::build_stack_images(STACK_DIR, REGISTRY, TAG));
     if let Err(e) = built {
         panic!("{e}");
     }
