@@ -6,6 +6,11 @@
 //! `<= 0` = everything, 422 when unparseable), `follow` (Go `ParseBool`; anything else = false).
 //! Without `follow` the lines of all replicas are merged in time order; with it, lines stream as
 //! they come until the client disconnects. Replicas started after a follow began are not added.
+//!
+//! A message is one line the function wrote. Docker sends a log entry per line; Podman sends one
+//! per write (Python's `print` writes the text, then its newline) and a line longer than its
+//! buffer in pieces. [`LineJoiner`] keeps a stream's unfinished line until its newline comes, so
+//! both engines give the same messages.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -112,44 +117,103 @@ fn replica_stream(gw: &Gateway, replica: &Replica, q: &LogQuery) -> BoxStream<'s
     }
     options = options.tail(&q.tail.map_or("all".to_string(), |n| n.to_string()));
     let (key, instance, since) = (q.key.clone(), replica.name.clone(), q.since);
-    gw.provider
+    let frames = gw
+        .provider
         .docker
         .logs(&replica.id, Some(options.build()))
         .take_while(|item| std::future::ready(item.is_ok()))
-        .filter_map(|item| std::future::ready(item.ok()))
-        .flat_map(move |output| {
-            let lines = to_messages(&key, &instance, output);
-            stream::iter(lines.into_iter().filter(move |m| since.is_none_or(|s| m.timestamp >= s)))
+        .filter_map(|item| std::future::ready(item.ok()));
+    // `None` marks the end, when an unfinished last line is let out.
+    frames
+        .map(Some)
+        .chain(stream::once(std::future::ready(None)))
+        .scan(LineJoiner::default(), |joiner, frame| {
+            let lines = match frame {
+                Some(output) => joiner.push(output),
+                None => joiner.finish(),
+            };
+            std::future::ready(Some(lines))
+        })
+        .flat_map(move |lines| {
+            let (key, instance) = (key.clone(), instance.clone());
+            stream::iter(
+                lines
+                    .into_iter()
+                    .filter(move |(t, _)| since.is_none_or(|s| *t >= s))
+                    .map(move |(timestamp, text)| message(&key, &instance, timestamp, text)),
+            )
         })
         .boxed()
 }
 
-/// Splits one Docker log frame (`<RFC3339Nano> <text>` lines) into messages.
-fn to_messages(key: &FnKey, instance: &str, output: LogOutput) -> Vec<LogMessage> {
-    let bytes = match output {
-        LogOutput::StdOut { message } | LogOutput::StdErr { message } | LogOutput::Console { message } => message,
-        LogOutput::StdIn { .. } => return Vec::new(),
-    };
-    String::from_utf8_lossy(&bytes)
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|line| {
-            let (timestamp, text) = match line.split_once(' ') {
-                Some((ts, text)) => match DateTime::parse_from_rfc3339(ts) {
-                    Ok(t) => (t.with_timezone(&Utc), text),
-                    Err(_) => (Utc::now(), line),
-                },
-                None => (Utc::now(), line),
-            };
-            LogMessage {
-                name: key.name.clone(),
-                namespace: key.namespace.clone(),
-                instance: instance.to_string(),
-                timestamp,
-                text: text.to_string(),
+fn message(key: &FnKey, instance: &str, timestamp: DateTime<Utc>, text: String) -> LogMessage {
+    LogMessage {
+        name: key.name.clone(),
+        namespace: key.namespace.clone(),
+        instance: instance.to_string(),
+        timestamp,
+        text,
+    }
+}
+
+/// The longest unfinished line held back waiting for its newline; longer, it is let out as it is.
+const MAX_PENDING: usize = 64 * 1024;
+
+/// Turns Docker log frames (`<RFC3339Nano> <text>`, with `timestamps=true`) into whole lines
+/// with the time of their first piece, stdout and stderr apart.
+#[derive(Default)]
+pub(crate) struct LineJoiner {
+    /// The unfinished line of stdout (0) and stderr (1), with the time of its first piece.
+    pending: [Option<(DateTime<Utc>, String)>; 2],
+}
+
+impl LineJoiner {
+    /// The lines `output` finishes.
+    pub(crate) fn push(&mut self, output: LogOutput) -> Vec<(DateTime<Utc>, String)> {
+        let (stream, bytes) = match output {
+            LogOutput::StdOut { message } | LogOutput::Console { message } => (0, message),
+            LogOutput::StdErr { message } => (1, message),
+            LogOutput::StdIn { .. } => return Vec::new(),
+        };
+        let frame = String::from_utf8_lossy(&bytes);
+        let (timestamp, text) = split_timestamp(&frame);
+        let (timestamp, mut text) = match self.pending[stream].take() {
+            Some((first, mut held)) => {
+                held.push_str(text);
+                (first, held)
             }
-        })
-        .collect()
+            None => (timestamp, text.to_string()),
+        };
+        let unfinished = match text.rfind('\n') {
+            Some(end) => text.split_off(end + 1),
+            None => std::mem::take(&mut text),
+        };
+        let mut lines: Vec<(DateTime<Utc>, String)> = text.lines().map(|l| (timestamp, l.to_string())).collect();
+        if unfinished.len() > MAX_PENDING {
+            lines.push((timestamp, unfinished));
+        } else if !unfinished.is_empty() {
+            self.pending[stream] = Some((timestamp, unfinished));
+        }
+        lines
+    }
+
+    /// The unfinished lines, at the end of the stream.
+    pub(crate) fn finish(&mut self) -> Vec<(DateTime<Utc>, String)> {
+        let mut lines: Vec<_> = self.pending.iter_mut().filter_map(Option::take).collect();
+        lines.sort_by_key(|(t, _)| *t);
+        lines
+    }
+}
+
+/// `<RFC3339Nano> <text>` into its time and text; a frame without one is stamped now.
+fn split_timestamp(frame: &str) -> (DateTime<Utc>, &str) {
+    match frame.split_once(' ') {
+        Some((ts, text)) => match DateTime::parse_from_rfc3339(ts) {
+            Ok(t) => (t.with_timezone(&Utc), text),
+            Err(_) => (Utc::now(), frame),
+        },
+        None => (Utc::now(), frame),
+    }
 }
 
 #[cfg(test)]
@@ -171,13 +235,46 @@ mod tests {
         assert!(matches!(parse_query(Some("tail=1")), Err(ApiError::BadRequest(_))));
     }
 
+    fn out(text: &str) -> LogOutput {
+        LogOutput::StdOut { message: Bytes::from(text.to_string()) }
+    }
+
     #[test]
-    fn docker_lines_become_messages() {
-        let out = LogOutput::StdOut { message: Bytes::from("2025-01-02T03:04:05.123456789Z hello world\n") };
-        let m = to_messages(&FnKey::new("echo", ""), "rfaas-x", out);
-        assert_eq!(m.len(), 1);
-        assert_eq!(m[0].text, "hello world");
-        assert_eq!(m[0].instance, "rfaas-x");
-        assert_eq!(m[0].timestamp.timestamp_subsec_nanos(), 123456789);
+    fn docker_lines_become_lines_with_their_time() {
+        let mut j = LineJoiner::default();
+        let lines = j.push(out("2025-01-02T03:04:05.123456789Z hello world\n"));
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].1, "hello world");
+        assert_eq!(lines[0].0.timestamp_subsec_nanos(), 123456789);
+        assert_eq!(
+            j.push(out("2025-01-02T03:04:06Z \n")),
+            vec![(lines[0].0 + chrono::Duration::nanoseconds(876543211), String::new())]
+        );
+        assert!(j.finish().is_empty());
+    }
+
+    #[test]
+    fn podman_pieces_of_a_line_are_joined_and_streams_kept_apart() {
+        let mut j = LineJoiner::default();
+        assert!(j.push(out("2025-01-02T03:04:05Z hello")).is_empty());
+        let err = LogOutput::StdErr { message: Bytes::from("2025-01-02T03:04:05Z oops\n") };
+        assert_eq!(j.push(err).iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(), ["oops"]);
+        assert!(j.push(out("2025-01-02T03:04:06Z  world")).is_empty());
+        let lines = j.push(out("2025-01-02T03:04:07Z \nnext\nrest"));
+        let texts: Vec<&str> = lines.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(texts, ["hello world", "next"]);
+        assert_eq!(lines[0].0, DateTime::parse_from_rfc3339("2025-01-02T03:04:05Z").unwrap());
+        assert_eq!(j.finish().iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(), ["rest"]);
+    }
+
+    #[test]
+    fn an_endless_line_is_let_out_in_bounded_pieces() {
+        let mut j = LineJoiner::default();
+        let piece = format!("2025-01-02T03:04:05Z {}", "x".repeat(40 * 1024));
+        assert!(j.push(out(&piece)).is_empty());
+        let lines = j.push(out(&piece));
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].1.len(), 80 * 1024);
+        assert!(j.finish().is_empty());
     }
 }
