@@ -19,6 +19,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::query_parameters::LogsOptionsBuilder;
 use chrono::{DateTime, Utc};
@@ -110,20 +111,98 @@ pub async fn handle(State(gw): State<Arc<Gateway>>, RawQuery(raw): RawQuery) -> 
     Ok(response)
 }
 
+/// A replica's lines for `q`: without `follow`, its past lines (the last `tail`); with it, those
+/// and then every line as it is written.
 fn replica_stream(gw: &Gateway, replica: &Replica, q: &LogQuery) -> BoxStream<'static, LogMessage> {
-    let mut options = LogsOptionsBuilder::default().stdout(true).stderr(true).timestamps(true).follow(q.follow);
-    if let Some(since) = q.since {
-        options = options.since(i32::try_from(since.timestamp()).unwrap_or(0));
+    let (docker, id, q) = (gw.provider.docker.clone(), replica.id.clone(), q.clone());
+    let engine_tail = gw.provider.tail_counts_lines;
+    let (key, instance) = (q.key.clone(), replica.name.clone());
+    let lines = stream::once(async move {
+        // Everything up to the end of this second; the live stream starts at the second of the
+        // last line shown, so lines written meanwhile are neither lost nor shown twice.
+        let until = Utc::now().timestamp() + 1;
+        let (past, mut shown) = past_lines(&docker, &id, &q, until, engine_tail).await;
+        let from = past.last().map(|(t, _)| *t).or(q.since).unwrap_or_else(Utc::now);
+        let past_stream = stream::iter(past).boxed();
+        if !q.follow {
+            return past_stream;
+        }
+        let since = q.since;
+        let live = line_stream(frames(&docker, &id, secs(from), None, None, true))
+            .filter(move |(t, text)| std::future::ready(not_before(*t, since) && !shown.seen(*t, text)));
+        past_stream.chain(live).boxed()
+    })
+    .flatten();
+    lines.map(move |(timestamp, text)| message(&key, &instance, timestamp, text)).boxed()
+}
+
+/// The replica's lines written before `until` (whole seconds) and since `q.since`: the last
+/// `q.tail` of them. Docker's `tail` counts log entries, a line each (one longer than 16 KiB is
+/// several), so twice as many and one more are read and the last `tail` whole lines kept, a
+/// first entry that ended an older line falling outside them. Podman (`engine_tail` false)
+/// makes an entry of each write and, under `tail`, ends each with a newline, which cuts lines
+/// apart: all is read. With the lines, the [`Boundary`] a live stream must skip up to.
+async fn past_lines(
+    docker: &Docker,
+    id: &str,
+    q: &LogQuery,
+    until: i64,
+    engine_tail: bool,
+) -> (Vec<(DateTime<Utc>, String)>, Boundary) {
+    let entries = q.tail.filter(|_| engine_tail).map(|n| 2 * u64::from(n) + 1);
+    let since = q.since.map_or(0, secs);
+    let lines: Vec<_> = line_stream(frames(docker, id, since, Some(until), entries, false))
+        .filter(|(t, _)| std::future::ready(not_before(*t, q.since)))
+        .collect()
+        .await;
+    let boundary = Boundary::after(&lines);
+    let kept = match q.tail {
+        Some(n) => lines[lines.len().saturating_sub(n as usize)..].to_vec(),
+        None => lines,
+    };
+    (kept, boundary)
+}
+
+/// True when a line written at `t` is not before `since`. An engine that stamps whole seconds
+/// (Podman) cannot say which lines of `since`'s second came after it: all of them count.
+fn not_before(t: DateTime<Utc>, since: Option<DateTime<Utc>>) -> bool {
+    match since {
+        None => true,
+        Some(s) if t.timestamp_subsec_nanos() == 0 => t.timestamp() >= s.timestamp(),
+        Some(s) => t >= s,
     }
-    options = options.tail(&q.tail.map_or("all".to_string(), |n| n.to_string()));
-    let (key, instance, since) = (q.key.clone(), replica.name.clone(), q.since);
-    let frames = gw
-        .provider
-        .docker
-        .logs(&replica.id, Some(options.build()))
+}
+
+/// Whole seconds since the epoch, as the logs API takes them.
+fn secs(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+/// The engine's log frames of container `id` (stdout and stderr, with timestamps).
+fn frames(
+    docker: &Docker,
+    id: &str,
+    since: i64,
+    until: Option<i64>,
+    tail: Option<u64>,
+    follow: bool,
+) -> BoxStream<'static, LogOutput> {
+    let clamp = |t: i64| i32::try_from(t).unwrap_or(if t < 0 { 0 } else { i32::MAX });
+    let mut options = LogsOptionsBuilder::default().stdout(true).stderr(true).timestamps(true).follow(follow);
+    options = options.since(clamp(since)).tail(&tail.map_or("all".to_string(), |n| n.to_string()));
+    if let Some(until) = until {
+        options = options.until(clamp(until));
+    }
+    docker
+        .logs(id, Some(options.build()))
         .take_while(|item| std::future::ready(item.is_ok()))
-        .filter_map(|item| std::future::ready(item.ok()));
-    // `None` marks the end, when an unfinished last line is let out.
+        .filter_map(|item| std::future::ready(item.ok()))
+        .boxed()
+}
+
+/// Whole lines of `frames` ([`LineJoiner`]), an unfinished last one let out at the end.
+fn line_stream(frames: BoxStream<'static, LogOutput>) -> BoxStream<'static, (DateTime<Utc>, String)> {
+    // `None` marks the end.
     frames
         .map(Some)
         .chain(stream::once(std::future::ready(None)))
@@ -132,18 +211,45 @@ fn replica_stream(gw: &Gateway, replica: &Replica, q: &LogQuery) -> BoxStream<'s
                 Some(output) => joiner.push(output),
                 None => joiner.finish(),
             };
-            std::future::ready(Some(lines))
+            std::future::ready(Some(stream::iter(lines)))
         })
-        .flat_map(move |lines| {
-            let (key, instance) = (key.clone(), instance.clone());
-            stream::iter(
-                lines
-                    .into_iter()
-                    .filter(move |(t, _)| since.is_none_or(|s| *t >= s))
-                    .map(move |(timestamp, text)| message(&key, &instance, timestamp, text)),
-            )
-        })
+        .flatten()
         .boxed()
+}
+
+/// Where the past lines end, so that the live stream, which starts at the second of the last
+/// one, skips what was read already (shown, or left out by `tail`): lines before that time, and
+/// at that time the ones read (in order; Podman's timestamps are whole seconds, so several lines
+/// can share one).
+struct Boundary {
+    at: Option<DateTime<Utc>>,
+    shown: std::collections::VecDeque<String>,
+    passed: bool,
+}
+
+impl Boundary {
+    fn after(past: &[(DateTime<Utc>, String)]) -> Boundary {
+        let at = past.last().map(|(t, _)| *t);
+        let shown = past.iter().filter(|(t, _)| Some(*t) == at).map(|(_, text)| text.clone()).collect();
+        Boundary { at, shown, passed: at.is_none() }
+    }
+
+    /// True when the live line (`t`, `text`) was already shown.
+    fn seen(&mut self, t: DateTime<Utc>, text: &str) -> bool {
+        if self.passed {
+            return false;
+        }
+        let at = self.at.expect("a boundary that is not passed has a time");
+        if t < at {
+            return true;
+        }
+        if t == at && self.shown.front().is_some_and(|s| s == text) {
+            self.shown.pop_front();
+            return true;
+        }
+        self.passed = true;
+        false
+    }
 }
 
 fn message(key: &FnKey, instance: &str, timestamp: DateTime<Utc>, text: String) -> LogMessage {
@@ -265,6 +371,30 @@ mod tests {
         assert_eq!(texts, ["hello world", "next"]);
         assert_eq!(lines[0].0, DateTime::parse_from_rfc3339("2025-01-02T03:04:05Z").unwrap());
         assert_eq!(j.finish().iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(), ["rest"]);
+    }
+
+    #[test]
+    fn the_live_stream_skips_what_the_past_lines_showed() {
+        let t = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
+        // Read: a, b, c (b left out by tail=... or shown, alike).
+        let past = vec![(t(9), "a".to_string()), (t(10), "b".to_string()), (t(10), "c".to_string())];
+        let mut b = Boundary::after(&past);
+        let live = [(9, "a"), (10, "b"), (10, "c"), (10, "d"), (10, "b"), (11, "e")];
+        let shown: Vec<&str> = live.iter().filter(|(s, text)| !b.seen(t(*s), text)).map(|(_, text)| *text).collect();
+        assert_eq!(shown, ["d", "b", "e"]);
+        let mut none = Boundary::after(&[]);
+        assert!(!none.seen(t(1), "x"));
+    }
+
+    #[test]
+    fn since_compares_whole_second_stamps_by_their_second() {
+        let since = Some(DateTime::parse_from_rfc3339("2025-01-02T03:04:05.5Z").unwrap().to_utc());
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        assert!(not_before(at("2025-01-02T03:04:05Z"), since), "Podman's stamp of that second");
+        assert!(!not_before(at("2025-01-02T03:04:04Z"), since));
+        assert!(!not_before(at("2025-01-02T03:04:05.4Z"), since), "Docker's nanoseconds are compared as they are");
+        assert!(not_before(at("2025-01-02T03:04:05.6Z"), since));
+        assert!(not_before(at("2000-01-01T00:00:00Z"), None));
     }
 
     #[test]

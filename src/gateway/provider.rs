@@ -87,6 +87,8 @@ pub struct Provider {
     pub owners: OwnerCache,
     /// Whether an absent image may be pulled.
     pub pull: PullPolicy,
+    /// False for Podman, whose logs `tail` counts pieces of lines, not lines (see `logs.rs`).
+    pub tail_counts_lines: bool,
 }
 
 impl Provider {
@@ -94,7 +96,8 @@ impl Provider {
     pub async fn connect(gateway_id: String, pull: PullPolicy) -> Result<Provider, ProviderError> {
         let docker = Docker::connect_with_local_defaults()?.negotiate_version().await?;
         docker.ping().await?;
-        Ok(Provider { docker, gateway_id, owners: OwnerCache::default(), pull })
+        let tail_counts_lines = !is_podman(&docker.version().await?);
+        Ok(Provider { docker, gateway_id, owners: OwnerCache::default(), pull, tail_counts_lines })
     }
 
     /// A provider that has not talked to Docker yet (for router tests that never reach Docker).
@@ -104,6 +107,7 @@ impl Provider {
             gateway_id,
             owners: OwnerCache::default(),
             pull: PullPolicy::default(),
+            tail_counts_lines: true,
         })
     }
 
@@ -275,6 +279,11 @@ impl Provider {
         }
         (out, cut)
     }
+}
+
+/// True when the engine behind the Docker API is Podman (its version names a Podman component).
+fn is_podman(version: &bollard::models::SystemVersion) -> bool {
+    version.components.iter().flatten().any(|c| c.name.to_lowercase().contains("podman"))
 }
 
 /// Refuses an environment Docker could not pass on or that would override what the gateway
