@@ -13,6 +13,13 @@
 #   bench_gateway_start        starts an isolated gateway on a free port with its state in STATE
 #                              and logs in to it; sets GW (its URL), GW_ID and GW_PID
 #   bench_report_lua           prints wrk's done() that writes the RESULT line
+#   bench_test_env             starts the tests/env services (tests/env/setup.sh) and exports
+#                              their settings (RFAAS_TEST_*)
+#   bench_mariadb ARGS...      the mariadb client, as the test environment's admin user
+#   bench_database DB          a fresh database DB with a user DB whose password is written to
+#                              $WORK/db-password (mode 0600); both are dropped at exit
+#   bench_food_lua PACE_MS     writes $WORK/delivery.lua and $WORK/order.lua, the food-delivery
+#                              request mix (benches/food.sh, benches/templates.sh)
 #   bench_wrk C SECS SCRIPT URL [ARGS...]
 #                              runs wrk; prints "p50_us p99_us req_per_s socket_errors non_2xx requests"
 #   median [FMT]  percentile P  ok EXPR  fail MSG
@@ -149,4 +156,81 @@ bench_wrk() {
         || fail "wrk on $url failed"
     awk '/^RESULT / {print $2, $3, $4, $5, $6, $7; found = 1} END {exit !found}' <<<"$out" \
         || fail "wrk on $url printed no RESULT line"
+}
+
+bench_test_env() {
+    local log
+    log="$(bench_sudo bash "$BENCH_ROOT/tests/env/setup.sh" 2>&1)" || { echo "$log" >&2; exit 1; }
+    set -a
+    # shellcheck disable=SC1091
+    . "${RFAAS_TEST_STATE:-/var/lib/rfaas-test}/env"
+    set +a
+}
+
+bench_mariadb() {
+    MYSQL_PWD="$RFAAS_TEST_MYSQL_PASSWORD" mariadb --protocol=tcp -h "$RFAAS_TEST_MYSQL_HOST" \
+        -P "$RFAAS_TEST_MYSQL_PORT" -u "$RFAAS_TEST_MYSQL_USER" "$@"
+}
+
+bench_database() {
+    local db="$1" pw
+    BENCH_DATABASE="$db"
+    pw="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
+    (umask 077 && printf '%s' "$pw" >"$WORK/db-password")
+    bench_mariadb -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db CHARACTER SET utf8mb4;
+CREATE USER IF NOT EXISTS '$db'@'127.0.0.1' IDENTIFIED BY '$pw';
+ALTER USER '$db'@'127.0.0.1' IDENTIFIED BY '$pw';
+GRANT ALL PRIVILEGES ON $db.* TO '$db'@'127.0.0.1'; FLUSH PRIVILEGES;"
+    bench_on_exit bench_drop_database
+}
+
+bench_drop_database() {
+    bench_mariadb -e "DROP DATABASE IF EXISTS $BENCH_DATABASE; DROP USER IF EXISTS '$BENCH_DATABASE'@'127.0.0.1';" \
+        >/dev/null 2>&1
+}
+
+# Threads are numbered 0..n-1 from setup(); each connection pauses PACE_MS between requests
+# when it is above 0. delivery.lua posts a new delivery (unique deliveryId) for one of 50
+# drivers per request; order.lua completes seeded order <prefix><i>, thread t taking i = t,
+# t+threads, t+2*threads, ... so every request completes a different order (customer
+# cust-<i % 500>, as seeded). Both end with bench_report_lua's RESULT line.
+bench_food_lua() {
+    local pace="$1"
+    bench_report_lua >"$WORK/report.lua"
+    cat >"$WORK/threads.lua" <<'EOF'
+local count = 0
+function setup(thread)
+  thread:set("tid", count)
+  count = count + 1
+end
+EOF
+    if [ "$pace" -gt 0 ]; then
+        printf 'function delay()\n  return %d\nend\n' "$pace" >>"$WORK/threads.lua"
+    fi
+    cat "$WORK/threads.lua" - "$WORK/report.lua" >"$WORK/delivery.lua" <<'EOF'
+local n = 0
+function init(args)
+  prefix = args[1] .. "-" .. tid
+end
+function request()
+  n = n + 1
+  local body = string.format('{"deliveryId":"del-%s-%d","orderId":"ord-%s-%d","driverId":"drv-%d",'
+    .. '"estimatedDeliveryTime":1800,"actualDeliveryTime":%d,"distanceKm":%.1f,"customerRating":%d}',
+    prefix, n, prefix, n, n % 50, 1200 + (n * 37) % 1200, 1 + (n % 150) / 10, 1 + n % 5)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+EOF
+    cat "$WORK/threads.lua" - "$WORK/report.lua" >"$WORK/order.lua" <<'EOF'
+function init(args)
+  prefix, step, i = args[1], tonumber(args[2]), tid
+end
+function request()
+  local id = i
+  i = i + step
+  local body = string.format('{"orderId":"%s%d","customerId":"cust-%d","customerEmail":"c%d@example.com",'
+    .. '"items":[{"name":"Margherita pizza","quantity":2,"unitPrice":9.5},'
+    .. '{"name":"Lemonade","quantity":1,"unitPrice":3.25}],"total":22.25}', prefix, id, id % 500, id % 500)
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+EOF
 }

@@ -24,32 +24,16 @@ LATENCY_ORDERS="${LATENCY_ORDERS:-40}"
 DB=orders_bench
 
 bench_need wrk curl jq bc mariadb
-setup_log="$(bench_sudo bash tests/env/setup.sh 2>&1)" || { echo "$setup_log" >&2; exit 1; }
-set -a
-# shellcheck disable=SC1091
-. "${RFAAS_TEST_STATE:-/var/lib/rfaas-test}/env"
-set +a
+bench_test_env
 bench_setup
 
-drop_bench_data() {
-    admin_sql "DROP DATABASE IF EXISTS $DB; DROP USER IF EXISTS '$DB'@'127.0.0.1';" >/dev/null 2>&1
-}
-bench_on_exit drop_bench_data
-admin_sql() {
-    MYSQL_PWD="$RFAAS_TEST_MYSQL_PASSWORD" mariadb --protocol=tcp -h "$RFAAS_TEST_MYSQL_HOST" \
-        -P "$RFAAS_TEST_MYSQL_PORT" -u "$RFAAS_TEST_MYSQL_USER" "$@"
-}
-sql() { admin_sql --batch --skip-column-names "$DB" -e "$1"; }
+sql() { bench_mariadb --batch --skip-column-names "$DB" -e "$1"; }
 
 echo "==> preparing database $DB" >&2
-DB_PW="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
-(umask 077 && printf '%s' "$DB_PW" >"$WORK/db-password" && head -c 32 /dev/urandom | base64 >"$WORK/callback-key")
-admin_sql -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB CHARACTER SET utf8mb4;
-CREATE USER IF NOT EXISTS '$DB'@'127.0.0.1' IDENTIFIED BY '$DB_PW';
-ALTER USER '$DB'@'127.0.0.1' IDENTIFIED BY '$DB_PW';
-GRANT ALL PRIVILEGES ON $DB.* TO '$DB'@'127.0.0.1'; FLUSH PRIVILEGES;"
-admin_sql "$DB" <stacks/order-pipeline/schema.sql
-admin_sql "$DB" <stacks/order-pipeline/seed.sql
+bench_database "$DB"
+(umask 077 && head -c 32 /dev/urandom | base64 >"$WORK/callback-key")
+bench_mariadb "$DB" <stacks/order-pipeline/schema.sql
+bench_mariadb "$DB" <stacks/order-pipeline/seed.sql
 # Enough stock that no order of the run is refused.
 sql "UPDATE stock SET available = 100000000"
 

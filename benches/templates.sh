@@ -27,34 +27,19 @@ DB=tpl_bench
 REDIS_DB=9
 
 bench_need wrk curl jq bc redis-cli mariadb
-setup_log="$(bench_sudo bash tests/env/setup.sh 2>&1)" || { echo "$setup_log" >&2; exit 1; }
-set -a
-# shellcheck disable=SC1091
-. "${RFAAS_TEST_STATE:-/var/lib/rfaas-test}/env"
-set +a
+bench_test_env
 BASE_REV="$(git rev-parse --short "$BASELINE^{commit}")" || fail "BASELINE=$BASELINE is not a git revision"
 bench_setup
 
-drop_bench_data() {
-    admin_sql "DROP DATABASE IF EXISTS $DB; DROP USER IF EXISTS '$DB'@'127.0.0.1';" >/dev/null 2>&1
+flush_bench_redis() {
     redis-cli -h "$RFAAS_TEST_REDIS_HOST" -p "$RFAAS_TEST_REDIS_PORT" -n "$REDIS_DB" flushdb >/dev/null 2>&1
 }
-bench_on_exit drop_bench_data
-admin_sql() {
-    MYSQL_PWD="$RFAAS_TEST_MYSQL_PASSWORD" mariadb --protocol=tcp -h "$RFAAS_TEST_MYSQL_HOST" \
-        -P "$RFAAS_TEST_MYSQL_PORT" -u "$RFAAS_TEST_MYSQL_USER" -e "$1"
-}
-sql() { admin_sql "USE $DB; $1"; }
+bench_on_exit flush_bench_redis
+sql() { bench_mariadb -e "USE $DB; $1"; }
 
 echo "==> preparing database $DB and Redis DB $REDIS_DB" >&2
-DB_PW="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
-(umask 077 && printf '%s' "$DB_PW" >"$WORK/db-password")
-admin_sql "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB CHARACTER SET utf8mb4;
-CREATE USER IF NOT EXISTS '$DB'@'127.0.0.1' IDENTIFIED BY '$DB_PW';
-ALTER USER '$DB'@'127.0.0.1' IDENTIFIED BY '$DB_PW';
-GRANT ALL PRIVILEGES ON $DB.* TO '$DB'@'127.0.0.1'; FLUSH PRIVILEGES;"
-MYSQL_PWD="$RFAAS_TEST_MYSQL_PASSWORD" mariadb --protocol=tcp -h "$RFAAS_TEST_MYSQL_HOST" \
-    -P "$RFAAS_TEST_MYSQL_PORT" -u "$RFAAS_TEST_MYSQL_USER" "$DB" <stacks/food-delivery/schema.sql
+bench_database "$DB"
+bench_mariadb "$DB" <stacks/food-delivery/schema.sql
 redis-cli -h "$RFAAS_TEST_REDIS_HOST" -p "$RFAAS_TEST_REDIS_PORT" -n "$REDIS_DB" flushdb >/dev/null
 
 # --- two copies of every function: today's templates (bundled) and BASELINE's -------------------
@@ -113,40 +98,7 @@ usage_us() {
 }
 
 # --- wrk scripts: the food bench's request mix; plain GETs for the starters ---------------------
-bench_report_lua >"$WORK/report.lua"
-cat >"$WORK/threads.lua" <<'EOF'
-local count = 0
-function setup(thread)
-  thread:set("tid", count)
-  count = count + 1
-end
-EOF
-cat "$WORK/threads.lua" - "$WORK/report.lua" >"$WORK/delivery.lua" <<'EOF'
-local n = 0
-function init(args)
-  prefix = args[1] .. "-" .. tid
-end
-function request()
-  n = n + 1
-  local body = string.format('{"deliveryId":"del-%s-%d","orderId":"ord-%s-%d","driverId":"drv-%d",'
-    .. '"estimatedDeliveryTime":1800,"actualDeliveryTime":%d,"distanceKm":%.1f,"customerRating":%d}',
-    prefix, n, prefix, n, n % 50, 1200 + (n * 37) % 1200, 1 + (n % 150) / 10, 1 + n % 5)
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
-end
-EOF
-cat "$WORK/threads.lua" - "$WORK/report.lua" >"$WORK/order.lua" <<'EOF'
-function init(args)
-  prefix, step, i = args[1], tonumber(args[2]), tid
-end
-function request()
-  local id = i
-  i = i + step
-  local body = string.format('{"orderId":"%s%d","customerId":"cust-%d","customerEmail":"c%d@example.com",'
-    .. '"items":[{"name":"Margherita pizza","quantity":2,"unitPrice":9.5},'
-    .. '{"name":"Lemonade","quantity":1,"unitPrice":3.25}],"total":22.25}', prefix, id, id % 500, id % 500)
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
-end
-EOF
+bench_food_lua 0
 # Seeds orders <prefix>0 .. <prefix>N-1, status DELIVERED (what order-completion completes).
 seed_orders() {
     sql "INSERT INTO orders (id, customer_id, customer_email, status, total, delivered_at)

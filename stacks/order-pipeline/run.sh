@@ -10,41 +10,17 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$ROOT"
 
-if [ "$(id -u)" -eq 0 ]; then bash tests/env/setup.sh; else sudo bash tests/env/setup.sh; fi
-set -a
-# shellcheck disable=SC1091
-. "${RFAAS_TEST_STATE:-/var/lib/rfaas-test}/env"
-set +a
-
-echo "==> building rfaas" >&2
-cargo build --release --locked --quiet
-RFAAS="$ROOT/target/release/rfaas"
+# shellcheck source=../lib.sh
+. stacks/lib.sh
+stack_services
 
 # Two secrets (mode 0600) where `rfaas up --local` picks them up: ./.secrets/<name>, as
 # faas-cli's local-run and `secret apply` do. The database password, and the key that signs
 # the callback URLs order-api gives each step.
-SECRETS="$HERE/.secrets"
-mkdir -p "$SECRETS" && chmod 0700 "$SECRETS"
-for name in orders-db-password orders-callback-key; do
-    if [ ! -s "$SECRETS/$name" ]; then
-        (umask 077 && head -c 32 /dev/urandom | base64 | tr -d '/+=' >"$SECRETS/$name")
-    fi
-done
-DB_PW="$(cat "$SECRETS/orders-db-password")"
-
-echo "==> preparing MariaDB database order_pipeline" >&2
-MYSQL_PWD="$RFAAS_TEST_MYSQL_PASSWORD" mariadb --protocol=tcp -h "$RFAAS_TEST_MYSQL_HOST" -P "$RFAAS_TEST_MYSQL_PORT" \
-    -u "$RFAAS_TEST_MYSQL_USER" <<SQL
-CREATE DATABASE IF NOT EXISTS order_pipeline CHARACTER SET utf8mb4;
-CREATE USER IF NOT EXISTS 'orders'@'127.0.0.1' IDENTIFIED BY '$DB_PW';
-ALTER USER 'orders'@'127.0.0.1' IDENTIFIED BY '$DB_PW';
-GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES ON order_pipeline.* TO 'orders'@'127.0.0.1';
-FLUSH PRIVILEGES;
-SQL
-for file in schema.sql seed.sql; do
-    MYSQL_PWD="$DB_PW" mariadb --protocol=tcp -h 127.0.0.1 -P "$RFAAS_TEST_MYSQL_PORT" -u orders order_pipeline \
-        <"$HERE/$file"
-done
+DB_PW="$(stack_secret orders-db-password)"
+stack_secret orders-callback-key >/dev/null
+stack_database order_pipeline orders "$DB_PW" "SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES" \
+    "$HERE/schema.sql" "$HERE/seed.sql"
 
 export MYSQL_PORT="$RFAAS_TEST_MYSQL_PORT"
 export GATEWAY_URL="${GATEWAY_URL:-http://127.0.0.1:8080}"
