@@ -255,6 +255,46 @@ fn load(
     (ok, failed, tasks)
 }
 
+/// What a load did to a function's replicas.
+struct Growth {
+    /// When a second replica was serving, after the load started.
+    reaction: Duration,
+    peak: u64,
+    /// Available replicas every 250 ms.
+    timeline: Vec<u64>,
+    ok: u64,
+    failed: u64,
+}
+
+/// Runs `clients` loops of `path` for `within` (or until `name` has `enough` replicas) while
+/// sampling its available replicas; panics when a second replica never served.
+async fn grow_under_load(
+    gw: &TestGateway,
+    name: &str,
+    path: &str,
+    clients: usize,
+    within: Duration,
+    enough: Option<u64>,
+) -> Growth {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed, tasks) = load(gw, path, clients, &stop);
+    let started = Instant::now();
+    let (mut peak, mut second_at, mut timeline) = (0u64, None, Vec::new());
+    while started.elapsed() < within && enough.is_none_or(|n| peak < n) {
+        let available = gw.describe(name).await["availableReplicas"].as_u64().unwrap_or(0);
+        if available >= 2 && second_at.is_none() {
+            second_at = Some(started.elapsed());
+        }
+        peak = peak.max(available);
+        timeline.push(available);
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    stop.store(true, Ordering::SeqCst);
+    futures_util::future::join_all(tasks).await;
+    let reaction = second_at.unwrap_or_else(|| panic!("never a second replica: {timeline:?}\n{}", gw.log()));
+    Growth { reaction, peak, timeline, ok: ok.load(Ordering::SeqCst), failed: failed.load(Ordering::SeqCst) }
+}
+
 #[tokio::test]
 async fn a_load_ramp_grows_replicas_without_errors_and_they_return_to_min() {
     let (image, _) = echo_images().await;
@@ -268,27 +308,11 @@ async fn a_load_ramp_grows_replicas_without_errors_and_they_return_to_min() {
         "com.openfaas.scale.max": "5",
     });
     assert_eq!(gw.deploy(&ramp).await.0, 202);
-    let stop = Arc::new(AtomicBool::new(false));
-    let (ok, failed, tasks) = load(&gw, "ramp/sleep?s=0.2", 8, &stop);
-    let started = Instant::now();
-    let (mut peak, mut second_at) = (0u64, None);
-    let mut timeline = Vec::new();
-    while started.elapsed() < Duration::from_secs(10) {
-        let available = gw.describe("ramp").await["availableReplicas"].as_u64().unwrap_or(0);
-        if available >= 2 && second_at.is_none() {
-            second_at = Some(started.elapsed());
-        }
-        peak = peak.max(available);
-        timeline.push(available);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    stop.store(true, Ordering::SeqCst);
-    futures_util::future::join_all(tasks).await;
-    let reaction = second_at.unwrap_or_else(|| panic!("never a second replica: {timeline:?}\n{}", gw.log()));
-    assert!(reaction < Duration::from_secs(5), "second replica after {reaction:?}: {timeline:?}");
-    assert_eq!(peak, 3, "up to --max-replicas 3 (label max 5), never past it: {timeline:?}");
-    assert_eq!(failed.load(Ordering::SeqCst), 0, "{} ok", ok.load(Ordering::SeqCst));
-    assert!(ok.load(Ordering::SeqCst) > 100);
+    let g = grow_under_load(&gw, "ramp", "ramp/sleep?s=0.2", 8, Duration::from_secs(10), None).await;
+    assert!(g.reaction < Duration::from_secs(5), "second replica after {:?}: {:?}", g.reaction, g.timeline);
+    assert_eq!(g.peak, 3, "up to --max-replicas 3 (label max 5), never past it: {:?}", g.timeline);
+    assert_eq!(g.failed, 0, "{} ok", g.ok);
+    assert!(g.ok > 100);
 
     let status =
         wait_status(&gw, "ramp", "back at min", Duration::from_secs(20), |s| s["availableReplicas"] == 1).await;
@@ -313,25 +337,10 @@ async fn cpu_load_grows_replicas_and_they_return_to_min_when_it_stops() {
         "com.openfaas.scale.max": "5",
     });
     assert_eq!(gw.deploy(&burner).await.0, 202);
-    let stop = Arc::new(AtomicBool::new(false));
-    let (ok, failed, tasks) = load(&gw, "burner/burn?ms=50", 4, &stop);
-    let started = Instant::now();
-    let (mut peak, mut second_at, mut timeline) = (0u64, None, Vec::new());
-    while started.elapsed() < Duration::from_secs(15) && peak < 3 {
-        let available = gw.describe("burner").await["availableReplicas"].as_u64().unwrap_or(0);
-        if available >= 2 && second_at.is_none() {
-            second_at = Some(started.elapsed());
-        }
-        peak = peak.max(available);
-        timeline.push(available);
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    stop.store(true, Ordering::SeqCst);
-    futures_util::future::join_all(tasks).await;
-    let reaction = second_at.unwrap_or_else(|| panic!("never a second replica: {timeline:?}\n{}", gw.log()));
-    assert!(reaction < Duration::from_secs(10), "second replica after {reaction:?}: {timeline:?}");
-    assert!(peak <= 3, "never past --max-replicas 3: {timeline:?}");
-    assert_eq!(failed.load(Ordering::SeqCst), 0, "{} ok", ok.load(Ordering::SeqCst));
+    let g = grow_under_load(&gw, "burner", "burner/burn?ms=50", 4, Duration::from_secs(15), Some(3)).await;
+    assert!(g.reaction < Duration::from_secs(10), "second replica after {:?}: {:?}", g.reaction, g.timeline);
+    assert!(g.peak <= 3, "never past --max-replicas 3: {:?}", g.timeline);
+    assert_eq!(g.failed, 0, "{} ok", g.ok);
 
     // Idle, the CPU falls to nothing: back to min after the scale-down window. The target per
     // replica is 200m times the default target-proportion 0.90.
