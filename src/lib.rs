@@ -11,6 +11,7 @@ pub mod chart;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod devloop;
 pub mod docker;
 pub mod env_vars;
 pub mod error;

@@ -13,6 +13,7 @@ mod client_commands;
 mod client_timeouts;
 mod command_list;
 mod config_file;
+mod devloop;
 mod environment;
 mod food_delivery;
 mod gateway_api;
