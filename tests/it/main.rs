@@ -32,6 +32,7 @@ mod gateway_validation;
 mod generate;
 mod generate_schema;
 mod hostile;
+mod hot_reload;
 mod local_run;
 mod new_cmd;
 mod order_pipeline;
