@@ -3,7 +3,9 @@
 //! A [`Layout`] says where each function's files are: its handler folder, its local template
 //! folder (`./template/<lang>`, when the template is not a bundled one) and the stack inputs (the
 //! stack file and the `environment_file`s it names). [`classify`] sorts a batch of paths into:
-//! - handler source changes, which a hot reload may apply without a build;
+//! - handler source changes, which a hot reload may apply without a build (only files that
+//!   still exist: an editor's temporary file renamed over the real one is not a change, and a
+//!   deleted file stays in running replicas until the next rebuild);
 //! - rebuild reasons: a dependency manifest ([`DEPENDENCY_FILES`]) or a template file changed;
 //! - a stack change, after which [`build_changes`] says which functions' build inputs changed.
 
@@ -136,7 +138,7 @@ pub fn classify(paths: &BTreeSet<PathBuf>, layout: &Layout, rules: &IgnoreRules)
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             if DEPENDENCY_FILES.contains(&name.as_str()) {
                 change.rebuild.get_or_insert_with(|| format!("{} changed", relative(path, handler)));
-            } else {
+            } else if path.exists() {
                 change.handler.insert(PathBuf::from(relative(path, handler)));
             }
         }
@@ -228,8 +230,16 @@ mod tests {
         (dir, layout, rules)
     }
 
+    /// The paths of `rel`, written as files so that they exist.
     fn paths(layout: &Layout, rel: &[&str]) -> BTreeSet<PathBuf> {
-        rel.iter().map(|r| layout.project.join(r)).collect()
+        rel.iter()
+            .map(|r| {
+                let path = layout.project.join(r);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, "x").unwrap();
+                path
+            })
+            .collect()
     }
 
     #[test]
@@ -243,6 +253,10 @@ mod tests {
         let c = classify(&paths(&layout, &["billing/requirements.txt", "billing/handler.py"]), &layout, &rules);
         assert_eq!(c.functions.keys().collect::<Vec<_>>(), ["billing"]);
         assert_eq!(c.functions["billing"].rebuild.as_deref(), Some("requirements.txt changed"));
+        let gone = BTreeSet::from([layout.project.join("orders/handler.py.tmp")]);
+        let c =
+            classify(&gone.iter().chain(&paths(&layout, &["orders/handler.py"])).cloned().collect(), &layout, &rules);
+        assert_eq!(c.functions["orders"].describe_handler(), "handler.py");
     }
 
     #[test]

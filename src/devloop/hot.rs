@@ -37,7 +37,8 @@ pub async fn reload_all(
     docker: &Docker,
     replicas: &[Replica],
     handler: &Path,
-    ignore: &dyn Fn(&Path) -> bool,
+    ignore: &(dyn Fn(&Path) -> bool + Sync),
+    shown_as: &str,
 ) -> Outcome {
     if let Some(reason) = unsupported(docker, replicas).await {
         return Outcome::Unavailable { reason };
@@ -49,7 +50,9 @@ pub async fn reload_all(
     let request = ReloadRequest { container: &first.container, handler_dir: handler, ignore };
     match reload::reload(docker, &request, RELOAD_TIMEOUT).await {
         Ok(ReloadOutcome::Loaded { .. }) => {}
-        Ok(failed @ ReloadOutcome::Failed { .. }) => return Outcome::Failed { report: render_failure(&failed) },
+        Ok(failed @ ReloadOutcome::Failed { .. }) => {
+            return Outcome::Failed { report: render_failure(&failed, shown_as) };
+        }
         Err(e) => return Outcome::Unavailable { reason: format!("cannot hot reload: {e}") },
     }
     let others = futures_util::future::join_all(rest.iter().map(|r| async move {
@@ -60,7 +63,9 @@ pub async fn reload_all(
     for result in others {
         match result {
             Ok(ReloadOutcome::Loaded { .. }) => {}
-            Ok(failed @ ReloadOutcome::Failed { .. }) => return Outcome::Failed { report: render_failure(&failed) },
+            Ok(failed @ ReloadOutcome::Failed { .. }) => {
+                return Outcome::Failed { report: render_failure(&failed, shown_as) };
+            }
             Err(e) => return Outcome::Unavailable { reason: format!("cannot hot reload every replica: {e}") },
         }
     }
@@ -82,9 +87,15 @@ async fn unsupported(docker: &Docker, replicas: &[Replica]) -> Option<String> {
     None
 }
 
-/// `error: handler.py:3: invalid syntax` and the runtime's detail, indented.
-fn render_failure(outcome: &ReloadOutcome) -> String {
+/// `error: … orders/handler.py:3: invalid syntax` and the runtime's detail, indented. The
+/// runtime names files under `function/` in the container; they are shown under `shown_as`, the
+/// handler folder as the user knows it.
+fn render_failure(outcome: &ReloadOutcome, shown_as: &str) -> String {
     let ReloadOutcome::Failed { error, file, line, detail } = outcome else { return String::new() };
+    let file = file.as_deref().map(|f| match f.strip_prefix("function/") {
+        Some(rest) if !shown_as.is_empty() => format!("{}/{rest}", shown_as.trim_end_matches('/')),
+        _ => f.to_string(),
+    });
     let place = match (file, line) {
         (Some(f), Some(l)) => format!("{f}:{l}: "),
         (Some(f), None) => format!("{f}: "),
@@ -105,13 +116,13 @@ mod tests {
     fn a_failure_names_the_file_and_line() {
         let failed = ReloadOutcome::Failed {
             error: "SyntaxError: invalid syntax".into(),
-            file: Some("handler.py".into()),
+            file: Some("function/handler.py".into()),
             line: Some(3),
             detail: "    def handle(event, context)\n                              ^\n".into(),
         };
         assert_eq!(
-            render_failure(&failed),
-            "error: the new code does not load: handler.py:3: SyntaxError: invalid syntax\n      def handle(event, context)\n                                ^"
+            render_failure(&failed, "orders"),
+            "error: the new code does not load: orders/handler.py:3: SyntaxError: invalid syntax\n      def handle(event, context)\n                                ^"
         );
     }
 }

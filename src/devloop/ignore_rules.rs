@@ -63,7 +63,7 @@ impl IgnoreRules {
     }
 
     /// The predicate a hot reload uses to leave files out of what it copies from `handler_dir`.
-    pub fn for_handler<'a>(&'a self, handler_dir: &'a Path) -> impl Fn(&Path) -> bool + 'a {
+    pub fn for_handler<'a>(&'a self, handler_dir: &'a Path) -> impl Fn(&Path) -> bool + Sync + 'a {
         move |path: &Path| {
             let full = if path.is_absolute() { path.to_path_buf() } else { handler_dir.join(path) };
             self.ignores(handler_dir, &full, true)

@@ -307,7 +307,8 @@ impl<'a> Session<'_, 'a> {
         let handler = self.layout.functions.iter().find(|f| f.name == name).and_then(|f| f.handler.clone());
         let Some(handler) = handler else { return Plan::Rebuild };
         let ignore = self.rules.for_handler(&handler);
-        match super::hot::reload_all(docker, &replicas, &handler, &ignore).await {
+        let shown_as = handler.strip_prefix(&self.layout.project).unwrap_or(&handler).display().to_string();
+        match super::hot::reload_all(docker, &replicas, &handler, &ignore, &shown_as).await {
             super::hot::Outcome::Loaded { replicas, elapsed } => {
                 self.printer().status(&format!(
                     "{what} changed: reloaded {name} in {replicas} replica{} ({} ms)",

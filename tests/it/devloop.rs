@@ -255,6 +255,8 @@ async fn up_watch_hot_reloads_a_node18_handler() {
         format!("'use strict';\nmodule.exports = async (event, context) => context.status(200).succeed('{answer}');\n")
     };
     rfaas.file(&format!("{name}/handler.js"), &handler("node-v1"));
+    // Replaces the template's starter test, which expects the starter handler's answer.
+    rfaas.file(&format!("{name}/handler.test.js"), "require('node:test')('nothing', () => {});\n");
     rfaas.file(
         &format!("{name}/package.json"),
         "{\"name\": \"fn\", \"version\": \"1.0.0\", \"scripts\": {\"test\": \"node --test\"}}\n",
@@ -287,7 +289,8 @@ async fn local_run_watch_serves_an_edit_and_sigint_removes_the_container() {
     let url = format!("http://127.0.0.1:{port}/");
     answers(&url, &format!("{name}-v1"), Duration::from_secs(60), &watch).await;
     save(rfaas.path(), &format!("{name}/handler.py"), &python_handler("local-v2"));
-    answers(&url, "local-v2", Duration::from_secs(120), &watch).await;
+    answers(&url, "local-v2", Duration::from_secs(30), &watch).await;
+    watch.wait_for(&format!("handler.py changed: reloaded {name} in 1 replica ("), 0, Duration::from_secs(5)).await;
     let (code, log) = watch.interrupt();
     assert_eq!(code, 0, "{log}");
     assert!(log.contains(&format!("{name} stopped and removed")), "{log}");
