@@ -99,7 +99,7 @@ pub(crate) async fn run<T: Target>(target: &mut T, stack: Stack, opts: SessionOp
     let mut refresh: Option<Refresh<'_>> = None;
     let mut shutdown = std::pin::pin!(crate::commands::local_run::shutdown_signal());
     loop {
-        let refresh_due = session.refresh_at.filter(|_| refresh.is_none());
+        let refresh_due = session.refresh_at.filter(|_| refresh.is_none() && !session.stale.is_empty());
         tokio::select! {
             () = &mut shutdown => break,
             batch = watcher.next_batch() => {
@@ -201,6 +201,9 @@ impl<'a> Session<'_, 'a> {
             self.refresh_at = Some(Instant::now() + REFRESH_DELAY);
         }
         self.stale.retain(|f| !rebuild.contains(f));
+        if self.stale.is_empty() {
+            self.refresh_at = None;
+        }
         let started = Instant::now();
         match target.apply(&self.stack, &rebuild, &redeploy).await {
             Ok(()) => {
