@@ -107,6 +107,7 @@ pub fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
         crate::chart::ChartError,
         crate::secrets_folder::FolderError,
         crate::sealed::SealError,
+        crate::devloop::reload::ReloadError,
         std::io::Error,
     );
     None

@@ -4,6 +4,7 @@
 //! over a loaded stack) and calls on the domain modules ([`stack`], [`config`], [`kubernetes`],
 //! [`openfaas`], [`docker`]); [`settings`] resolves gateway, namespace and credentials once, and
 //! [`output`] is the only place that writes to the terminal. [`run`] is the whole program, callable from tests.
+//! [`devloop`] is `--watch`: hot reload of a saved handler into running replicas, else a rebuild.
 //! [`gateway`] is the built-in OpenFaaS-compatible gateway (`rfaas gateway`).
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
@@ -11,6 +12,7 @@ pub mod chart;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod devloop;
 pub mod docker;
 pub mod env_vars;
 pub mod error;

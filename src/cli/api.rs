@@ -444,7 +444,8 @@ pub const UP_EXAMPLES: &str = "Examples:
   rfaas up --publish --platforms linux/amd64,linux/arm64
   rfaas up --local                       # build, then deploy to rfaas's own gateway (started if needed)
   rfaas up --skip-push --filter 'api-*'
-  rfaas up --parallel 3 --tag sha --wait";
+  rfaas up --parallel 3 --tag sha --wait
+  rfaas up --local --watch               # then hot reload handler edits until Ctrl-C";
 
 #[derive(Debug, Args)]
 pub struct UpArgs {
@@ -495,6 +496,12 @@ pub struct UpArgs {
     /// Only assemble ./build/<fn>/ (the Docker build contexts) and stop
     #[arg(long)]
     pub shrinkwrap: bool,
+    /// After deploying, watch the stack file and handler folders until Ctrl-C: a handler change
+    /// is hot reloaded into the running replicas (python3-http, node18 on the local gateway);
+    /// other changes rebuild and redeploy only the functions they touch. A .gitignore is used
+    /// when present, not required
+    #[arg(long, conflicts_with_all = ["publish", "shrinkwrap", "skip_deploy"])]
+    pub watch: bool,
     /// Accepted for faas-cli compatibility; never sent
     #[arg(long, hide = true)]
     pub network: Option<String>,

@@ -11,6 +11,7 @@ pub const LOCAL_RUN_EXAMPLES: &str = "Examples:
   rfaas local-run orders --build=false -e write_debug=true
   rfaas local-run orders --network host -e port=9000
   rfaas local-run orders --print         # only print the equivalent `docker run` line
+  rfaas local-run orders --watch         # reload on every save until Ctrl-C
 
 Secrets named in the stack are read from ./.secrets/<name> (mounted read-only).
 Ctrl-C (or SIGTERM) stops the function and removes its container.";
@@ -46,8 +47,10 @@ pub struct LocalRunArgs {
     /// Accepted for faas-cli compatibility (one function is built)
     #[arg(long, default_value_t = 1, hide = true)]
     pub parallel: usize,
-    /// Rebuild on changes: not supported yet
-    #[arg(long, hide = true)]
+    /// Watch the stack file and the handler folder until Ctrl-C: a handler change is hot reloaded
+    /// into the container (python3-http, node18); other changes rebuild and replace it. A
+    /// .gitignore is used when present, not required
+    #[arg(long, conflicts_with = "print")]
     pub watch: bool,
     #[command(flatten)]
     pub envsubst: EnvsubstArg,

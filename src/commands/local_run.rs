@@ -3,44 +3,37 @@
 
 use crate::cli::LocalRunArgs;
 use crate::commands::Context;
+use crate::devloop::container::{ContainerTarget, Planner};
+use crate::devloop::gateway::StackLoader;
+use crate::devloop::session::SessionOptions;
 use crate::docker::build::{self, EngineOptions};
 use crate::docker::progress::Board;
 use crate::error::with_hint;
 use crate::openfaas::deployment::{self, Overrides};
-use crate::ops::local_run::{self, LocalRunOptions, RunOutcome};
+use crate::ops::local_run::{self, LocalRunOptions, RunOutcome, RunPlan};
 use crate::stack::Stack;
 
 pub async fn run(args: LocalRunArgs, ctx: &Context) -> anyhow::Result<()> {
-    if args.watch {
+    if args.watch && !args.build {
         return Err(with_hint(
-            anyhow::anyhow!("--watch is not supported by rfaas local-run yet"),
-            "run `rfaas local-run` again after a change (an unchanged function is not rebuilt)",
+            anyhow::anyhow!("--watch rebuilds the function on changes: it cannot be combined with --build=false"),
+            "leave out --build=false",
         ));
     }
     let stack = ctx.load_stack(args.envsubst.envsubst).await?;
     let stack = only(&stack, args.name.as_deref())?;
-    let function = stack.functions().next().expect("one function selected").clone();
     if args.name.is_none() {
         crate::commands::new::update_gitignore(&ctx.cwd)?;
     }
-    let overrides = Overrides { tag: args.tag, ..Default::default() };
-    let fprocess = crate::ops::deploy::template_fprocess(function.lang.as_deref(), &ctx.env());
-    let d = deployment::from_stack(&stack, &function, &overrides, fprocess, &ctx.cwd)?;
-    let opts = LocalRunOptions {
-        port: args.port,
-        network: args.network.clone(),
-        extra_env: args.env.clone(),
-        secrets_dir: local_run::secrets_dir(&ctx.cwd),
-    };
-    let plan = local_run::plan(&d, &opts).map_err(|e| match e.hint() {
-        Some(h) => with_hint(e, h),
-        None => e.into(),
-    })?;
+    let plan = plan_for(&stack, &args, ctx)?;
     if args.print {
         ctx.printer.data(&local_run::docker_run_line(&plan));
         return Ok(());
     }
     let docker = crate::docker::connect().await?;
+    if args.watch {
+        return watch(stack, plan, docker, &args, ctx).await;
+    }
     if args.build {
         build_function(&stack, &args, &docker, ctx).await?;
     }
@@ -57,6 +50,54 @@ pub async fn run(args: LocalRunArgs, ctx: &Context) -> anyhow::Result<()> {
         RunOutcome::Exited(0) => Ok(()),
         RunOutcome::Exited(code) => anyhow::bail!("{} exited with code {code}", plan.name),
     }
+}
+
+/// The container for the stack's one function, as `args` ask for it.
+fn plan_for(stack: &Stack, args: &LocalRunArgs, ctx: &Context) -> anyhow::Result<RunPlan> {
+    let function = stack.functions().next().expect("one function selected");
+    let overrides = Overrides { tag: args.tag, ..Default::default() };
+    let fprocess = crate::ops::deploy::template_fprocess(function.lang.as_deref(), &ctx.env());
+    let d = deployment::from_stack(stack, function, &overrides, fprocess, &ctx.cwd)?;
+    let opts = LocalRunOptions {
+        port: args.port,
+        network: args.network.clone(),
+        extra_env: args.env.clone(),
+        secrets_dir: local_run::secrets_dir(&ctx.cwd),
+    };
+    local_run::plan(&d, &opts).map_err(|e| match e.hint() {
+        Some(h) => with_hint(e, h),
+        None => e.into(),
+    })
+}
+
+/// `--watch`: build and run, then apply every change until Ctrl-C (see [`crate::devloop`]).
+async fn watch(
+    stack: Stack,
+    plan: RunPlan,
+    docker: bollard::Docker,
+    args: &LocalRunArgs,
+    ctx: &Context,
+) -> anyhow::Result<()> {
+    let built = build_function(&stack, args, &docker, ctx).await;
+    let name = plan.name.clone();
+    let envsubst = args.envsubst.envsubst;
+    let load: StackLoader<'_> = Box::new(move || {
+        let name = name.clone();
+        Box::pin(async move { only(&ctx.load_stack(envsubst).await?, Some(&name)) })
+    });
+    let build = crate::commands::build::options(&args.flags, args.tag, false, crate::ops::Parallelism::ONE);
+    let planner: Planner<'_> = Box::new(move |stack: &Stack| plan_for(stack, args, ctx));
+    let mut target = ContainerTarget::new(docker.clone(), plan, build.clone(), planner, load, ctx.env());
+    match built {
+        Ok(()) => target.start(),
+        Err(e) => {
+            ctx.printer.error(&crate::error::render(&e));
+            ctx.printer.status("Watching for a change that fixes it.");
+        }
+    }
+    let stack_file = crate::devloop::session::stack_file(ctx.global.yaml.as_deref(), &ctx.cwd);
+    let opts = SessionOptions { stack_file, build, docker: Some(docker), env: ctx.env() };
+    crate::devloop::session::run(&mut target, stack, opts).await
 }
 
 /// The stack with only the function to run: `name`, or the only one there is.
@@ -109,7 +150,7 @@ async fn build_function(
 }
 
 /// Completes on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
         // Without signal handlers the default action ends the process; never complete here.

@@ -10,15 +10,25 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::UpArgs;
 use crate::commands::{self, Context, login};
+use crate::devloop::{self, gateway::GatewayTarget, gateway::LocalReplicas, session::SessionOptions};
+use crate::error::with_hint;
 use crate::gateway::daemon;
 use crate::ops::{self, push::PushOptions};
 use crate::settings::Settings;
 use crate::stack::Stack;
 
-/// Loads the stack once, then composes the build, push and deploy operations over it.
+/// Loads the stack once, then composes the build, push and deploy operations over it; with
+/// `--watch`, then keeps applying changes until Ctrl-C (see [`crate::devloop`]).
 pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
     if args.multi.platforms.is_some() && !args.publish {
         anyhow::bail!("--platforms can only be given with --publish");
+    }
+    let stack_file = devloop::session::stack_file(ctx.global.yaml.as_deref(), &ctx.cwd);
+    if args.watch && stack_file.is_none() && ctx.global.yaml.is_none() {
+        return Err(with_hint(
+            anyhow::anyhow!("--watch needs a stack file: there is no ./stack.yaml or ./stack.yml"),
+            "create one with `rfaas new`, or name it with -f",
+        ));
     }
     let pro = args.multi.remote_builder.is_some()
         || args.multi.payload_secret.is_some()
@@ -26,15 +36,36 @@ pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
     let platforms = if args.publish || pro { Some(commands::publish::check_multi_arch(&args.multi)?) } else { None };
     let stack = load(&args, ctx).await?;
     let mut gateway_flag = args.api.gateway.gateway.clone();
+    let mut state_dir = None;
     if args.local {
-        let state_dir = match &args.state_dir {
+        let dir = match &args.state_dir {
             Some(dir) => dir.clone(),
             None => daemon::default_state_dir()?,
         };
-        let local = daemon::ensure_running(&state_dir, [127, 0, 0, 1].into(), args.local_port).await?;
+        let local = daemon::ensure_running(&dir, [127, 0, 0, 1].into(), args.local_port).await?;
         login::save_local(&local, ctx)?;
         gateway_flag = Some(local.url.clone());
+        state_dir = Some(dir);
     }
+    let result = up_once(&args, &stack, platforms, gateway_flag.as_deref(), ctx).await;
+    if !args.watch {
+        return result;
+    }
+    if let Err(e) = result {
+        ctx.printer.error(&crate::error::render(&e));
+        ctx.printer.status("Watching for a change that fixes it.");
+    }
+    watch(&args, stack, stack_file, gateway_flag.as_deref(), state_dir, ctx).await
+}
+
+/// Build (or publish), push and deploy the stack once.
+async fn up_once(
+    args: &UpArgs,
+    stack: &Stack,
+    platforms: Option<Vec<crate::ops::publish::Platform>>,
+    gateway_flag: Option<&str>,
+    ctx: &Context,
+) -> anyhow::Result<()> {
     let env = ctx.env();
     if let (true, Some(platforms)) = (args.publish, platforms) {
         let opts = commands::publish::options(platforms, &args.multi, &args.build, args.parallel);
@@ -45,11 +76,11 @@ pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
             quiet: args.quiet,
             shrinkwrap: args.shrinkwrap,
         };
-        commands::publish::publish_stack(&stack, &step, &opts, ctx).await?;
+        commands::publish::publish_stack(stack, &step, &opts, ctx).await?;
     } else {
         let mut build = commands::build::options(&args.build, args.tag, args.force, args.parallel);
         build.shrinkwrap = args.shrinkwrap;
-        let built = ops::build::build(&stack, &build, &env).await?;
+        let built = ops::build::build(stack, &build, &env).await?;
         commands::build::render(&built, ctx)?;
     }
     if args.shrinkwrap {
@@ -59,18 +90,17 @@ pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
         ctx.printer.status("Skipping push: the local gateway runs images from the local Docker engine.");
     } else if !args.skip_push && !args.publish {
         let push = PushOptions { tag: args.tag, parallel: args.parallel };
-        ops::push::push(&stack, &push, &env).await?.check()?;
+        ops::push::push(stack, &push, &env).await?.check()?;
     }
     if args.skip_deploy {
         return Ok(());
     }
     let overrides = commands::deploy::overrides(&args.deploy, args.namespace.namespace.clone(), args.tag)?;
-    let mut deployments = ops::deploy::from_stack(&stack, &overrides, args.deploy.read_template, &env)?;
+    let mut deployments = ops::deploy::from_stack(stack, &overrides, args.deploy.read_template, &env)?;
     if stack.source == commands::build::FLAG_STACK {
-        apply_flags(&mut deployments, &args);
+        apply_flags(&mut deployments, args);
     }
-    let flags = commands::flags(&args.api.gateway, args.api.token.as_deref(), args.namespace.namespace.as_deref());
-    let settings = ctx.settings(crate::settings::Flags { gateway: gateway_flag.as_deref(), ..flags }, Some(&stack))?;
+    let settings = settings_for(args, gateway_flag, stack, ctx)?;
     let client = ctx.client_for(&settings, Some(args.deploy.timeout))?;
     if args.local {
         ops::deploy::create_missing_secrets(&client, &deployments, &env).await?;
@@ -79,9 +109,64 @@ pub async fn run(args: UpArgs, ctx: &Context) -> anyhow::Result<()> {
     deploy.wait |= args.local;
     ops::deploy::deploy(&client, &deployments, &deploy, &env).await?.check()?;
     if args.local {
-        print_samples(&stack, &settings, ctx);
+        print_samples(stack, &settings, ctx);
     }
     Ok(())
+}
+
+fn settings_for(args: &UpArgs, gateway_flag: Option<&str>, stack: &Stack, ctx: &Context) -> anyhow::Result<Settings> {
+    let flags = commands::flags(&args.api.gateway, args.api.token.as_deref(), args.namespace.namespace.as_deref());
+    ctx.settings(crate::settings::Flags { gateway: gateway_flag, ..flags }, Some(stack))
+}
+
+/// `--watch`: the dev loop over the gateway the stack was deployed to.
+async fn watch(
+    args: &UpArgs,
+    stack: Stack,
+    stack_file: Option<PathBuf>,
+    gateway_flag: Option<&str>,
+    state_dir: Option<PathBuf>,
+    ctx: &Context,
+) -> anyhow::Result<()> {
+    let settings = settings_for(args, gateway_flag, &stack, ctx)?;
+    let client = ctx.client_for(&settings, Some(args.deploy.timeout))?;
+    let local = match local_gateway_id(state_dir, &settings.gateway.url) {
+        Some(gateway_id) => Some(LocalReplicas { docker: crate::docker::connect().await?, gateway_id }),
+        None => None,
+    };
+    let build = commands::build::options(&args.build, args.tag, false, args.parallel);
+    let mut deploy = commands::deploy::options(&args.deploy);
+    deploy.wait |= local.is_some();
+    let envsubst = args.envsubst.envsubst;
+    let mut target = GatewayTarget {
+        client,
+        build: build.clone(),
+        push: (!args.local && !args.skip_push).then_some(PushOptions { tag: args.tag, parallel: args.parallel }),
+        overrides: commands::deploy::overrides(&args.deploy, args.namespace.namespace.clone(), args.tag)?,
+        read_template: args.deploy.read_template,
+        deploy,
+        create_secrets: args.local,
+        local: local.clone(),
+        load: Box::new(move || Box::pin(ctx.load_stack(envsubst))),
+        env: ctx.env(),
+    };
+    let opts = SessionOptions { stack_file, build, docker: local.map(|l| l.docker), env: ctx.env() };
+    devloop::session::run(&mut target, stack, opts).await
+}
+
+/// The identity of the local gateway at `url`, whose replicas are containers on this engine:
+/// the one `--local` started, or the default state directory's gateway when `url` is its URL.
+fn local_gateway_id(state_dir: Option<PathBuf>, url: &str) -> Option<String> {
+    let dir = match state_dir {
+        Some(dir) => dir,
+        None => {
+            let dir = daemon::default_state_dir().ok()?;
+            let running = daemon::read_gateway_file(&dir)?;
+            (running.url.trim_end_matches('/') == url.trim_end_matches('/')).then_some(dir)?
+        }
+    };
+    let id = std::fs::read_to_string(dir.join(crate::gateway::GATEWAY_ID_FILE)).ok()?;
+    Some(id.trim().to_string()).filter(|id| !id.is_empty())
 }
 
 /// The stack file, or (with `--image`/`--name` and no stack file) a one-function stack from

@@ -1,10 +1,12 @@
 //! Which uid:gid a function image runs as, so per-function secret copies can be owned by that
-//! user with mode 0400 (readable inside the container, by nobody else on the host).
+//! user with mode 0400 (readable inside the container, by nobody else on the host), and so files
+//! the dev loop copies into a running replica belong to the user its server runs as.
 //!
 //! The image's `Config.User` may be empty (root), numeric (`1000`, `1000:1000`) or a name
 //! (`app`, `app:app`). Names are resolved against the image's own `/etc/passwd` and `/etc/group`,
-//! read from a created-but-never-started container through the archive API. Results are cached
-//! per image id.
+//! read through the archive API: from a created-but-never-started container for an image
+//! ([`OwnerCache`], cached per image id), or from the running container itself
+//! ([`resolve_in_container`]).
 
 use std::collections::HashMap;
 use std::io::Read;
@@ -37,13 +39,45 @@ impl OwnerCache {
             return Ok(*owner);
         }
         let user = inspect.config.and_then(|c| c.user).unwrap_or_default();
-        let owner = resolve_user(docker, image, &user).await?;
+        let owner = resolve_user(docker, FileSource::Image(image), &user).await?;
         self.by_image.lock().unwrap_or_else(|p| p.into_inner()).insert(id, owner);
         Ok(owner)
     }
 }
 
-async fn resolve_user(docker: &Docker, image: &str, user: &str) -> Result<Owner, String> {
+/// The owner a running `container` runs as (its `Config.User`, resolved in its own files).
+pub async fn resolve_in_container(docker: &Docker, container: &str, user: &str) -> Result<Owner, String> {
+    resolve_user(docker, FileSource::Container(container), user).await
+}
+
+/// Where `/etc/passwd` and `/etc/group` are read from.
+#[derive(Clone, Copy)]
+enum FileSource<'a> {
+    /// An image, through a throwaway container that is never started.
+    Image(&'a str),
+    /// A container that exists already (running or not).
+    Container(&'a str),
+}
+
+impl<'a> FileSource<'a> {
+    async fn read(self, docker: &Docker, path: &str) -> Result<String, String> {
+        match self {
+            FileSource::Image(image) => read_image_file(docker, image, path).await,
+            FileSource::Container(container) => read_container_file(docker, container, path)
+                .await
+                .ok_or_else(|| format!("{path} is not a readable file in container {container}")),
+        }
+    }
+
+    fn name(self) -> &'a str {
+        match self {
+            FileSource::Image(name) | FileSource::Container(name) => name,
+        }
+    }
+}
+
+async fn resolve_user(docker: &Docker, source: FileSource<'_>, user: &str) -> Result<Owner, String> {
+    let image = source.name();
     let (user_part, group_part) = match user.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (user, None),
@@ -56,7 +90,7 @@ async fn resolve_user(docker: &Docker, image: &str, user: &str) -> Result<Owner,
     if let (Some(uid), Some(gid)) = (numeric_uid, numeric_gid) {
         return Ok(Owner { uid, gid });
     }
-    let passwd = read_image_file(docker, image, "/etc/passwd").await.unwrap_or_default();
+    let passwd = source.read(docker, "/etc/passwd").await.unwrap_or_default();
     let (uid, primary_gid) = match numeric_uid {
         Some(uid) => (uid, lookup_passwd_by_uid(&passwd, uid).unwrap_or(uid)),
         None => {
@@ -68,7 +102,7 @@ async fn resolve_user(docker: &Docker, image: &str, user: &str) -> Result<Owner,
         Some(g) => match g.parse::<u32>() {
             Ok(gid) => gid,
             Err(_) => {
-                let groups = read_image_file(docker, image, "/etc/group").await.unwrap_or_default();
+                let groups = source.read(docker, "/etc/group").await.unwrap_or_default();
                 lookup_group(&groups, g).ok_or_else(|| format!("group {g} not in {image}'s /etc/group"))?
             }
         },
@@ -108,18 +142,24 @@ async fn read_image_file(docker: &Docker, image: &str, path: &str) -> Result<Str
         ..Default::default()
     };
     let created = docker.create_container(None, body).await.map_err(|e| e.to_string())?;
+    let text = read_container_file(docker, &created.id, path).await;
+    let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+    let _ = docker.remove_container(&created.id, Some(remove)).await;
+    text.ok_or_else(|| format!("{path} is not a readable file in {image}"))
+}
+
+/// One file of a container's filesystem, through the archive API.
+async fn read_container_file(docker: &Docker, container: &str, path: &str) -> Option<String> {
     let options = DownloadFromContainerOptionsBuilder::default().path(path).build();
-    let archive: Result<Vec<u8>, _> = docker
-        .download_from_container(&created.id, Some(options))
+    let archive: Vec<u8> = docker
+        .download_from_container(container, Some(options))
         .try_fold(Vec::new(), |mut acc, chunk| async move {
             acc.extend_from_slice(&chunk);
             Ok(acc)
         })
-        .await;
-    let remove = RemoveContainerOptionsBuilder::default().force(true).build();
-    let _ = docker.remove_container(&created.id, Some(remove)).await;
-    let archive = archive.map_err(|e| e.to_string())?;
-    first_file_in_tar(&archive).ok_or_else(|| format!("{path} is not a readable file in {image}"))
+        .await
+        .ok()?;
+    first_file_in_tar(&archive)
 }
 
 fn first_file_in_tar(bytes: &[u8]) -> Option<String> {

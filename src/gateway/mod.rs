@@ -194,10 +194,14 @@ async fn shutdown_signal() {
     }
 }
 
+/// The file in the state directory holding the gateway's identity (the value of the
+/// `com.rfaas.gateway` label on its containers).
+pub const GATEWAY_ID_FILE: &str = "gateway-id";
+
 /// The identity in `<dir>/gateway-id` (kept outside the database so containers can be
 /// recovered from their labels if the database is lost), created on first start.
 async fn gateway_id(dir: &Path, store: &store::Store) -> anyhow::Result<String> {
-    let path = dir.join("gateway-id");
+    let path = dir.join(GATEWAY_ID_FILE);
     let known = std::fs::read_to_string(&path).ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     let id = store.gateway_id(known.clone()).await?;
     if known.is_none() {

@@ -7,15 +7,29 @@
 // It answers as the Express 4 app it replaces did (the same body parsers, query parser,
 // Content-Type defaults and charsets, ETag and 304, errors), without Express's per-request
 // router and request/response decoration, which cost more CPU than a small handler.
+//
+// Hot reload (rfaas's dev loop; dormant until signalled): on SIGHUP the server reads a reload id
+// from /home/app/.rfaas-reload, drops the require.cache entries of /home/app/function/ (not its
+// node_modules), requires function/handler anew and, only if that succeeds, sends new requests to
+// the new handler; requests in flight finish on the old one, and a load that throws (SyntaxError,
+// a missing module, an error at load time) restores the old modules and leaves the old handler
+// serving. Either way one line goes to stdout: `rfaas-reload {"id":...,"ok":true,"ms":...}` or
+// `rfaas-reload {"id":...,"ok":false,"error":"Type: message","file":"function/x.js","line":N,
+// "detail":"<stack>"}`. require() is synchronous, so a handler whose module code blocks (rather
+// than awaits) holds new requests until it has loaded; they are then served by the new handler.
+// Files deleted on the host stay in the container until the next image build.
 
+const fs = require('fs');
 const http = require('http');
+const path = require('path');
 const bodyParser = require('body-parser');
 const contentType = require('content-type');
 const etag = require('etag');
 const fresh = require('fresh');
 const qs = require('qs');
 
-const handler = require('./function/handler');
+// Replaced by a successful hot reload (see reloadHandler).
+let handler = require('./function/handler');
 
 // ---------------------------------------------------------------------------
 // configuration
@@ -284,10 +298,11 @@ function callFunction(req, res) {
   };
   context = new FunctionContext(cb);
   const event = new FunctionEvent(req);
-  const usesCallback = handler.length >= 3;
+  const fn = handler; // the handler this request started with, even if a reload lands meanwhile
+  const usesCallback = fn.length >= 3;
 
   Promise.resolve()
-    .then(() => handler(event, context, cb))
+    .then(() => fn(event, context, cb))
     .then((value) => {
       if (context.cbCalled) return;
       if (value === undefined && usesCallback) return; // will answer via cb()
@@ -409,6 +424,73 @@ function handle(req, res) {
 }
 
 // ---------------------------------------------------------------------------
+// hot reload
+
+const FUNCTION_DIR = path.join(__dirname, 'function') + path.sep;
+const RELOAD_ID_FILE = path.join(__dirname, '.rfaas-reload');
+const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+
+function isFunctionCode(file) {
+  return file.startsWith(FUNCTION_DIR) && !file.includes(NODE_MODULES, FUNCTION_DIR.length - 1);
+}
+
+// The handler's modules leave require.cache; they come back if the new handler fails to load.
+function loadHandler() {
+  const old = {};
+  for (const key of Object.keys(require.cache)) {
+    if (isFunctionCode(key)) {
+      old[key] = require.cache[key];
+      delete require.cache[key];
+    }
+  }
+  try {
+    const loaded = require('./function/handler');
+    if (typeof loaded !== 'function') throw new TypeError('function/handler.js does not export a function');
+    return loaded;
+  } catch (e) {
+    for (const key of Object.keys(require.cache)) if (isFunctionCode(key)) delete require.cache[key];
+    Object.assign(require.cache, old);
+    throw e;
+  }
+}
+
+// Where in the handler's own code `err` comes from: the file:line heading a SyntaxError's stack,
+// else the innermost stack frame in function/ (outside node_modules).
+function errorPlace(err) {
+  const stack = typeof err.stack === 'string' ? err.stack : '';
+  const lines = stack.split('\n');
+  const heading = /^(\/.+):(\d+)$/.exec(lines[0]);
+  if (heading && isFunctionCode(heading[1])) return [heading[1], Number(heading[2])];
+  for (const line of lines) {
+    const frame = /\(?(\/[^()]+?):(\d+):\d+\)?$/.exec(line.trim());
+    if (frame && isFunctionCode(frame[1])) return [frame[1], Number(frame[2])];
+  }
+  return [null, null];
+}
+
+function reloadHandler() {
+  let id = '';
+  try {
+    id = fs.readFileSync(RELOAD_ID_FILE, 'utf8').split('\n')[0].trim();
+  } catch (e) {
+    // answered without an id: nobody waits for it, but the log shows the signal arrived
+  }
+  const started = process.hrtime.bigint();
+  let answer;
+  try {
+    handler = loadHandler();
+    answer = { id, ok: true, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const [file, line] = errorPlace(err);
+    answer = { id, ok: false, error: `${err.name}: ${String(err.message).split('\n')[0]}` };
+    if (file !== null) Object.assign(answer, { file: path.relative(__dirname, file), line });
+    answer.detail = String(err.stack || answer.error);
+  }
+  console.log(`rfaas-reload ${JSON.stringify(answer)}`);
+}
+
+// ---------------------------------------------------------------------------
 // server
 
 const serverOptions = {
@@ -439,6 +521,7 @@ function shutdown(signal) {
 
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
+process.on('SIGHUP', () => setImmediate(reloadHandler));
 
 server.listen(cfg.port, cfg.bindAddress, () => {
   ready = true;

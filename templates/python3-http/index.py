@@ -12,6 +12,17 @@ The event and the response are those of the OpenFaaS python3-http template (Flas
 is bytes, event.headers a case-insensitive werkzeug Headers, event.query a werkzeug MultiDict,
 event.path the decoded path; a returned dict gives statusCode, body (a dict or list is sent as
 JSON, as Flask's jsonify writes it) and headers.
+
+Hot reload (rfaas's dev loop; dormant until signalled): on SIGHUP the signal handler only wakes
+the reload thread, which reads a reload id from /home/app/.rfaas-reload, takes `function` and
+`function.*` out of sys.modules (keeping them), invalidates the import caches and imports
+function.handler anew beside the old module. Only if that succeeds do new requests go to the new
+handler; requests in flight finish on the old one. A load that fails (SyntaxError, ImportError,
+an exception at import time, no handle()) puts the old modules back and leaves the old handler
+serving. Either way one line goes to stdout:
+`rfaas-reload {"id":...,"ok":true,"ms":...}` or
+`rfaas-reload {"id":...,"ok":false,"error":"Type: message","file":"function/handler.py","line":N,"detail":"<traceback>"}`.
+Files deleted on the host stay in the container until the next image build.
 """
 
 import collections
@@ -19,8 +30,11 @@ import dataclasses
 import datetime
 import decimal
 import email.utils
+import importlib
 import json
+import linecache
 import os
+import queue
 import re
 import signal
 import socket
@@ -33,7 +47,7 @@ from urllib.parse import parse_qsl, unquote
 
 from werkzeug.datastructures import Headers, MultiDict
 
-from function import handler
+from function import handler  # replaced by a successful hot reload (Reloader)
 
 # ---------------------------------------------------------------------------
 # configuration
@@ -231,12 +245,115 @@ def _response_from_other(res):
 
 
 def call_handler(event):
-    res = handler.handle(event, Context())
+    res = handler.handle(event, Context())  # the module global: one lookup, as before reloads
     if res is None:
         return 200, [("Content-Type", "text/html; charset=utf-8")], b""
     if isinstance(res, dict):
         return _response_from_dict(res)
     return _response_from_other(res)
+
+
+# ---------------------------------------------------------------------------
+# hot reload
+
+APP_HOME = os.path.dirname(os.path.abspath(__file__))
+FUNCTION_DIR = os.path.join(APP_HOME, "function")
+RELOAD_ID_FILE = os.path.join(APP_HOME, ".rfaas-reload")
+
+
+def _function_modules():
+    return {n: m for n, m in list(sys.modules.items()) if n == "function" or n.startswith("function.")}
+
+
+class MissingHandle(Exception):
+    """The new function/handler.py imports but defines no handle()."""
+
+
+def load_handler():
+    """function.handler imported anew; on any failure the old modules are put back and it raises."""
+    old = _function_modules()
+    for name in old:
+        del sys.modules[name]
+    importlib.invalidate_caches()
+    try:
+        module = importlib.import_module("function.handler")
+        if not callable(getattr(module, "handle", None)):
+            raise MissingHandle("function/handler.py defines no handle(event, context)")
+        return module
+    except BaseException:
+        for name in _function_modules():
+            del sys.modules[name]
+        sys.modules.update(old)
+        raise
+
+
+def _in_function(filename):
+    """`filename` relative to APP_HOME when it is the handler's own code, else None."""
+    path = os.path.abspath(filename or "")
+    if not path.startswith(FUNCTION_DIR + os.sep) or f"{os.sep}site-packages{os.sep}" in path:
+        return None
+    return os.path.relpath(path, APP_HOME)
+
+
+def reload_failure(exc):
+    """The answer's fields for a failed load: error, the handler's file and line, the traceback
+    from the first frame in the handler's code on."""
+    if isinstance(exc, MissingHandle):
+        return {"ok": False, "error": f"AttributeError: {exc}", "file": "function/handler.py", "detail": str(exc)}
+    linecache.checkcache()
+    answer = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    tb = exc.__traceback__
+    frames = []
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    own = [f for f in frames if _in_function(f.tb_frame.f_code.co_filename)]
+    place, start = None, own[0] if own else exc.__traceback__
+    if isinstance(exc, SyntaxError) and _in_function(exc.filename):
+        # its own lines show the file, the line and a caret; the frames are the import machinery
+        answer["error"] = f"{type(exc).__name__}: {exc.msg}"
+        place, start = (_in_function(exc.filename), exc.lineno), None
+    elif own:
+        place = (_in_function(own[-1].tb_frame.f_code.co_filename), own[-1].tb_lineno)
+    if place is not None:
+        answer["file"], answer["line"] = place
+    answer["detail"] = "".join(traceback.format_exception(type(exc), exc, start)).rstrip("\n")
+    return answer
+
+
+class Reloader:
+    """Loads a new handler when asked, on its own thread; one reload at a time."""
+
+    def __init__(self):
+        self.requests = queue.SimpleQueue()  # put() is safe in a signal handler
+        threading.Thread(target=self.run, name="reload", daemon=True).start()
+
+    def request(self):
+        self.requests.put(None)
+
+    def run(self):
+        while True:
+            self.requests.get()
+            self.reload()
+
+    @staticmethod
+    def reload():
+        global handler
+        try:
+            with open(RELOAD_ID_FILE, encoding="utf-8") as f:
+                reload_id = f.readline().strip()
+        except OSError:
+            reload_id = ""  # nobody waits for this answer, but the log shows the signal arrived
+        started = time.perf_counter()
+        try:
+            module = load_handler()
+        except BaseException as exc:  # the old handler keeps serving whatever the new one raised
+            answer = reload_failure(exc)
+        else:
+            handler = module
+            answer = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 3)}
+        answer = {"id": reload_id, **answer}
+        print("rfaas-reload " + json.dumps(answer, separators=(",", ":")), flush=True)
 
 
 # ---------------------------------------------------------------------------
@@ -790,6 +907,8 @@ def main():
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    reloader = Reloader()
+    signal.signal(signal.SIGHUP, lambda _signum, _frame: reloader.request())
 
     print(
         f"python3-http listening on {cfg.bind_address}:{cfg.port} "

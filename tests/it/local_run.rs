@@ -156,5 +156,8 @@ fn local_run_needs_a_name_when_the_stack_has_several_functions() {
     );
     rfaas.run(&["local-run"]).failure(1).stderr_has("give a function name to run: [a b]");
     rfaas.run(&["local-run", "c"]).failure(1).stderr_has("no function \"c\"").stderr_has("the stack has: a, b");
-    rfaas.run(&["local-run", "a", "--watch"]).failure(1).stderr_has("--watch is not supported");
+    rfaas
+        .run(&["local-run", "a", "--watch", "--build=false"])
+        .failure(1)
+        .stderr_has("cannot be combined with --build=false");
 }

@@ -12,7 +12,7 @@ mod logs;
 mod namespace_ready_version;
 mod secret;
 mod secret_apply;
-mod up;
+pub(crate) mod up;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -8,7 +8,7 @@ use crate::engine::{self, Images};
 use crate::support::Rfaas;
 
 /// Stops the background gateway `up --local` started and removes its function containers.
-struct LocalGateway(PathBuf);
+pub struct LocalGateway(pub PathBuf);
 
 impl Drop for LocalGateway {
     fn drop(&mut self) {
@@ -27,7 +27,7 @@ impl Drop for LocalGateway {
     }
 }
 
-fn gateway_url(state_dir: &Path) -> String {
+pub fn gateway_url(state_dir: &Path) -> String {
     let text = std::fs::read_to_string(state_dir.join("gateway.json")).expect("gateway.json");
     let file: serde_json::Value = serde_json::from_str(&text).expect("json");
     file["url"].as_str().expect("url").to_string()

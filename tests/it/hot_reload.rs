@@ -1,0 +1,225 @@
+//! Hot reload inside the python3-http and node18 runtimes, through `rfaas::devloop::reload`
+//! against real containers built by `rfaas build`: an edit is served as soon as the reload
+//! returns, a request in flight finishes on the old code, a handler that fails to load answers
+//! with its file and line and leaves the old one serving, and a slow load fails no request.
+//! The reload latency (reload call → first response from the new code) is printed, p50 of 10.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::CreateContainerOptions;
+use rfaas::devloop::reload::{self, ReloadError, ReloadOutcome, ReloadRequest};
+
+use crate::build_run::scaffold;
+use crate::engine::{self, Container};
+
+/// What differs between the two runtimes in these tests.
+struct Runtime {
+    lang: &'static str,
+    handler_file: &'static str,
+    /// A handler answering `version`, after 1.5 s on `/slow`.
+    handler: fn(&str) -> String,
+    /// A handler whose module takes 1 s to load, then answers `version`.
+    slow_load: fn(&str) -> String,
+    /// A handler that does not compile, and the line its error is on.
+    broken: (&'static str, u32),
+    /// The unit test file the build runs, replacing the starter's (which checks its answer).
+    unit_test: (&'static str, &'static str),
+    /// Whether requests arriving during a (blocking) load are served by the old code.
+    serves_old_code_while_loading: bool,
+}
+
+const PYTHON: Runtime = Runtime {
+    lang: "python3-http",
+    handler_file: "handler.py",
+    handler: |v| {
+        format!(
+            "import time\n\n\ndef handle(event, context):\n    if event.path == \"/slow\":\n        time.sleep(1.5)\n    return {{\"statusCode\": 200, \"body\": \"{v}\"}}\n"
+        )
+    },
+    slow_load: |v| format!("import time\n\ntime.sleep(1)\n\n\ndef handle(event, context):\n    return \"{v}\"\n"),
+    broken: ("def handle(event, context):\n    return {\"body\": \"broken\"\n", 2),
+    unit_test: (
+        "handler_test.py",
+        "from .handler import handle\n\n\ndef test_handle_is_there():\n    assert callable(handle)\n",
+    ),
+    serves_old_code_while_loading: true,
+};
+
+const NODE: Runtime = Runtime {
+    lang: "node18",
+    handler_file: "handler.js",
+    handler: |v| {
+        format!(
+            "'use strict';\n\nmodule.exports = async (event, context) => {{\n  if (event.path === '/slow') await new Promise((r) => setTimeout(r, 1500));\n  return context.status(200).succeed('{v}');\n}};\n"
+        )
+    },
+    // CommonJS has no top-level await: a slow load is synchronous and blocks the event loop.
+    slow_load: |v| {
+        format!(
+            "'use strict';\n\nAtomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);\n\nmodule.exports = async () => '{v}';\n"
+        )
+    },
+    broken: ("'use strict';\nmodule.exports = async () => { return 'x' +; };\n", 2),
+    unit_test: (
+        "handler.test.js",
+        "'use strict';\nconst test = require('node:test');\nconst assert = require('node:assert');\nconst handler = require('./handler');\n\ntest('handler is a function', () => {\n  assert.strictEqual(typeof handler, 'function');\n});\n",
+    ),
+    serves_old_code_while_loading: false,
+};
+
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn python3_http_reloads_its_handler_in_place() {
+    edit_fail_and_slow_load(&PYTHON).await;
+}
+
+#[tokio::test]
+async fn node18_reloads_its_handler_in_place() {
+    edit_fail_and_slow_load(&NODE).await;
+}
+
+async fn edit_fail_and_slow_load(rt: &Runtime) {
+    let docker = engine::docker().await;
+    let (rfaas, image) = scaffold(rt.lang);
+    let _cleanup = engine::Images(vec![image.clone()]);
+    rfaas.file(&format!("fn/{}", rt.handler_file), &(rt.handler)("v1"));
+    rfaas.file(&format!("fn/{}", rt.unit_test.0), rt.unit_test.1);
+    rfaas.run(&["build"]).success().stderr_has("fn built");
+    let labels = docker.inspect_image(&image).await.unwrap().config.and_then(|c| c.labels).unwrap_or_default();
+    assert!(reload::supports_hot_reload(&labels), "{image} lacks the hot-reload label: {labels:?}");
+    let container = Container::start(&docker, &image, &[]).await;
+    let fn_dir = rfaas.path().join("fn");
+    let handler_path = fn_dir.join(rt.handler_file);
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    assert_eq!(body(&client, &container, "/").await, "v1");
+
+    // An edit is live when the reload returns; a request in flight finishes on the old code.
+    let in_flight = tokio::spawn(client.get(container.url("/slow")).send());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    std::fs::write(&handler_path, (rt.handler)("v2")).unwrap();
+    let outcome = reload_now(&docker, &container, &fn_dir).await;
+    assert!(matches!(outcome, ReloadOutcome::Loaded { .. }), "{outcome:?}");
+    assert_eq!(body(&client, &container, "/").await, "v2", "the first request after the reload");
+    let old = in_flight.await.unwrap().unwrap();
+    assert_eq!((old.status().as_u16(), old.text().await.unwrap()), (200, "v1".to_string()), "the request in flight");
+
+    // A handler that does not compile: its file and line come back, the old code keeps serving.
+    std::fs::write(&handler_path, rt.broken.0).unwrap();
+    match reload_now(&docker, &container, &fn_dir).await {
+        ReloadOutcome::Failed { error, file, line, detail } => {
+            assert!(error.starts_with("SyntaxError: "), "{error}");
+            let expected = format!("function/{}", rt.handler_file);
+            assert_eq!((file.as_deref(), line), (Some(expected.as_str()), Some(rt.broken.1)), "{detail}");
+            assert!(!detail.is_empty());
+        }
+        loaded => panic!("a broken handler loaded: {loaded:?}"),
+    }
+    assert_eq!(body(&client, &container, "/").await, "v2", "the old code after a failed load");
+
+    // A module that takes 1 s to load: no request fails meanwhile.
+    std::fs::write(&handler_path, (rt.slow_load)("v3")).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let hammer = tokio::spawn(call_until(client.clone(), container.url("/"), stop.clone()));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let outcome = reload_now(&docker, &container, &fn_dir).await;
+    stop.store(true, Ordering::Relaxed);
+    let answers = hammer.await.unwrap();
+    let ReloadOutcome::Loaded { elapsed } = outcome else { panic!("the slow handler failed: {outcome:?}") };
+    assert!(elapsed >= Duration::from_millis(950), "the load took {elapsed:?}, the module sleeps 1 s");
+    let failed: Vec<_> = answers.iter().filter(|a| !matches!(a, Ok(b) if b == "v2" || b == "v3")).collect();
+    assert!(failed.is_empty(), "requests failed during the load: {failed:?}");
+    let old_answers = answers.iter().filter(|a| matches!(a, Ok(b) if b == "v2")).count();
+    if rt.serves_old_code_while_loading {
+        assert!(old_answers >= 3, "only {old_answers} answers from the old code during a 1 s load");
+    }
+    assert_eq!(body(&client, &container, "/").await, "v3");
+    eprintln!("{}: {} requests during a 1 s load, {old_answers} by the old code, none failed", rt.lang, answers.len());
+
+    // Latency: reload call → first response from the new code, 10 edits.
+    let mut latencies = Vec::new();
+    for n in 0..10 {
+        let version = format!("v{}", n + 10);
+        std::fs::write(&handler_path, (rt.handler)(&version)).unwrap();
+        let started = Instant::now();
+        let outcome = reload_now(&docker, &container, &fn_dir).await;
+        assert!(matches!(outcome, ReloadOutcome::Loaded { .. }), "{outcome:?}");
+        while body(&client, &container, "/").await != version {
+            assert!(started.elapsed() < ANSWER_TIMEOUT, "{version} never served");
+        }
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    let p50 = latencies[latencies.len() / 2];
+    eprintln!("{}: reload latency (upload → first new response) p50 {p50:?}, max {:?}", rt.lang, latencies[9]);
+    assert!(p50 < Duration::from_secs(1), "p50 {p50:?} misses the 1 s target");
+    container.remove(&docker).await;
+}
+
+#[tokio::test]
+async fn a_read_only_replica_refuses_the_reload() {
+    let docker = engine::docker().await;
+    let (rfaas, image) = scaffold("python3-http");
+    let _cleanup = engine::Images(vec![image.clone()]);
+    rfaas.run(&["build"]).success();
+    let port = engine::free_port();
+    let body = ContainerCreateBody {
+        image: Some(image.clone()),
+        env: Some(vec![format!("port={port}")]),
+        host_config: Some(HostConfig {
+            network_mode: Some("host".into()),
+            readonly_rootfs: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let opts = CreateContainerOptions { name: Some(engine::unique("rfaas-it-ro")), ..Default::default() };
+    let id = docker.create_container(Some(opts), body).await.unwrap().id;
+    let _remove = RemoveOnDrop(id.clone());
+    docker.start_container(&id, None).await.unwrap();
+    let ignore = |_: &Path| false;
+    let req = ReloadRequest { container: &id, handler_dir: &rfaas.path().join("fn"), ignore: &ignore };
+    let err = reload::reload(&docker, &req, ANSWER_TIMEOUT).await.unwrap_err();
+    assert!(matches!(err, ReloadError::ReadOnly { .. }), "{err}");
+}
+
+/// Removes a container when dropped.
+struct RemoveOnDrop(String);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker").args(["rm", "-f", &self.0]).output();
+    }
+}
+
+async fn reload_now(docker: &Docker, container: &Container, fn_dir: &Path) -> ReloadOutcome {
+    let ignore = |_: &Path| false;
+    let req = ReloadRequest { container: &container.id, handler_dir: fn_dir, ignore: &ignore };
+    reload::reload(docker, &req, ANSWER_TIMEOUT).await.unwrap_or_else(|e| panic!("reload: {e}"))
+}
+
+async fn body(client: &reqwest::Client, container: &Container, path: &str) -> String {
+    let reply = client.get(container.url(path)).send().await.unwrap();
+    assert_eq!(reply.status(), 200, "GET {path}");
+    reply.text().await.unwrap()
+}
+
+/// GETs `url` one request after another until `stop`; every answer's body or error.
+async fn call_until(client: reqwest::Client, url: String, stop: Arc<AtomicBool>) -> Vec<Result<String, String>> {
+    let mut answers = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let answer = match client.get(&url).send().await {
+            Ok(r) if r.status() == 200 => r.text().await.map_err(|e| e.to_string()),
+            Ok(r) => Err(format!("status {}", r.status())),
+            Err(e) => Err(e.to_string()),
+        };
+        answers.push(answer);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    answers
+}
