@@ -135,7 +135,12 @@ pub async fn reload(docker: &Docker, req: &ReloadRequest<'_>, timeout: Duration)
     let since = unix_seconds().saturating_sub(1);
     let logs = stdout_lines(docker, container, since);
     let kill = KillContainerOptionsBuilder::default().signal("SIGHUP").build();
-    docker.kill_container(container, Some(kill)).await.map_err(|e| engine(container, "signal", &e))?;
+    docker.kill_container(container, Some(kill)).await.map_err(|e| match engine(container, "signal", &e) {
+        ReloadError::Engine { message, .. } if message.contains("is not running") => {
+            ReloadError::NotRunning { container: container.to_string() }
+        }
+        other => other,
+    })?;
     match tokio::time::timeout(timeout, answer::find(logs, &id)).await {
         Ok(Some(found)) => found.map_err(|message| ReloadError::Engine {
             container: container.to_string(),
@@ -165,12 +170,19 @@ async fn hot_reload_owner(docker: &Docker, container: &str) -> Result<image_user
     if !inspect.state.and_then(|s| s.running).unwrap_or(false) {
         return Err(ReloadError::NotRunning { container: container.to_string() });
     }
+    // Reading its /etc/passwd is most of the time a reload takes before the upload: once per
+    // container (by id, so a new container under the same name is looked at afresh).
+    static OWNERS: LazyLock<Mutex<HashMap<String, image_user::Owner>>> = LazyLock::new(Mutex::default);
+    let id = inspect.id.unwrap_or_else(|| container.to_string());
+    if let Some(owner) = OWNERS.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+        return Ok(*owner);
+    }
     let user = config.user.unwrap_or_default();
-    image_user::resolve_in_container(docker, container, &user).await.map_err(|message| ReloadError::Engine {
-        container: container.to_string(),
-        action: "resolve the user of",
-        message,
-    })
+    let owner = image_user::resolve_in_container(docker, container, &user).await.map_err(|message| {
+        ReloadError::Engine { container: container.to_string(), action: "resolve the user of", message }
+    })?;
+    OWNERS.lock().unwrap_or_else(|p| p.into_inner()).insert(id, owner);
+    Ok(owner)
 }
 
 async fn upload(docker: &Docker, container: &str, tar: Vec<u8>) -> Result<(), ReloadError> {
