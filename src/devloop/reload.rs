@@ -17,7 +17,8 @@
 //!    id, or gives up after the caller's timeout, so that the caller can fall back to a rebuild.
 //!
 //! Files deleted on the host stay in the container until the next full rebuild: the upload only
-//! adds and replaces files.
+//! adds and replaces files. Reloads of one container (as named by the caller) run one at a time
+//! in this process, since the id file and the signal are per container.
 
 mod answer;
 mod archive;
@@ -25,6 +26,7 @@ mod archive;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bollard::Docker;
@@ -42,6 +44,9 @@ pub const HOT_RELOAD_LABEL: &str = "com.rfaas.hot-reload";
 pub const APP_HOME: &str = "/home/app";
 /// The file (relative to [`APP_HOME`]) holding the id of the reload the signal asks for.
 pub const RELOAD_ID_FILE: &str = ".rfaas-reload";
+/// How long to wait for the runtime's answer before giving up (and rebuilding instead): far
+/// more than a load takes (milliseconds), enough for a module that does work when imported.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Whether an image (or a container, whose labels include its image's) with these labels reloads
 /// its handler on `SIGHUP`.
@@ -120,6 +125,7 @@ impl crate::error::Hint for ReloadError {
 /// `timeout`) for its answer.
 pub async fn reload(docker: &Docker, req: &ReloadRequest<'_>, timeout: Duration) -> Result<ReloadOutcome, ReloadError> {
     let container = req.container;
+    let _one_at_a_time = container_lock(container).await;
     let owner = hot_reload_owner(docker, container).await?;
     let id = next_reload_id();
     let tar = archive::handler_archive(req.handler_dir, req.ignore, owner, &id)
@@ -129,7 +135,12 @@ pub async fn reload(docker: &Docker, req: &ReloadRequest<'_>, timeout: Duration)
     let since = unix_seconds().saturating_sub(1);
     let logs = stdout_lines(docker, container, since);
     let kill = KillContainerOptionsBuilder::default().signal("SIGHUP").build();
-    docker.kill_container(container, Some(kill)).await.map_err(|e| engine(container, "signal", &e))?;
+    docker.kill_container(container, Some(kill)).await.map_err(|e| match engine(container, "signal", &e) {
+        ReloadError::Engine { message, .. } if message.contains("is not running") => {
+            ReloadError::NotRunning { container: container.to_string() }
+        }
+        other => other,
+    })?;
     match tokio::time::timeout(timeout, answer::find(logs, &id)).await {
         Ok(Some(found)) => found.map_err(|message| ReloadError::Engine {
             container: container.to_string(),
@@ -139,6 +150,14 @@ pub async fn reload(docker: &Docker, req: &ReloadRequest<'_>, timeout: Duration)
         Ok(None) => Err(ReloadError::Stopped { container: container.to_string() }),
         Err(_) => Err(ReloadError::NoAnswer { container: container.to_string(), timeout }),
     }
+}
+
+/// Held while `container` is being reloaded.
+async fn container_lock(container: &str) -> tokio::sync::OwnedMutexGuard<()> {
+    type Locks = Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>;
+    static LOCKS: LazyLock<Locks> = LazyLock::new(Locks::default);
+    let lock = LOCKS.lock().unwrap_or_else(|p| p.into_inner()).entry(container.to_string()).or_default().clone();
+    lock.lock_owned().await
 }
 
 /// Checks that `container` runs and reloads, and returns the uid:gid its server runs as.
@@ -151,12 +170,19 @@ async fn hot_reload_owner(docker: &Docker, container: &str) -> Result<image_user
     if !inspect.state.and_then(|s| s.running).unwrap_or(false) {
         return Err(ReloadError::NotRunning { container: container.to_string() });
     }
+    // Reading its /etc/passwd is most of the time a reload takes before the upload: once per
+    // container (by id, so a new container under the same name is looked at afresh).
+    static OWNERS: LazyLock<Mutex<HashMap<String, image_user::Owner>>> = LazyLock::new(Mutex::default);
+    let id = inspect.id.unwrap_or_else(|| container.to_string());
+    if let Some(owner) = OWNERS.lock().unwrap_or_else(|p| p.into_inner()).get(&id) {
+        return Ok(*owner);
+    }
     let user = config.user.unwrap_or_default();
-    image_user::resolve_in_container(docker, container, &user).await.map_err(|message| ReloadError::Engine {
-        container: container.to_string(),
-        action: "resolve the user of",
-        message,
-    })
+    let owner = image_user::resolve_in_container(docker, container, &user).await.map_err(|message| {
+        ReloadError::Engine { container: container.to_string(), action: "resolve the user of", message }
+    })?;
+    OWNERS.lock().unwrap_or_else(|p| p.into_inner()).insert(id, owner);
+    Ok(owner)
 }
 
 async fn upload(docker: &Docker, container: &str, tar: Vec<u8>) -> Result<(), ReloadError> {

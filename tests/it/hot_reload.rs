@@ -72,7 +72,7 @@ const NODE: Runtime = Runtime {
     serves_old_code_while_loading: false,
 };
 
-const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+const ANSWER_TIMEOUT: Duration = reload::DEFAULT_TIMEOUT;
 
 #[tokio::test]
 async fn python3_http_reloads_its_handler_in_place() {
