@@ -122,13 +122,13 @@ fn replica_stream(gw: &Gateway, replica: &Replica, q: &LogQuery) -> BoxStream<'s
         // last line shown, so lines written meanwhile are neither lost nor shown twice.
         let until = Utc::now().timestamp() + 1;
         let (past, mut shown) = past_lines(&docker, &id, &q, until, engine_tail).await;
-        let from = past.last().map(|(t, _)| *t).or(q.since).unwrap_or_else(Utc::now);
         let past_stream = stream::iter(past).boxed();
         if !q.follow {
             return past_stream;
         }
+        let from = shown.at.or(q.since).unwrap_or_else(Utc::now);
         let since = q.since;
-        let live = line_stream(frames(&docker, &id, secs(from), None, None, true))
+        let live = line_stream(frames(&docker, &id, from.timestamp(), None, None, true))
             .filter(move |(t, text)| std::future::ready(not_before(*t, since) && !shown.seen(*t, text)));
         past_stream.chain(live).boxed()
     })
@@ -150,7 +150,7 @@ async fn past_lines(
     engine_tail: bool,
 ) -> (Vec<(DateTime<Utc>, String)>, Boundary) {
     let entries = q.tail.filter(|_| engine_tail).map(|n| 2 * u64::from(n) + 1);
-    let since = q.since.map_or(0, secs);
+    let since = q.since.map_or(0, |s| s.timestamp());
     let lines: Vec<_> = line_stream(frames(docker, id, since, Some(until), entries, false))
         .filter(|(t, _)| std::future::ready(not_before(*t, q.since)))
         .collect()
@@ -171,11 +171,6 @@ fn not_before(t: DateTime<Utc>, since: Option<DateTime<Utc>>) -> bool {
         Some(s) if t.timestamp_subsec_nanos() == 0 => t.timestamp() >= s.timestamp(),
         Some(s) => t >= s,
     }
-}
-
-/// Whole seconds since the epoch, as the logs API takes them.
-fn secs(t: DateTime<Utc>) -> i64 {
-    t.timestamp()
 }
 
 /// The engine's log frames of container `id` (stdout and stderr, with timestamps).
@@ -222,24 +217,21 @@ fn line_stream(frames: BoxStream<'static, LogOutput>) -> BoxStream<'static, (Dat
 /// at that time the ones read (in order; Podman's timestamps are whole seconds, so several lines
 /// can share one).
 struct Boundary {
+    /// The time of the last line read; `None` once a live line came after it (or none was read).
     at: Option<DateTime<Utc>>,
     shown: std::collections::VecDeque<String>,
-    passed: bool,
 }
 
 impl Boundary {
     fn after(past: &[(DateTime<Utc>, String)]) -> Boundary {
         let at = past.last().map(|(t, _)| *t);
         let shown = past.iter().filter(|(t, _)| Some(*t) == at).map(|(_, text)| text.clone()).collect();
-        Boundary { at, shown, passed: at.is_none() }
+        Boundary { at, shown }
     }
 
     /// True when the live line (`t`, `text`) was already shown.
     fn seen(&mut self, t: DateTime<Utc>, text: &str) -> bool {
-        if self.passed {
-            return false;
-        }
-        let at = self.at.expect("a boundary that is not passed has a time");
+        let Some(at) = self.at else { return false };
         if t < at {
             return true;
         }
@@ -247,7 +239,7 @@ impl Boundary {
             self.shown.pop_front();
             return true;
         }
-        self.passed = true;
+        self.at = None;
         false
     }
 }
