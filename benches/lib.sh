@@ -158,13 +158,13 @@ bench_wrk() {
         || fail "wrk on $url printed no RESULT line"
 }
 
+# shellcheck source=../tests/env/lib.sh
+. "$BENCH_ROOT/tests/env/lib.sh"
+
 bench_test_env() {
     local log
-    log="$(bench_sudo bash "$BENCH_ROOT/tests/env/setup.sh" 2>&1)" || { echo "$log" >&2; exit 1; }
-    set -a
-    # shellcheck disable=SC1091
-    . "${RFAAS_TEST_STATE:-/var/lib/rfaas-test}/env"
-    set +a
+    log="$(test_env_setup 2>&1)" || { echo "$log" >&2; exit 1; }
+    test_env_load
 }
 
 bench_mariadb() {
@@ -177,10 +177,8 @@ bench_database() {
     BENCH_DATABASE="$db"
     pw="$(head -c 24 /dev/urandom | base64 | tr -d '/+=')"
     (umask 077 && printf '%s' "$pw" >"$WORK/db-password")
-    bench_mariadb -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db CHARACTER SET utf8mb4;
-CREATE USER IF NOT EXISTS '$db'@'127.0.0.1' IDENTIFIED BY '$pw';
-ALTER USER '$db'@'127.0.0.1' IDENTIFIED BY '$pw';
-GRANT ALL PRIVILEGES ON $db.* TO '$db'@'127.0.0.1'; FLUSH PRIVILEGES;"
+    bench_mariadb -e "DROP DATABASE IF EXISTS $db;"
+    test_env_database "$db" "$db" "$pw" "ALL PRIVILEGES"
     bench_on_exit bench_drop_database
 }
 

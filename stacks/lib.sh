@@ -2,22 +2,22 @@
 # The shared start of the reference stacks' run.sh scripts: they set HERE (their folder), ROOT
 # (the repository root), `cd "$ROOT"` and source this file. It defines functions and runs nothing.
 #
+# The test environment's own functions (tests/env/lib.sh) are sourced too.
+#
 #   stack_services              starts what the stacks need (tests/env/setup.sh: Docker, the base
 #                               image, Redis, MariaDB), exports its settings (RFAAS_TEST_*),
 #                               builds rfaas and sets RFAAS to the binary
 #   stack_secret NAME           $HERE/.secrets/NAME (folder 0700, file 0600), 32 random base64
 #                               characters the first time, kept afterwards; prints its value
 #   stack_database DB USER PW GRANTS FILE...
-#                               creates DB (utf8mb4) and USER@127.0.0.1 with password PW and the
-#                               GRANTS on DB (idempotent: the password is reset), then runs each
-#                               FILE (schema, seed) as USER
+#                               test_env_database, announced
+
+# shellcheck source=../tests/env/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/env/lib.sh"
 
 stack_services() {
-    if [ "$(id -u)" -eq 0 ]; then bash tests/env/setup.sh; else sudo bash tests/env/setup.sh; fi
-    set -a
-    # shellcheck disable=SC1091
-    . "${RFAAS_TEST_STATE:-/var/lib/rfaas-test}/env"
-    set +a
+    test_env_setup
+    test_env_load
     echo "==> building rfaas" >&2
     cargo build --release --locked --quiet
     RFAAS="$ROOT/target/release/rfaas"
@@ -33,18 +33,6 @@ stack_secret() {
 }
 
 stack_database() {
-    local db="$1" user="$2" pw="$3" grants="$4" file
-    shift 4
-    echo "==> preparing MariaDB database $db" >&2
-    MYSQL_PWD="$RFAAS_TEST_MYSQL_PASSWORD" mariadb --protocol=tcp -h "$RFAAS_TEST_MYSQL_HOST" \
-        -P "$RFAAS_TEST_MYSQL_PORT" -u "$RFAAS_TEST_MYSQL_USER" <<SQL
-CREATE DATABASE IF NOT EXISTS $db CHARACTER SET utf8mb4;
-CREATE USER IF NOT EXISTS '$user'@'127.0.0.1' IDENTIFIED BY '$pw';
-ALTER USER '$user'@'127.0.0.1' IDENTIFIED BY '$pw';
-GRANT $grants ON $db.* TO '$user'@'127.0.0.1';
-FLUSH PRIVILEGES;
-SQL
-    for file in "$@"; do
-        MYSQL_PWD="$pw" mariadb --protocol=tcp -h 127.0.0.1 -P "$RFAAS_TEST_MYSQL_PORT" -u "$user" "$db" <"$file"
-    done
+    echo "==> preparing MariaDB database $1" >&2
+    test_env_database "$@"
 }

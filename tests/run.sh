@@ -12,6 +12,8 @@ case "$engine" in
     podman) setup_args=(--podman) ;;
     *) echo "run: RFAAS_TEST_ENGINE must be docker or podman, not $engine" >&2; exit 2 ;;
 esac
-if [ "$(id -u)" -eq 0 ]; then bash tests/env/setup.sh "${setup_args[@]}"; else sudo bash tests/env/setup.sh "${setup_args[@]}"; fi
+# shellcheck source=env/lib.sh
+. tests/env/lib.sh
+test_env_setup "${setup_args[@]}"
 if [ "$engine" = podman ]; then export DOCKER_HOST=unix:///run/podman/podman.sock; fi
 cargo test --locked "$@"
