@@ -139,6 +139,25 @@ fn image_id(image: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Saves `contents` as `name`'s `file` and waits until `function` answers `answer` and the watch
+/// says it reloaded the one replica in place (its container is the same).
+async fn hot_edit(
+    rfaas: &Rfaas,
+    watch: &mut Watching,
+    function: &str,
+    name: &str,
+    file: &str,
+    contents: &str,
+    answer: &str,
+) {
+    let containers = container_ids(name).await;
+    let mark = watch.log().len();
+    save(rfaas.path(), &format!("{name}/{file}"), contents);
+    answers(function, answer, Duration::from_secs(30), watch).await;
+    watch.wait_for(&format!("{file} changed: reloaded {name} in 1 replica ("), mark, Duration::from_secs(5)).await;
+    assert_eq!(container_ids(name).await, containers, "the hot path restarted the replica");
+}
+
 #[tokio::test]
 async fn up_watch_hot_reloads_a_python_handler_and_keeps_the_old_code_on_a_syntax_error() {
     engine::docker().await;
@@ -150,13 +169,7 @@ async fn up_watch_hot_reloads_a_python_handler_and_keeps_the_old_code_on_a_synta
     let (mut watch, url) = up_watch(&rfaas).await;
     let function = format!("{url}/function/{name}");
     answers(&function, &format!("{name}-v1"), Duration::from_secs(30), &watch).await;
-    let containers = container_ids(&name).await;
-
-    let mark = watch.log().len();
-    save(rfaas.path(), &format!("{name}/handler.py"), &python_handler("v2"));
-    answers(&function, "v2", Duration::from_secs(30), &watch).await;
-    watch.wait_for(&format!("handler.py changed: reloaded {name} in 1 replica ("), mark, Duration::from_secs(5)).await;
-    assert_eq!(container_ids(&name).await, containers, "the hot path restarted the replica");
+    hot_edit(&rfaas, &mut watch, &function, &name, "handler.py", &python_handler("v2"), "v2").await;
 
     let mark = watch.log().len();
     save(rfaas.path(), &format!("{name}/handler.py"), "def handle(event, context)\n    return 1\n");
@@ -265,12 +278,7 @@ async fn up_watch_hot_reloads_a_node18_handler() {
     let (mut watch, url) = up_watch(&rfaas).await;
     let function = format!("{url}/function/{name}");
     answers(&function, "node-v1", Duration::from_secs(30), &watch).await;
-    let containers = container_ids(&name).await;
-    let mark = watch.log().len();
-    save(rfaas.path(), &format!("{name}/handler.js"), &handler("node-v2"));
-    answers(&function, "node-v2", Duration::from_secs(30), &watch).await;
-    watch.wait_for(&format!("handler.js changed: reloaded {name} in 1 replica ("), mark, Duration::from_secs(5)).await;
-    assert_eq!(container_ids(&name).await, containers, "the hot path restarted the replica");
+    hot_edit(&rfaas, &mut watch, &function, &name, "handler.js", &handler("node-v2"), "node-v2").await;
     let (code, log) = watch.interrupt();
     assert_eq!(code, 0, "{log}");
 }
