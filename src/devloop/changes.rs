@@ -114,6 +114,21 @@ impl Changes {
     }
 }
 
+impl Layout {
+    /// True when a change of `path` can mean something: a stack input, or a file in a handler or
+    /// template folder that `rules` do not ignore. Any other file in a watched folder (a log
+    /// written beside the stack file, an editor's swap file) neither starts nor prolongs a batch.
+    pub fn concerns(&self, path: &Path, rules: &IgnoreRules) -> bool {
+        self.stack_inputs.contains(path)
+            || self.functions.iter().any(|f| {
+                f.template.as_deref().is_some_and(|t| path.starts_with(t) && !rules.ignores(t, path, false))
+                    || f.handler
+                        .as_deref()
+                        .is_some_and(|h| path.starts_with(h) && path != h && !rules.ignores(h, path, true))
+            })
+    }
+}
+
 /// Sorts `paths` into changes per function, leaving out what `rules` ignore.
 pub fn classify(paths: &BTreeSet<PathBuf>, layout: &Layout, rules: &IgnoreRules) -> Changes {
     let mut changes = Changes::default();
@@ -271,12 +286,25 @@ mod tests {
     #[test]
     fn ignored_files_and_other_folders_change_nothing() {
         let (_dir, layout, rules) = project();
-        let c = classify(
-            &paths(&layout, &["orders/.handler.py.swp", "orders/build/x", "README.md", "build/orders/handler.py"]),
-            &layout,
-            &rules,
-        );
+        let written =
+            paths(&layout, &["orders/.handler.py.swp", "orders/build/x", "README.md", "build/orders/handler.py"]);
+        let c = classify(&written, &layout, &rules);
         assert!(c.is_empty(), "{c:?}");
+        for path in &written {
+            assert!(!layout.concerns(path, &rules), "{} concerns the watch", path.display());
+        }
+    }
+
+    #[test]
+    fn the_watch_is_concerned_with_stack_inputs_handler_and_template_files_only() {
+        let (_dir, layout, rules) = project();
+        for rel in ["stack.yaml", "env.yml", "orders/handler.py", "orders/lib/db.py", "template/python3-http/index.py"]
+        {
+            assert!(layout.concerns(&layout.project.join(rel), &rules), "{rel}");
+        }
+        for rel in ["run.log", "stack.yaml.swp", "orders", "orders/.handler.py.swp"] {
+            assert!(!layout.concerns(&layout.project.join(rel), &rules), "{rel}");
+        }
     }
 
     fn stack(yaml: &str) -> Stack {

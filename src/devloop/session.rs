@@ -102,7 +102,7 @@ pub(crate) async fn run<T: Target>(target: &mut T, stack: Stack, opts: SessionOp
         let refresh_due = session.refresh_at.filter(|_| refresh.is_none() && !session.stale.is_empty());
         tokio::select! {
             () = &mut shutdown => break,
-            batch = watcher.next_batch() => {
+            batch = watcher.next_batch(|path| session.layout.concerns(path, &session.rules)) => {
                 let Some(batch) = batch else { break };
                 session.handle(target, batch, &mut refresh).await;
                 if let Err(e) = watcher.watch(&session.layout.watch_set()) {

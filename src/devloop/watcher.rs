@@ -3,9 +3,12 @@
 //! The `notify` crate watches the stack file's folder (not recursively: editors replace a file by
 //! renaming a new one over it, which a watch on the file itself would lose), each handler folder
 //! and each local template folder (recursively). Events arrive on `notify`'s thread and are sent
-//! into a channel; [`Watcher::next_batch`] waits for the first, then collects until nothing has
-//! arrived for [`DEBOUNCE`], so an editor's two or three writes of one save become one batch.
-//! Read-only accesses (a build or a hot reload reading the handler) are not changes.
+//! into a channel; [`Watcher::next_batch`] waits for the first change of a path that concerns
+//! the caller, then collects until no such change has arrived for [`DEBOUNCE`], so an editor's
+//! two or three writes of one save become one batch. Read-only accesses (a build or a hot reload
+//! reading the handler) are not changes, and neither are writes to files of no concern (the
+//! output of `rfaas local-run --watch > run.log` beside the stack file, which would otherwise
+//! hold a batch open for as long as the function logs).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -73,12 +76,13 @@ impl Watcher {
         Ok(())
     }
 
-    /// The next batch of changed paths; `None` when the watcher has stopped.
-    pub async fn next_batch(&mut self) -> Option<Batch> {
+    /// The next batch of changed paths that `concerns` the caller; `None` when the watcher has
+    /// stopped.
+    pub async fn next_batch(&mut self, concerns: impl Fn(&Path) -> bool) -> Option<Batch> {
         let mut paths = BTreeSet::new();
         let first_event = loop {
             let event = self.events.recv().await?;
-            if collect(event, &mut paths) {
+            if collect(event, &concerns, &mut paths) {
                 break Instant::now();
             }
         };
@@ -86,7 +90,7 @@ impl Watcher {
         // events too, and a file read every 100 ms would otherwise keep the batch open forever.
         let mut quiet_at = tokio::time::Instant::now() + DEBOUNCE;
         while let Ok(Some(event)) = tokio::time::timeout_at(quiet_at, self.events.recv()).await {
-            if collect(event, &mut paths) {
+            if collect(event, &concerns, &mut paths) {
                 quiet_at = tokio::time::Instant::now() + DEBOUNCE;
             }
         }
@@ -94,14 +98,21 @@ impl Watcher {
     }
 }
 
-/// Adds the paths an event changed; true when it changed any.
-fn collect(event: notify::Result<notify::Event>, paths: &mut BTreeSet<PathBuf>) -> bool {
+/// Adds the paths of concern an event changed; true when it changed any.
+fn collect(
+    event: notify::Result<notify::Event>,
+    concerns: &impl Fn(&Path) -> bool,
+    paths: &mut BTreeSet<PathBuf>,
+) -> bool {
     let Ok(event) = event else { return false };
     if !changes_content(&event.kind) {
         return false;
     }
-    let changed = !event.paths.is_empty();
-    paths.extend(event.paths);
+    let mut changed = false;
+    for path in event.paths.into_iter().filter(|p| concerns(p)) {
+        paths.insert(path);
+        changed = true;
+    }
     changed
 }
 
@@ -129,18 +140,18 @@ mod tests {
         let file = root.join("handler.py");
         std::fs::write(&file, "a").unwrap();
         std::fs::write(&file, "ab").unwrap();
-        let batch = tokio::time::timeout(Duration::from_secs(5), watcher.next_batch()).await.unwrap().unwrap();
+        let batch = tokio::time::timeout(Duration::from_secs(5), watcher.next_batch(|_| true)).await.unwrap().unwrap();
         assert_eq!(batch.paths, BTreeSet::from([file.clone()]));
         // Nothing more is pending: the two writes were coalesced.
-        let next = tokio::time::timeout(Duration::from_millis(300), watcher.next_batch()).await;
+        let next = tokio::time::timeout(Duration::from_millis(300), watcher.next_batch(|_| true)).await;
         assert!(next.is_err(), "a second batch: {next:?}");
         // Reading is not a change, and reads do not hold a batch open.
         let _ = std::fs::read(&file).unwrap();
-        let next = tokio::time::timeout(Duration::from_millis(300), watcher.next_batch()).await;
+        let next = tokio::time::timeout(Duration::from_millis(300), watcher.next_batch(|_| true)).await;
         assert!(next.is_err(), "a read made a batch: {next:?}");
         let reader = root.join("log");
         std::fs::write(&reader, "x").unwrap();
-        let batch = tokio::time::timeout(Duration::from_secs(5), watcher.next_batch()).await.unwrap().unwrap();
+        let batch = tokio::time::timeout(Duration::from_secs(5), watcher.next_batch(|_| true)).await.unwrap().unwrap();
         assert_eq!(batch.paths, BTreeSet::from([reader.clone()]));
         std::fs::write(&file, "abc").unwrap();
         let reads = std::thread::spawn(move || {
@@ -150,10 +161,38 @@ mod tests {
             }
         });
         let started = Instant::now();
-        let batch = tokio::time::timeout(Duration::from_secs(5), watcher.next_batch()).await.unwrap().unwrap();
+        let batch = tokio::time::timeout(Duration::from_secs(5), watcher.next_batch(|_| true)).await.unwrap().unwrap();
         assert!(started.elapsed() < Duration::from_secs(1), "reads held the batch for {:?}", started.elapsed());
         assert_eq!(batch.paths, BTreeSet::from([file.clone()]));
         reads.join().unwrap();
+    }
+
+    #[tokio::test]
+    async fn writes_of_no_concern_neither_start_nor_hold_a_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = canonical(dir.path());
+        let set = WatchSet { flat: BTreeSet::from([root.clone()]), ..Default::default() };
+        let mut watcher = Watcher::start(&set).unwrap();
+        let (stack, log) = (root.join("stack.yaml"), root.join("run.log"));
+        let concerns = |p: &Path| p == stack;
+        // A log written beside the stack file every 30 ms, as `local-run --watch > run.log` does.
+        let writer = {
+            let log = log.clone();
+            std::thread::spawn(move || {
+                for i in 0..40 {
+                    std::fs::write(&log, format!("line {i}\n")).unwrap();
+                    std::thread::sleep(Duration::from_millis(30));
+                }
+            })
+        };
+        let next = tokio::time::timeout(Duration::from_millis(400), watcher.next_batch(concerns)).await;
+        assert!(next.is_err(), "the log made a batch: {next:?}");
+        std::fs::write(&stack, "a").unwrap();
+        let started = Instant::now();
+        let batch = tokio::time::timeout(Duration::from_secs(5), watcher.next_batch(concerns)).await.unwrap().unwrap();
+        assert!(started.elapsed() < Duration::from_millis(600), "the log held the batch for {:?}", started.elapsed());
+        assert_eq!(batch.paths, BTreeSet::from([stack.clone()]));
+        writer.join().unwrap();
     }
 
     #[tokio::test]
@@ -167,7 +206,7 @@ mod tests {
         let mut watcher = Watcher::start(&set).unwrap();
         std::fs::write(root.join("stack.tmp"), "b").unwrap();
         std::fs::rename(root.join("stack.tmp"), &stack).unwrap();
-        let batch = tokio::time::timeout(Duration::from_secs(5), watcher.next_batch()).await.unwrap().unwrap();
+        let batch = tokio::time::timeout(Duration::from_secs(5), watcher.next_batch(|_| true)).await.unwrap().unwrap();
         assert!(batch.paths.contains(&stack), "{batch:?}");
     }
 }

@@ -284,7 +284,6 @@ async fn up_watch_hot_reloads_a_node18_handler() {
 }
 
 #[tokio::test]
-#[ignore = "known failure on main after the merges: local-run --watch does not pick up the edit (see the stop-18 note)"]
 async fn local_run_watch_serves_an_edit_and_sigint_removes_the_container() {
     engine::docker().await;
     let name = engine::unique("lrw").replace('-', "");
