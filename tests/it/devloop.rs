@@ -317,3 +317,51 @@ fn watch_is_refused_where_it_cannot_work() {
         .stderr_has("cannot be combined with --build=false");
     rfaas.run(&["up", "--watch", "--shrinkwrap"]).failure(2).stderr_has("cannot be used with");
 }
+
+#[tokio::test]
+async fn up_watch_against_a_remote_gateway_rebuilds_pushes_and_redeploys() {
+    let env = crate::environment::test_env();
+    let (registry, user, password) =
+        (&env["RFAAS_TEST_REGISTRY"], &env["RFAAS_TEST_REGISTRY_USER"], &env["RFAAS_TEST_REGISTRY_PASSWORD"]);
+    // Not rfaas's local gateway for this project: its own state directory, reached by URL.
+    let gateway = crate::support::gateway::TestGateway::start().await;
+    let name = engine::unique("remote").replace('-', "");
+    let image = format!("{registry}/{}/{name}:latest", engine::PREFIX);
+    let _images = Images(vec![image.clone()]);
+    let mut rfaas = Rfaas::new();
+    rfaas.env("OPENFAAS_CONFIG", &rfaas.path().join("openfaas-config").display().to_string());
+    rfaas.env("FAAS_DEBUG", "1");
+    rfaas.file(
+        "stack.yaml",
+        &format!(
+            "version: 1.0\nprovider:\n  name: openfaas\n  gateway: {}\nfunctions:\n  {name}:\n    lang: python3-http\n    handler: ./{name}\n    image: {image}\n",
+            gateway.url
+        ),
+    );
+    rfaas.file(&format!("{name}/handler.py"), &python_handler("remote-v1"));
+    rfaas.file(&format!("{name}/handler_test.py"), "def test_nothing():\n    pass\n");
+    rfaas.stdin(password.as_bytes());
+    let login = ["registry-login", "--server", registry, "-u", user, "--password-stdin", "--config-dir", "creds"];
+    rfaas.run(&login).success();
+    rfaas.env("DOCKER_CONFIG", &rfaas.path().join("creds").display().to_string());
+    rfaas.stdin(gateway.password.as_bytes());
+    rfaas.run(&["login", "-g", &gateway.url, "--password-stdin"]).success();
+
+    let mut watch = Watching::spawn(&rfaas, &["up", "--watch"]);
+    watch.wait_for("Watching ", 0, BUILD_LIMIT).await;
+    let function = format!("{}/function/{name}", gateway.url);
+    answers(&function, "remote-v1", Duration::from_secs(60), &watch).await;
+    let mark = watch.log().len();
+    save(rfaas.path(), &format!("{name}/handler.py"), &python_handler("remote-v2"));
+    answers(&function, "remote-v2", BUILD_LIMIT, &watch).await;
+    let log = watch.wait_for(&format!("Updated {name} in"), mark, Duration::from_secs(30)).await;
+    let after = &log[mark..];
+    // No hot reload reaches a remote gateway's replicas: faas-cli's rebuild, push and redeploy.
+    assert!(after.contains(&format!("handler.py changed: rebuilding {name}")), "{after}");
+    assert!(after.contains(&format!("pushed {image}")), "{after}");
+    assert!(!after.contains("reloaded"), "{after}");
+    let (code, log) = watch.interrupt();
+    assert_eq!(code, 0, "{log}");
+    // The last good version stays deployed.
+    answers(&function, "remote-v2", Duration::from_secs(5), &watch).await;
+}
