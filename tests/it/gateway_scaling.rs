@@ -26,13 +26,35 @@ async fn containers_of(gw: &TestGateway, name: &str) -> Vec<String> {
     gw.containers().await.into_iter().filter(|(f, _)| f == name).map(|(_, id)| id).collect()
 }
 
+/// "held" (the idle tier: the engine paused it, or all its processes are stopped), "running"
+/// or "exited".
 async fn state_of(id: &str) -> String {
     let c = docker().await.inspect_container(id, None).await.expect("inspect");
     let state = c.state.expect("state");
     if state.paused == Some(true) {
-        return "paused".into();
+        return "held".into();
     }
-    if state.running == Some(true) { "running".into() } else { "stopped".into() }
+    match state.running {
+        Some(true) if processes_stopped(state.pid.unwrap_or(0)) => "held".into(),
+        Some(true) => "running".into(),
+        _ => "exited".into(),
+    }
+}
+
+/// True when every process in the cgroup of the container whose init is `pid` is stopped
+/// (`T` in /proc/PID/stat): the gateway held it with SIGSTOP.
+fn processes_stopped(pid: i64) -> bool {
+    let Ok(cgroups) = std::fs::read_to_string(format!("/proc/{pid}/cgroup")) else { return false };
+    let Some(path) = cgroups.lines().find_map(|l| l.split_once(":pids:").map(|(_, p)| p.to_string())) else {
+        return false;
+    };
+    let Ok(procs) = std::fs::read_to_string(format!("/sys/fs/cgroup/pids{path}/cgroup.procs")) else { return false };
+    let states: Vec<char> = procs
+        .lines()
+        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+        .filter_map(|stat| stat.rsplit(')').next().and_then(|rest| rest.trim_start().chars().next()))
+        .collect();
+    !states.is_empty() && states.iter().all(|s| *s == 'T')
 }
 
 /// Waits until `check` holds for the function's status; panics with the status and log if not.
@@ -181,7 +203,10 @@ async fn idle_replicas_are_paused_resumed_and_then_removed() {
     assert!(status["scaling"]["pausedMemoryBytes"].as_u64().unwrap() > 1_000_000, "{status}");
     let ids = containers_of(&gw, "idler").await;
     assert_eq!(ids.len(), 1);
-    assert_eq!(state_of(&ids[0]).await, "paused");
+    assert_eq!(state_of(&ids[0]).await, "held");
+    // The engine is on this host: the processes are stopped (resumed by a signal), not paused.
+    let pid = docker().await.inspect_container(&ids[0], None).await.unwrap().state.unwrap().pid.unwrap();
+    assert!(processes_stopped(pid), "the replica's processes are not stopped");
     assert_eq!(gw.metric("rfaas_paused_replicas{function_name=\"idler.openfaas-fn\"}").await, Some(1.0));
     assert!(gw.metric("rfaas_paused_memory_bytes{function_name=\"idler.openfaas-fn\"}").await.unwrap() > 1e6);
 
@@ -197,7 +222,7 @@ async fn idle_replicas_are_paused_resumed_and_then_removed() {
     // The sweep (every 5s) leaves a paused replica alone; after 4s paused it is removed.
     wait_status(&gw, "idler", "paused again", Duration::from_secs(10), |s| s["scaling"]["pausedReplicas"] == 1).await;
     tokio::time::sleep(Duration::from_millis(2000)).await;
-    assert_eq!(state_of(&ids[0]).await, "paused");
+    assert_eq!(state_of(&ids[0]).await, "held");
     let status =
         wait_status(&gw, "idler", "removed", Duration::from_secs(10), |s| s["replicas"].as_u64().unwrap_or(0) == 0)
             .await;

@@ -1,8 +1,9 @@
 //! Idle scale to zero for functions labelled `com.openfaas.scale.zero: "true"`, in two tiers:
 //!
 //! 1. after `com.openfaas.scale.zero-duration` without a request, the replicas leave the
-//!    endpoint table and are paused (`docker pause`, the cgroup freezer): they keep their memory
-//!    and use no CPU, and the next request resumes one in milliseconds ([`resume`]);
+//!    endpoint table and are held still ([`super::hold`]: their processes stopped, or the
+//!    container paused): they keep their memory and use no CPU, and the next request resumes
+//!    them at once ([`resume`]);
 //! 2. after `--pause-before-remove` paused (0: at once), they are removed and the desired
 //!    replicas saved as 0; the next request then starts a replica from the image
 //!    ([`super::wake`]).
@@ -21,6 +22,7 @@ use futures_util::StreamExt;
 use futures_util::future::join_all;
 
 use super::labels::Policy;
+use super::{Held, hold};
 use crate::gateway::console;
 use crate::gateway::provider::labels;
 use crate::gateway::state::{Endpoint, Function, Gateway};
@@ -80,14 +82,15 @@ async fn pause(gw: &Arc<Gateway>, f: &Arc<Function>, idle_after: Duration) {
         f.set_endpoints(endpoints);
         return;
     }
-    let results = join_all(endpoints.iter().map(|e| gw.provider.docker.pause_container(&e.container_id))).await;
+    let docker = &gw.provider.docker;
+    let results = join_all(endpoints.iter().map(|e| hold::hold(docker, &e.container_id))).await;
     let (mut paused, mut failed) = (Vec::new(), Vec::new());
-    for (e, r) in endpoints.into_iter().zip(results) {
+    for (endpoint, r) in endpoints.into_iter().zip(results) {
         match r {
-            Ok(()) => paused.push(e),
+            Ok(hold) => paused.push(Held { endpoint, hold }),
             Err(err) => {
-                console::warn(&format!("{}: cannot pause replica {}: {err}", f.key, e.instance));
-                failed.push(e);
+                console::warn(&format!("{}: cannot pause replica {}: {err}", f.key, endpoint.instance));
+                failed.push(endpoint);
             }
         }
     }
@@ -96,7 +99,7 @@ async fn pause(gw: &Arc<Gateway>, f: &Arc<Function>, idle_after: Duration) {
         return;
     }
     let n = paused.len();
-    let bytes: u64 = join_all(paused.iter().map(|e| memory_of(gw, &e.container_id))).await.into_iter().sum();
+    let bytes: u64 = join_all(paused.iter().map(|h| memory_of(gw, &h.endpoint.container_id))).await.into_iter().sum();
     f.scaling.set_paused(paused);
     f.scaling.paused_memory.store(bytes, Ordering::Relaxed);
     gw.metrics.paused(&f.key.to_string(), n as u64, bytes);
@@ -112,14 +115,15 @@ pub async fn resume(gw: &Arc<Gateway>, f: &Function, why: &str) {
     if paused.is_empty() {
         return;
     }
-    let results = join_all(paused.iter().map(|e| gw.provider.docker.unpause_container(&e.container_id))).await;
+    let docker = &gw.provider.docker;
+    let results = join_all(paused.iter().map(|h| hold::release(docker, &h.endpoint.container_id, &h.hold))).await;
     let mut back = Vec::new();
-    for (e, r) in paused.into_iter().zip(results) {
+    for (Held { endpoint, .. }, r) in paused.into_iter().zip(results) {
         match r {
-            Ok(()) => back.push(e),
+            Ok(()) => back.push(endpoint),
             Err(err) => {
-                console::warn(&format!("{}: cannot unpause replica {}: {err}; removing it", f.key, e.instance));
-                gw.provider.remove(&e.container_id).await;
+                console::warn(&format!("{}: cannot unpause replica {}: {err}; removing it", f.key, endpoint.instance));
+                gw.provider.remove(&endpoint.container_id).await;
             }
         }
     }
@@ -149,7 +153,7 @@ async fn remove(gw: &Arc<Gateway>, f: &Arc<Function>) {
     }
     gw.metrics.paused(&f.key.to_string(), 0, 0);
     let options = RemoveContainerOptionsBuilder::default().force(true).build();
-    for e in &paused {
+    for Held { endpoint: e, .. } in &paused {
         if let Err(err) = gw.provider.docker.remove_container(&e.container_id, Some(options.clone())).await {
             console::warn(&format!("{}: cannot remove paused replica {}: {err}", f.key, e.instance));
         }
@@ -158,7 +162,8 @@ async fn remove(gw: &Arc<Gateway>, f: &Arc<Function>) {
     super::save_replicas(gw, f, 0, &reason).await;
 }
 
-/// After a restart, containers of `f` that an earlier gateway paused are unpaused, so the
+/// After a restart, containers of `f` that an earlier gateway held are let go (paused ones
+/// unpaused, running ones sent `SIGCONT`, a no-op for processes that were not stopped), so the
 /// reconcile that follows adopts them like any running replica.
 pub async fn unpause_leftovers(gw: &Arc<Gateway>, f: &Function) {
     let filters = std::collections::HashMap::from([
@@ -170,13 +175,18 @@ pub async fn unpause_leftovers(gw: &Arc<Gateway>, f: &Function) {
                 format!("{}={}", labels::NAMESPACE, f.key.namespace),
             ],
         ),
-        ("status".to_string(), vec!["paused".to_string()]),
+        ("status".to_string(), vec!["paused".to_string(), "running".to_string()]),
     ]);
     let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-    let Ok(paused) = gw.provider.docker.list_containers(Some(options)).await else { return };
-    for c in paused {
+    let docker = &gw.provider.docker;
+    let Ok(containers) = docker.list_containers(Some(options)).await else { return };
+    for c in containers {
         let Some(id) = c.id else { continue };
-        match gw.provider.docker.unpause_container(&id).await {
+        if c.state != Some(bollard::models::ContainerSummaryStateEnum::PAUSED) {
+            hold::release_all(docker, &id).await;
+            continue;
+        }
+        match docker.unpause_container(&id).await {
             Ok(()) => console::info(&format!("{}: resumed a replica paused before the restart", f.key)),
             Err(e) => console::warn(&format!("{}: cannot unpause {id}: {e}", f.key)),
         }
@@ -187,7 +197,10 @@ pub async fn unpause_leftovers(gw: &Arc<Gateway>, f: &Function) {
 async fn refresh_memory(gw: &Arc<Gateway>, f: &Function) {
     let ids: Vec<String> = {
         let paused = f.scaling.paused.lock().unwrap_or_else(|p| p.into_inner());
-        paused.as_ref().map(|p| p.endpoints.iter().map(|e| e.container_id.clone()).collect()).unwrap_or_default()
+        paused
+            .as_ref()
+            .map(|p| p.replicas.iter().map(|h| h.endpoint.container_id.clone()).collect())
+            .unwrap_or_default()
     };
     if ids.is_empty() {
         return;

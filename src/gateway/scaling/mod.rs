@@ -9,6 +9,7 @@
 //! [`ScalingEvent`]s, which `GET /system/function/{name}` shows.
 
 pub mod autoscale;
+pub mod hold;
 pub mod idle;
 pub mod labels;
 pub mod wake;
@@ -71,8 +72,14 @@ pub struct FunctionScaling {
     pub(crate) load: Mutex<autoscale::LoadHistory>,
 }
 
+/// A replica out of the endpoint table, held still by the idle tier.
+struct Held {
+    endpoint: Arc<Endpoint>,
+    hold: hold::Hold,
+}
+
 struct Paused {
-    endpoints: Vec<Arc<Endpoint>>,
+    replicas: Vec<Held>,
     since: Instant,
 }
 
@@ -104,21 +111,21 @@ impl FunctionScaling {
 
     /// How many replicas are paused.
     pub fn paused_count(&self) -> usize {
-        self.paused.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(0, |p| p.endpoints.len())
+        self.paused.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(0, |p| p.replicas.len())
     }
 
     fn paused_since(&self) -> Option<Instant> {
         self.paused.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map(|p| p.since)
     }
 
-    fn take_paused(&self) -> Vec<Arc<Endpoint>> {
+    fn take_paused(&self) -> Vec<Held> {
         let taken = self.paused.lock().unwrap_or_else(|p| p.into_inner()).take();
         self.paused_memory.store(0, Ordering::Relaxed);
-        taken.map(|p| p.endpoints).unwrap_or_default()
+        taken.map(|p| p.replicas).unwrap_or_default()
     }
 
-    fn set_paused(&self, endpoints: Vec<Arc<Endpoint>>) {
-        *self.paused.lock().unwrap_or_else(|p| p.into_inner()) = Some(Paused { endpoints, since: Instant::now() });
+    fn set_paused(&self, replicas: Vec<Held>) {
+        *self.paused.lock().unwrap_or_else(|p| p.into_inner()) = Some(Paused { replicas, since: Instant::now() });
     }
 
     fn record(&self, event: ScalingEvent) {
