@@ -12,8 +12,9 @@
 //! buffer in pieces. [`LineJoiner`] keeps a stream's unfinished line until its newline comes, so
 //! both engines give the same messages.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
@@ -119,48 +120,65 @@ fn replica_stream(gw: &Gateway, replica: &Replica, q: &LogQuery) -> BoxStream<'s
     let (key, instance) = (q.key.clone(), replica.name.clone());
     let lines = stream::once(async move {
         // Everything up to the end of this second; the live stream starts at the second of the
-        // last line shown, so lines written meanwhile are neither lost nor shown twice.
+        // last line read, so lines written meanwhile are neither lost nor shown twice.
         let until = Utc::now().timestamp() + 1;
-        let (past, mut shown) = past_lines(&docker, &id, &q, until, engine_tail).await;
-        let past_stream = stream::iter(past).boxed();
+        let boundary = Arc::new(Mutex::new(Boundary::default()));
+        let past = past_lines(&docker, &id, &q, until, engine_tail, boundary.clone());
         if !q.follow {
-            return past_stream;
+            return past;
         }
-        let from = shown.at.or(q.since).unwrap_or_else(Utc::now);
-        let since = q.since;
-        let live = line_stream(frames(&docker, &id, from.timestamp(), None, None, true))
-            .filter(move |(t, text)| std::future::ready(not_before(*t, since) && !shown.seen(*t, text)));
-        past_stream.chain(live).boxed()
+        // Built once the past lines have all gone out, so the boundary is complete.
+        let live = stream::once(async move {
+            let mut shown = std::mem::take(&mut *boundary.lock().unwrap_or_else(|p| p.into_inner()));
+            let from = shown.at.or(q.since).unwrap_or_else(Utc::now);
+            let since = q.since;
+            line_stream(frames(&docker, &id, from.timestamp(), None, None, true))
+                .filter(move |(t, text)| std::future::ready(not_before(*t, since) && !shown.seen(*t, text)))
+        })
+        .flatten();
+        past.chain(live).boxed()
     })
     .flatten();
     lines.map(move |(timestamp, text)| message(&key, &instance, timestamp, text)).boxed()
 }
 
 /// The replica's lines written before `until` (whole seconds) and since `q.since`: the last
-/// `q.tail` of them. Docker's `tail` counts log entries, a line each (one longer than 16 KiB is
-/// several), so twice as many and one more are read and the last `tail` whole lines kept, a
-/// first entry that ended an older line falling outside them. Podman (`engine_tail` false)
-/// makes an entry of each write and, under `tail`, ends each with a newline, which cuts lines
-/// apart: all is read. With the lines, the [`Boundary`] a live stream must skip up to.
-async fn past_lines(
+/// `q.tail` of them, or all of them as they are read (a log of any size streams through; only a
+/// `tail` is held). Each line read goes into `boundary`, where a live stream must skip up to.
+/// Docker's `tail` counts log entries, a line each (one longer than 16 KiB is several), so twice
+/// as many and one more are read and the last `tail` whole lines kept, a first entry that ended
+/// an older line falling outside them. Podman (`engine_tail` false) makes an entry of each write
+/// and, under `tail`, ends each with a newline, which cuts lines apart: all is read.
+fn past_lines(
     docker: &Docker,
     id: &str,
     q: &LogQuery,
     until: i64,
     engine_tail: bool,
-) -> (Vec<(DateTime<Utc>, String)>, Boundary) {
+    boundary: Arc<Mutex<Boundary>>,
+) -> BoxStream<'static, (DateTime<Utc>, String)> {
     let entries = q.tail.filter(|_| engine_tail).map(|n| 2 * u64::from(n) + 1);
-    let since = q.since.map_or(0, |s| s.timestamp());
-    let lines: Vec<_> = line_stream(frames(docker, id, since, Some(until), entries, false))
-        .filter(|(t, _)| std::future::ready(not_before(*t, q.since)))
-        .collect()
-        .await;
-    let boundary = Boundary::after(&lines);
-    let kept = match q.tail {
-        Some(n) => lines[lines.len().saturating_sub(n as usize)..].to_vec(),
-        None => lines,
-    };
-    (kept, boundary)
+    let since = q.since;
+    let lines = line_stream(frames(docker, id, since.map_or(0, |s| s.timestamp()), Some(until), entries, false))
+        .filter(move |(t, _)| std::future::ready(not_before(*t, since)))
+        .inspect(move |(t, text)| boundary.lock().unwrap_or_else(|p| p.into_inner()).read(*t, text));
+    let Some(n) = q.tail.map(|n| n as usize) else { return lines.boxed() };
+    stream::once(async move {
+        let last = lines
+            .fold(VecDeque::with_capacity(n.min(4096)), |mut last, line| {
+                if last.len() == n {
+                    last.pop_front();
+                }
+                if n > 0 {
+                    last.push_back(line);
+                }
+                std::future::ready(last)
+            })
+            .await;
+        stream::iter(last)
+    })
+    .flatten()
+    .boxed()
 }
 
 /// True when a line written at `t` is not before `since`. An engine that stamps whole seconds
@@ -216,17 +234,22 @@ fn line_stream(frames: BoxStream<'static, LogOutput>) -> BoxStream<'static, (Dat
 /// one, skips what was read already (shown, or left out by `tail`): lines before that time, and
 /// at that time the ones read (in order; Podman's timestamps are whole seconds, so several lines
 /// can share one).
+#[derive(Default)]
 struct Boundary {
     /// The time of the last line read; `None` once a live line came after it (or none was read).
     at: Option<DateTime<Utc>>,
-    shown: std::collections::VecDeque<String>,
+    /// The lines read at that time, in order.
+    shown: VecDeque<String>,
 }
 
 impl Boundary {
-    fn after(past: &[(DateTime<Utc>, String)]) -> Boundary {
-        let at = past.last().map(|(t, _)| *t);
-        let shown = past.iter().filter(|(t, _)| Some(*t) == at).map(|(_, text)| text.clone()).collect();
-        Boundary { at, shown }
+    /// Notes a past line read (shown, or left out by `tail`).
+    fn read(&mut self, t: DateTime<Utc>, text: &str) {
+        if self.at != Some(t) {
+            self.at = Some(t);
+            self.shown.clear();
+        }
+        self.shown.push_back(text.to_string());
     }
 
     /// True when the live line (`t`, `text`) was already shown.
@@ -370,11 +393,14 @@ mod tests {
         let t = |s: i64| DateTime::from_timestamp(s, 0).unwrap();
         // Read: a, b, c (b left out by tail=... or shown, alike).
         let past = vec![(t(9), "a".to_string()), (t(10), "b".to_string()), (t(10), "c".to_string())];
-        let mut b = Boundary::after(&past);
+        let mut b = Boundary::default();
+        for (at, text) in &past {
+            b.read(*at, text);
+        }
         let live = [(9, "a"), (10, "b"), (10, "c"), (10, "d"), (10, "b"), (11, "e")];
         let shown: Vec<&str> = live.iter().filter(|(s, text)| !b.seen(t(*s), text)).map(|(_, text)| *text).collect();
         assert_eq!(shown, ["d", "b", "e"]);
-        let mut none = Boundary::after(&[]);
+        let mut none = Boundary::default();
         assert!(!none.seen(t(1), "x"));
     }
 
