@@ -1,6 +1,6 @@
 //! `rfaas publish` against the engine and the htpasswd registry from tests/env/setup.sh: one
-//! build per platform, each image uploaded by digest, one image index per function; and the
-//! failures that must leave the registry's tags as they were.
+//! build per platform, each pushed by the engine under its per-platform tag, one image index of
+//! their digests per function; and the failures that must leave the function's tags as they were.
 //!
 //! The arm64 builds pull their base image from the multi-platform index setup.sh pushes
 //! (`RFAAS_TEST_MULTIARCH_BASE`), and run under qemu-user-static.
@@ -13,6 +13,8 @@ use crate::engine;
 use crate::environment::test_env;
 use crate::support::Rfaas;
 
+const MANIFEST_ACCEPT: &str =
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 const INDEX_ACCEPT: &str =
     "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
@@ -200,6 +202,11 @@ async fn a_platform_that_fails_leaves_no_index() {
         let (status, _, _) = manifest(&repo, &t, INDEX_ACCEPT).await;
         assert_eq!(status, 404, "tag {t} exists after a failed publish");
     }
+    // The platform that built was pushed under its own tag only (as the README says).
+    let (status, digest, _) = manifest(&repo, &format!("{tag}-linux-arm64"), MANIFEST_ACCEPT).await;
+    if status == 200 {
+        delete_manifest(&repo, &digest).await;
+    }
 }
 
 #[tokio::test]
@@ -245,9 +252,10 @@ async fn python3_http_for_amd64_and_arm64_runs_under_emulation() {
     assert_eq!(extra_digest, index_digest, "the extra tag names the same index");
     // Each platform's manifest is served by digest, with its config naming that architecture.
     let arm = manifests[1]["digest"].as_str().unwrap().to_string();
-    let (status, _, arm_manifest) = manifest(&repo, &arm, "application/vnd.oci.image.manifest.v1+json").await;
+    let (status, _, arm_manifest) = manifest(&repo, &arm, MANIFEST_ACCEPT).await;
     assert_eq!(status, 200);
     assert!(!arm_manifest["layers"].as_array().unwrap().is_empty());
+    assert_eq!(manifests[1]["mediaType"], arm_manifest["mediaType"], "the index names the stored manifest's type");
 
     // Pull the arm64 image back from the registry by digest and run it under emulation.
     let config = rfaas.path().join("creds");
