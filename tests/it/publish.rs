@@ -278,6 +278,69 @@ async fn python3_http_for_amd64_and_arm64_runs_under_emulation() {
     delete_manifest(&repo, &index_digest).await;
 }
 
+/// GET a blob from the test registry, as JSON (an image config).
+async fn blob_json(repo: &str, digest: &str) -> Value {
+    let env = test_env();
+    let url = format!("http://{}/v2/{repo}/blobs/{digest}", env["RFAAS_TEST_REGISTRY"]);
+    let reply = reqwest::Client::new()
+        .get(&url)
+        .basic_auth(&env["RFAAS_TEST_REGISTRY_USER"], Some(&env["RFAAS_TEST_REGISTRY_PASSWORD"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 200, "{url}");
+    reply.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn up_publish_for_two_platforms_pushes_one_index() {
+    let env = test_env();
+    engine::docker().await;
+    let base = multiarch_base().await;
+    let tag = engine::unique("t");
+    let repo = format!("{}/up-multi", engine::PREFIX);
+    let image = format!("{}/{repo}:{tag}", env["RFAAS_TEST_REGISTRY"]);
+    let (image_repo, _) = image.rsplit_once(':').unwrap();
+    let _cleanup = engine::Images(vec![
+        format!("{image_repo}:{tag}-linux-amd64"),
+        format!("{image_repo}:{tag}-linux-arm64"),
+        image.clone(),
+    ]);
+    // The RUN step records the architecture it ran on, so each image says where it was built.
+    let dockerfile = format!("FROM {base}\nRUN uname -m > /built-on\n");
+    let mut rfaas = project("dockerfile", &image, &[("multi/Dockerfile", &dockerfile)]);
+    login(&mut rfaas, &env["RFAAS_TEST_REGISTRY_PASSWORD"]);
+    let run = rfaas.run(&["up", "--publish", "--platforms", "linux/amd64,linux/arm64", "--skip-deploy"]);
+    run.success()
+        .stdout_has(&format!("multi: published {image}"))
+        .stdout_has("(linux/amd64, linux/arm64)")
+        .stderr_has("multi linux/arm64 built")
+        .stderr_has("multi linux/amd64 built");
+    assert!(!run.stderr.contains("Deploying"), "--skip-deploy deployed:\n{}", run.stderr);
+
+    let (status, index_digest, index) = manifest(&repo, &tag, INDEX_ACCEPT).await;
+    assert_eq!(status, 200, "{index}");
+    assert_eq!(index["mediaType"], "application/vnd.oci.image.index.v1+json");
+    let manifests = index["manifests"].as_array().unwrap();
+    assert_eq!(manifests.len(), 2, "{index}");
+    let mut digests = Vec::new();
+    for (entry, arch) in manifests.iter().zip(["amd64", "arm64"]) {
+        assert_eq!(entry["platform"], serde_json::json!({"os": "linux", "architecture": arch}), "{index}");
+        // The manifest the index names is the one the registry serves, and its config agrees.
+        let digest = entry["digest"].as_str().unwrap().to_string();
+        let (status, served, body) = manifest(&repo, &digest, MANIFEST_ACCEPT).await;
+        assert_eq!((status, served.as_str()), (200, digest.as_str()));
+        assert_eq!(entry["mediaType"], body["mediaType"]);
+        let config = blob_json(&repo, body["config"]["digest"].as_str().unwrap()).await;
+        assert_eq!((&config["os"], &config["architecture"]), (&Value::from("linux"), &Value::from(arch)));
+        digests.push(digest);
+    }
+    for digest in digests {
+        delete_manifest(&repo, &digest).await;
+    }
+    delete_manifest(&repo, &index_digest).await;
+}
+
 #[test]
 fn up_platforms_needs_publish_and_pro_flags_are_refused() {
     let rfaas = project("dockerfile", "127.0.0.1:5000/x/multi:1", &[("multi/Dockerfile", "FROM scratch\n")]);
