@@ -3,8 +3,8 @@
 # including the arm64 base image and qemu-user-static):
 #   reference: two sequential single-platform builds and pushes with the docker CLI
 #              (DOCKER_BUILDKIT=0 docker build --pull --platform P && docker push), amd64 then arm64
-#   rfaas:     rfaas publish --platforms linux/amd64,linux/arm64 (both builds, both uploads by
-#              digest, one image index)
+#   rfaas:     rfaas publish --platforms linux/amd64,linux/arm64 (both builds, both engine pushes
+#              of the per-platform tags, their manifests read back, one image index)
 # Each run changes a build-arg that the one RUN step depends on, so both sides rebuild that step
 # (under emulation for arm64) and push one new layer per platform. Prints medians and the ratio.
 # Usage: bash benches/publish.sh [runs]   (median of `runs`, default 3; RFAAS_BIN=path uses that

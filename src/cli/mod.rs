@@ -123,6 +123,7 @@ impl Cli {
             Command::Version(a) => json(&a.json),
             Command::List(a) => json(&a.json),
             Command::Describe(a) => json(&a.json),
+            Command::Diff(a) if a.output == crate::output::Format::Json => Mode::Json,
             Command::Secret(SecretArgs { command: SecretCommand::List(a) }) => json(&a.json),
             Command::Secret(SecretArgs { command: SecretCommand::Unseal(a) }) => json(&a.json),
             Command::Store(s) => match &s.command {

@@ -1,5 +1,5 @@
 //! `rfaas diff`: compare the stack with the deployed functions (see [`crate::ops::diff`]);
-//! exit 1 when they differ, as faas-cli does.
+//! exit 1 when they differ, as faas-cli does, in text or (`--output json`) as one JSON document.
 
 use std::collections::BTreeSet;
 
@@ -10,6 +10,14 @@ use crate::commands::Context;
 use crate::openfaas::ClientError;
 use crate::openfaas::deployment::{self, Overrides};
 use crate::ops::diff;
+
+/// `--output json`: every differing function with its changed fields (`stack` and `deployed`
+/// values, `null` where one side lacks the field).
+#[derive(serde::Serialize)]
+struct Report<'a> {
+    differences: bool,
+    functions: &'a [diff::FunctionDiff],
+}
 
 pub async fn run(args: DiffArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.load_stack(args.envsubst.envsubst).await?;
@@ -31,12 +39,17 @@ pub async fn run(args: DiffArgs, ctx: &Context) -> anyhow::Result<()> {
         deployed.extend(client.list_functions(namespace).await.map_err(ClientError::into_anyhow)?);
     }
     let diffs = diff::diff(&wanted, &deployed, args.env);
-    if diffs.is_empty() {
+    if ctx.printer.is_json() {
+        ctx.printer.json(&Report { differences: !diffs.is_empty(), functions: &diffs })?;
+    } else if diffs.is_empty() {
         ctx.printer.data("YAML matches deployment, no differences found.");
-        return Ok(());
+    } else {
+        for d in &diffs {
+            ctx.printer.data(&diff::render(d));
+        }
     }
-    for d in &diffs {
-        ctx.printer.data(&diff::render(d));
+    if diffs.is_empty() {
+        return Ok(());
     }
     let names: Vec<&str> = diffs.iter().map(|d| d.function.as_str()).collect();
     anyhow::bail!("differences found in {} function(s): {}", diffs.len(), names.join(", "))

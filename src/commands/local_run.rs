@@ -10,7 +10,7 @@ use crate::docker::build::{self, EngineOptions};
 use crate::docker::progress::Board;
 use crate::error::with_hint;
 use crate::openfaas::deployment::{self, Overrides};
-use crate::ops::local_run::{self, LocalRunOptions, RunOutcome, RunPlan};
+use crate::ops::local_run::{self, LocalRunOptions, Ports, RunOutcome, RunPlan};
 use crate::stack::Stack;
 
 pub async fn run(args: LocalRunArgs, ctx: &Context) -> anyhow::Result<()> {
@@ -25,14 +25,35 @@ pub async fn run(args: LocalRunArgs, ctx: &Context) -> anyhow::Result<()> {
     if args.name.is_none() {
         crate::commands::new::update_gitignore(&ctx.cwd)?;
     }
-    let plan = plan_for(&stack, &args, ctx)?;
+    let docker = crate::docker::connect().await;
+    let ports = match &docker {
+        Ok(d) if args.network.is_none() && !local_run::engine_has_bridge(d).await => Ports::HostNetwork,
+        _ => Ports::Publish,
+    };
+    let plan = plan_for(&stack, &args, ports, ctx)?;
+    if ports == Ports::HostNetwork {
+        ctx.printer.warn(&format!(
+            "the engine has no bridge network to publish a port: {} runs on the host network, listening on port {} \
+             (every interface), given as -e {}={}",
+            plan.name,
+            plan.port.unwrap_or_default(),
+            local_run::PORT_ENV,
+            plan.port.unwrap_or_default()
+        ));
+    }
     if args.print {
         ctx.printer.data(&local_run::docker_run_line(&plan));
         return Ok(());
     }
-    let docker = crate::docker::connect().await?;
+    let docker = docker?;
+    local_run::check_port_free(&plan).map_err(|e| match e.hint() {
+        Some(h) => with_hint(e, h),
+        None => e.into(),
+    })?;
     if args.watch {
-        return watch(stack, plan, docker, &args, ctx).await;
+        // Rebuilt plans keep this one's port, a `--port 0` pick included.
+        let args = LocalRunArgs { port: plan.port.unwrap_or(args.port), ..args };
+        return watch(stack, plan, docker, &args, ports, ctx).await;
     }
     if args.build {
         build_function(&stack, &args, &docker, ctx).await?;
@@ -53,7 +74,7 @@ pub async fn run(args: LocalRunArgs, ctx: &Context) -> anyhow::Result<()> {
 }
 
 /// The container for the stack's one function, as `args` ask for it.
-fn plan_for(stack: &Stack, args: &LocalRunArgs, ctx: &Context) -> anyhow::Result<RunPlan> {
+fn plan_for(stack: &Stack, args: &LocalRunArgs, ports: Ports, ctx: &Context) -> anyhow::Result<RunPlan> {
     let function = stack.functions().next().expect("one function selected");
     let overrides = Overrides { tag: args.tag, ..Default::default() };
     let fprocess = crate::ops::deploy::template_fprocess(function.lang.as_deref(), &ctx.env());
@@ -61,6 +82,7 @@ fn plan_for(stack: &Stack, args: &LocalRunArgs, ctx: &Context) -> anyhow::Result
     let opts = LocalRunOptions {
         port: args.port,
         network: args.network.clone(),
+        ports,
         extra_env: args.env.clone(),
         secrets_dir: local_run::secrets_dir(&ctx.cwd),
     };
@@ -76,6 +98,7 @@ async fn watch(
     plan: RunPlan,
     docker: bollard::Docker,
     args: &LocalRunArgs,
+    ports: Ports,
     ctx: &Context,
 ) -> anyhow::Result<()> {
     let built = build_function(&stack, args, &docker, ctx).await;
@@ -86,7 +109,7 @@ async fn watch(
         Box::pin(async move { only(&ctx.load_stack(envsubst).await?, Some(&name)) })
     });
     let build = crate::commands::build::options(&args.flags, args.tag, false, crate::ops::Parallelism::ONE);
-    let planner: Planner<'_> = Box::new(move |stack: &Stack| plan_for(stack, args, ctx));
+    let planner: Planner<'_> = Box::new(move |stack: &Stack| plan_for(stack, args, ports, ctx));
     let mut target = ContainerTarget::new(docker.clone(), plan, build.clone(), planner, load, ctx.env());
     match built {
         Ok(()) => target.start(),

@@ -193,7 +193,8 @@ fn summarize(
     }
     failed.sort();
     let err = anyhow::anyhow!(
-        "failed to publish {} of {total} functions: {} (their tags in the registry were left as they were)",
+        "failed to publish {} of {total} functions: {} (their tags in the registry were left as they were; \
+         platforms that built may have been pushed under <tag>-<os>-<arch>)",
         failed.len(),
         failed.join(", ")
     );

@@ -1,17 +1,15 @@
 //! Talking to an image registry directly (OCI distribution API, through `oci-client`), for what
-//! the engine's own push cannot do: upload an engine image by digest without moving any tag, and
-//! push an image index (manifest list) that ties several platforms' images to one tag.
+//! the engine's own push cannot do: check push access before anything is built, read back the
+//! manifest the engine pushed for one platform, and push an image index (manifest list) that
+//! ties several platforms' images to one tag.
 //!
 //! Credentials are the ones `rfaas push` uses (Docker's config.json, see [`super::auth`]).
 //! Registries the engine treats as insecure (loopback, and its `insecure-registries`) are spoken
 //! to over plain HTTP, like the engine does.
 
-use std::io::{Read, Seek};
-
 use std::net::IpAddr;
 
 use bollard::Docker;
-use futures_util::StreamExt;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
@@ -21,11 +19,11 @@ use sha2::{Digest, Sha256};
 
 use super::auth::{self, AuthError};
 
-/// OCI media types of what is pushed.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// Media types of the single-platform manifests an index can list (the engine pushes Docker's
+/// v2 manifest, an engine with the containerd image store the OCI one), and of the index.
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
 /// Why a registry operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +36,6 @@ pub enum RegistryError {
     BadReference { reference: String, message: String },
     #[error(transparent)]
     Auth(#[from] AuthError),
-    #[error("cannot export {image} from the engine: {message}")]
-    Export { image: String, message: String },
     #[error("registry {registry}: {message}")]
     Failed { registry: String, message: String },
 }
@@ -67,11 +63,12 @@ pub struct IndexPlatform {
     pub variant: Option<String>,
 }
 
-/// A manifest pushed by digest.
+/// One platform's image manifest as the registry stores it.
 #[derive(Debug, Clone)]
 pub struct PushedManifest {
     pub digest: String,
     pub size: usize,
+    pub media_type: String,
     pub platform: IndexPlatform,
 }
 
@@ -133,58 +130,36 @@ impl Repository {
         Ok(())
     }
 
-    /// Exports `image` from the engine and uploads its layers, config and manifest by digest;
-    /// no tag in the registry changes.
-    pub async fn push_engine_image(&self, docker: &Docker, image: &str) -> Result<PushedManifest, RegistryError> {
-        let saved = export(docker, image).await?;
-        let known = layer_cache::load();
-        let (saved, parts) = read_blocking(saved, image, known).await?;
-        // A layer compressed before is taken by its recorded digest when the registry has it;
-        // if any is missing there, every layer is read and compressed again.
-        let mut all_there = true;
-        for blob in parts.layers.iter().filter(|b| b.data.is_none()) {
-            let at = self.at_digest(&blob.digest);
-            self.client.store_auth_if_needed(&self.registry, &self.auth).await;
-            if !self.client.blob_exists(&at, &blob.digest).await.map_err(|e| self.classify(e))? {
-                all_there = false;
-                break;
-            }
+    /// What the registry holds at `reference` (a digest, or a tag) of this repository: the
+    /// manifest's digest, size and media type, and the platform its config names. Used after the
+    /// engine pushed a platform's image, to list it in the index exactly as the registry stored it.
+    pub async fn manifest(&self, reference: &str) -> Result<PushedManifest, RegistryError> {
+        let at = if reference.starts_with("sha256:") { self.at_digest(reference) } else { self.at_tag(reference) };
+        let (body, digest) = self
+            .client
+            .pull_manifest_raw(&at, &self.auth, &[OCI_MANIFEST, DOCKER_MANIFEST])
+            .await
+            .map_err(|e| self.classify(e))?;
+        let parsed: StoredManifest = serde_json::from_slice(&body).map_err(|e| {
+            self.failed(format!("the manifest of {} is not an image manifest: {e}", self.name(reference)))
+        })?;
+        let media_type = parsed.media_type.unwrap_or_else(|| OCI_MANIFEST.to_string());
+        if media_type != OCI_MANIFEST && media_type != DOCKER_MANIFEST {
+            return Err(self
+                .failed(format!("{} is a {media_type}, not a single-platform image manifest", self.name(reference))));
         }
-        let parts = if all_there { parts } else { read_blocking(saved, image, Default::default()).await?.1 };
-        let mut layers = Vec::new();
-        let mut learned = Vec::new();
-        for blob in parts.layers {
-            if let Some(data) = blob.data {
-                self.push_blob(data, &blob.digest).await?;
-            }
-            learned.push((blob.diff_id.clone(), blob.digest.clone(), blob.size));
-            layers.push(Descriptor {
-                media_type: OCI_LAYER_GZIP.to_string(),
-                digest: blob.digest,
-                size: blob.size,
-                platform: None,
-            });
-        }
-        layer_cache::remember(&learned);
-        let config_digest = sha256(&parts.config);
-        let config_size = parts.config.len();
-        self.push_blob(parts.config, &config_digest).await?;
-        let manifest = Manifest {
-            schema_version: 2,
-            media_type: OCI_MANIFEST.to_string(),
-            config: Descriptor {
-                media_type: OCI_CONFIG.to_string(),
-                digest: config_digest,
-                size: config_size,
-                platform: None,
-            },
-            layers,
-        };
-        let body = serde_json::to_vec(&manifest).map_err(|e| self.failed(e.to_string()))?;
-        let digest = sha256(&body);
-        let size = body.len();
-        self.push_manifest(&self.at_digest(&digest), body, OCI_MANIFEST).await?;
-        Ok(PushedManifest { digest, size, platform: parts.platform })
+        let mut config = Vec::new();
+        self.client.pull_blob(&at, parsed.config.digest.as_str(), &mut config).await.map_err(|e| self.classify(e))?;
+        let config: ImageConfig = serde_json::from_slice(&config)
+            .map_err(|e| self.failed(format!("the image config of {}: {e}", self.name(reference))))?;
+        let platform = IndexPlatform { os: config.os, architecture: config.architecture, variant: config.variant };
+        Ok(PushedManifest { digest, size: body.len(), media_type, platform })
+    }
+
+    /// `registry/repository:tag` or `registry/repository@digest`, for messages.
+    fn name(&self, reference: &str) -> String {
+        let sep = if reference.starts_with("sha256:") { '@' } else { ':' };
+        format!("{}/{}{sep}{reference}", self.registry, self.repository)
     }
 
     /// Pushes an image index of `manifests` under each of `tags`; returns the index digest.
@@ -195,7 +170,7 @@ impl Repository {
             manifests: manifests
                 .iter()
                 .map(|m| Descriptor {
-                    media_type: OCI_MANIFEST.to_string(),
+                    media_type: m.media_type.clone(),
                     digest: m.digest.clone(),
                     size: m.size,
                     platform: Some(m.platform.clone()),
@@ -208,16 +183,6 @@ impl Repository {
             self.push_manifest(&self.at_tag(tag), body.clone(), OCI_INDEX).await?;
         }
         Ok(digest)
-    }
-
-    async fn push_blob(&self, data: Vec<u8>, digest: &str) -> Result<(), RegistryError> {
-        let at = self.at_digest(digest);
-        self.client.store_auth_if_needed(&self.registry, &self.auth).await;
-        if self.client.blob_exists(&at, digest).await.map_err(|e| self.classify(e))? {
-            return Ok(());
-        }
-        self.client.push_blob(&at, data, digest).await.map_err(|e| self.classify(e))?;
-        Ok(())
     }
 
     async fn push_manifest(&self, at: &Reference, body: Vec<u8>, media_type: &str) -> Result<(), RegistryError> {
@@ -269,13 +234,29 @@ struct Descriptor {
     platform: Option<IndexPlatform>,
 }
 
-#[derive(Serialize)]
+/// The parts of a stored image manifest the index needs.
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Manifest {
-    schema_version: u32,
-    media_type: String,
-    config: Descriptor,
-    layers: Vec<Descriptor>,
+struct StoredManifest {
+    #[serde(default)]
+    media_type: Option<String>,
+    config: ConfigDescriptor,
+}
+
+#[derive(Deserialize)]
+struct ConfigDescriptor {
+    digest: String,
+}
+
+/// The platform an image config names.
+#[derive(Deserialize)]
+struct ImageConfig {
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    variant: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -332,203 +313,6 @@ fn in_cidr(ip: IpAddr, cidr: &str) -> bool {
         }
         _ => false,
     }
-}
-
-/// `docker save` of one image, spooled to a temporary file (its manifest comes last).
-async fn export(docker: &Docker, image: &str) -> Result<std::fs::File, RegistryError> {
-    let fail = |message: String| RegistryError::Export { image: image.to_string(), message };
-    let mut file = tempfile::tempfile().map_err(|e| fail(e.to_string()))?;
-    let mut stream = docker.export_image(image);
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| fail(super::engine_reason(&e)))?;
-        std::io::Write::write_all(&mut file, &chunk).map_err(|e| fail(e.to_string()))?;
-    }
-    file.rewind().map_err(|e| fail(e.to_string()))?;
-    Ok(file)
-}
-
-/// [`read_saved`] on a blocking thread; gives the spooled archive back for a second read.
-async fn read_blocking(
-    mut file: std::fs::File,
-    image: &str,
-    known: layer_cache::Known,
-) -> Result<(std::fs::File, SavedImage), RegistryError> {
-    let image_owned = image.to_string();
-    tokio::task::spawn_blocking(move || read_saved(&mut file, &image_owned, &known).map(|s| (file, s)))
-        .await
-        .map_err(|e| RegistryError::Export { image: image.to_string(), message: e.to_string() })?
-}
-
-/// Which compressed blob each uncompressed layer became, so a layer already pushed (the base
-/// image's, an unchanged step's) is not compressed again on every publish. Kept in the user's
-/// cache directory; losing it only costs time.
-mod layer_cache {
-    use std::collections::HashMap;
-
-    /// diff_id → (compressed digest, size).
-    pub type Known = HashMap<String, (String, usize)>;
-
-    /// Bump when the compression changes: its digests would differ.
-    const FILE: &str = "layers-gzip-fast-v1.json";
-
-    fn path() -> Option<std::path::PathBuf> {
-        dirs::cache_dir().map(|d| d.join("rfaas").join(FILE))
-    }
-
-    pub fn load() -> Known {
-        let Some(path) = path() else { return Known::new() };
-        std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
-    }
-
-    /// Adds `learned` (diff_id, digest, size) to the file; best effort.
-    pub fn remember(learned: &[(String, String, usize)]) {
-        let Some(path) = path() else { return };
-        let mut known = load();
-        let before = known.len();
-        for (diff, digest, size) in learned {
-            known.insert(diff.clone(), (digest.clone(), *size));
-        }
-        if known.len() == before {
-            return;
-        }
-        let Some(dir) = path.parent() else { return };
-        let Ok(text) = serde_json::to_vec(&known) else { return };
-        if std::fs::create_dir_all(dir).is_err() {
-            return;
-        }
-        let tmp = dir.join(format!(".{FILE}.{}", uuid::Uuid::new_v4().simple()));
-        if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, &path).is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-    }
-}
-
-struct Blob {
-    /// The compressed layer; `None` when taken from the layer cache (not read again).
-    data: Option<Vec<u8>>,
-    digest: String,
-    size: usize,
-    /// sha256 of the uncompressed layer, as the image config lists it.
-    diff_id: String,
-}
-
-struct SavedImage {
-    config: Vec<u8>,
-    layers: Vec<Blob>,
-    platform: IndexPlatform,
-}
-
-#[derive(Deserialize, Default)]
-struct RootFs {
-    #[serde(default)]
-    diff_ids: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct SaveManifest {
-    config: String,
-    layers: Vec<String>,
-}
-
-#[derive(Deserialize)]
-struct ImageConfig {
-    #[serde(default)]
-    rootfs: RootFs,
-    #[serde(default)]
-    architecture: String,
-    #[serde(default)]
-    os: String,
-    #[serde(default)]
-    variant: Option<String>,
-}
-
-/// Reads a `docker save` archive: the config, and each layer gzipped (fast level: the layers are
-/// compressed on every push, and speed matters more than the last few percent here). Two passes
-/// over the spooled file, skipping by seek: one for `manifest.json`, one for the blobs it names.
-fn read_saved(file: &mut std::fs::File, image: &str, known: &layer_cache::Known) -> Result<SavedImage, RegistryError> {
-    let fail = |message: String| RegistryError::Export { image: image.to_string(), message };
-    let mut manifest_bytes = None;
-    for_each_entry(file, |name, entry| {
-        if name == "manifest.json" {
-            let mut out = Vec::new();
-            entry.read_to_end(&mut out)?;
-            manifest_bytes = Some(out);
-        }
-        Ok(())
-    })
-    .map_err(|e| fail(e.to_string()))?;
-    let manifest_bytes = manifest_bytes.ok_or_else(|| fail("manifest.json is not in the exported archive".into()))?;
-    let manifests: Vec<SaveManifest> =
-        serde_json::from_slice(&manifest_bytes).map_err(|e| fail(format!("manifest.json: {e}")))?;
-    let Some(saved) = manifests.into_iter().next() else { return Err(fail("the archive holds no image".into())) };
-    let mut config = None;
-    for_each_entry(file, |name, entry| {
-        if name == saved.config {
-            let mut out = Vec::new();
-            entry.read_to_end(&mut out)?;
-            config = Some(out);
-        }
-        Ok(())
-    })
-    .map_err(|e| fail(e.to_string()))?;
-    let config = config.ok_or_else(|| fail(format!("{} is not in the exported archive", saved.config)))?;
-    let parsed: ImageConfig = serde_json::from_slice(&config).map_err(|e| fail(format!("image config: {e}")))?;
-    if parsed.rootfs.diff_ids.len() != saved.layers.len() {
-        return Err(fail("the image config and the archive list different numbers of layers".into()));
-    }
-    let diff_of = |path: &str| saved.layers.iter().position(|l| l == path).map(|i| parsed.rootfs.diff_ids[i].clone());
-    let mut blobs: std::collections::HashMap<String, Vec<u8>> = std::collections::HashMap::new();
-    for_each_entry(file, |name, entry| {
-        let wanted = diff_of(name).is_some_and(|d| !known.contains_key(&d));
-        if wanted && !blobs.contains_key(name) {
-            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            std::io::copy(entry, &mut encoder)?;
-            blobs.insert(name.to_string(), encoder.finish()?);
-        }
-        Ok(())
-    })
-    .map_err(|e| fail(e.to_string()))?;
-    let mut layers = Vec::new();
-    for (path, diff_id) in saved.layers.iter().zip(&parsed.rootfs.diff_ids) {
-        let blob = match (known.get(diff_id), blobs.remove(path)) {
-            (_, Some(data)) => {
-                Blob { digest: sha256(&data), size: data.len(), data: Some(data), diff_id: diff_id.clone() }
-            }
-            (Some((digest, size)), None) => {
-                Blob { data: None, digest: digest.clone(), size: *size, diff_id: diff_id.clone() }
-            }
-            (None, None) => {
-                // The same layer twice in one image: the first copy was compressed.
-                let first = layers.iter().find(|b: &&Blob| &b.diff_id == diff_id);
-                match first {
-                    Some(b) => Blob { data: None, digest: b.digest.clone(), size: b.size, diff_id: diff_id.clone() },
-                    None => return Err(fail(format!("layer {path} is not in the exported archive"))),
-                }
-            }
-        };
-        layers.push(blob);
-    }
-    let platform = IndexPlatform { os: parsed.os, architecture: parsed.architecture, variant: parsed.variant };
-    Ok(SavedImage { config, layers, platform })
-}
-
-/// Calls `f` with each regular file of the archive and its path (without a leading `./`).
-fn for_each_entry(
-    file: &mut std::fs::File,
-    mut f: impl FnMut(&str, &mut dyn Read) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    file.rewind()?;
-    let mut archive = tar::Archive::new(file);
-    for entry in archive.entries_with_seek()? {
-        let mut entry = entry?;
-        if !entry.header().entry_type().is_file() {
-            continue;
-        }
-        let name = entry.path()?.to_string_lossy().trim_start_matches("./").to_string();
-        f(&name, &mut entry)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

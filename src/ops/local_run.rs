@@ -5,6 +5,10 @@
 //! `./.secrets/`, its limits as Docker limits, and a port on 127.0.0.1. [`docker_run_line`] is the
 //! same as a `docker run` command line; [`run`] starts it, streams its output and, when told to
 //! stop (Ctrl-C, SIGTERM), stops and removes it.
+//!
+//! An engine without a `bridge` network (dockerd `--bridge=none`) cannot publish a port: there the
+//! container joins the host network and the function is told to listen on the port instead (its
+//! `port` variable, which the OpenFaaS watchdogs read), see [`Ports::HostNetwork`].
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -27,13 +31,28 @@ pub const SECRETS_MOUNT: &str = "/var/openfaas/secrets";
 /// The namespace `OPENFAAS_NAMESPACE` gets when the function names none (faas-cli's).
 pub const DEFAULT_NAMESPACE: &str = "openfaas-fn";
 
+/// The variable the OpenFaaS watchdogs (classic and of-watchdog) take their listening port from.
+pub const PORT_ENV: &str = "port";
+
+/// How the function's port reaches the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ports {
+    /// Published on 127.0.0.1 through the engine's bridge network.
+    Publish,
+    /// The engine has no bridge network: the container shares the host's network and the
+    /// function listens on the port itself (on every interface of the host).
+    HostNetwork,
+}
+
 /// How to run it.
 #[derive(Debug, Clone)]
 pub struct LocalRunOptions {
-    /// Host port on 127.0.0.1 (0 picks a free one); unused with `network`.
+    /// Host port (0 picks a free one); unused with `network`.
     pub port: u16,
     /// Join this network (e.g. `host`) instead of publishing a port.
     pub network: Option<String>,
+    /// How `port` is given to the host when no `network` is named.
+    pub ports: Ports,
     /// `-e K=V`, applied last.
     pub extra_env: Vec<(String, String)>,
     /// `./.secrets`.
@@ -46,8 +65,10 @@ pub struct RunPlan {
     pub name: String,
     pub image: String,
     pub env: Vec<(String, String)>,
-    /// Host port published on 127.0.0.1, `None` on a named network.
+    /// Where the function answers on 127.0.0.1, `None` on a named network.
     pub port: Option<u16>,
+    /// `port` is published with `-p` (else the container is on the host network, listening on it).
+    pub publish: bool,
     pub network: Option<String>,
     pub read_only: bool,
     pub resources: DockerResources,
@@ -66,6 +87,10 @@ pub enum LocalRunError {
     Resources(String),
     #[error("cannot find a free port on 127.0.0.1: {0}")]
     Port(std::io::Error),
+    #[error("port {port} is taken on this host: {source}")]
+    PortTaken { port: u16, source: std::io::Error },
+    #[error("-e {PORT_ENV}={value}: not a port number (the function would not listen where --port says)")]
+    BadPortEnv { value: String },
     #[error("the engine refused the container {name}: {message}")]
     Engine { name: String, message: String },
 }
@@ -80,6 +105,7 @@ impl LocalRunError {
             LocalRunError::Engine { message, .. } if message.contains("already allocated") => {
                 Some("the port is taken: pick another with --port, or --port 0 for a free one".to_string())
             }
+            LocalRunError::PortTaken { .. } => Some("pick another with --port, or --port 0 for a free one".to_string()),
             _ => None,
         }
     }
@@ -120,17 +146,29 @@ pub fn plan(d: &FunctionDeployment, opts: &LocalRunOptions) -> Result<RunPlan, L
     if !d.env_process.is_empty() {
         env.push(("fprocess".into(), d.env_process.clone()));
     }
-    let port = match (&opts.network, opts.port) {
-        (Some(_), _) => None,
-        (None, 0) => Some(free_port().map_err(LocalRunError::Port)?),
-        (None, p) => Some(p),
+    let (port, publish, network) = match (&opts.network, opts.ports) {
+        (Some(n), _) => (None, false, Some(n.clone())),
+        (None, Ports::Publish) => (Some(pick_port(opts.port)?), true, None),
+        (None, Ports::HostNetwork) => {
+            // An explicit `-e port=N` is where the function will listen: it wins over --port.
+            let port = match env.iter().find(|(k, _)| k == PORT_ENV) {
+                Some((_, v)) if opts.extra_env.iter().any(|(k, _)| k == PORT_ENV) => {
+                    v.parse::<u16>().ok().filter(|p| *p > 0).ok_or(LocalRunError::BadPortEnv { value: v.clone() })?
+                }
+                _ => pick_port(opts.port)?,
+            };
+            env.retain(|(k, _)| k != PORT_ENV);
+            env.push((PORT_ENV.to_string(), port.to_string()));
+            (Some(port), false, Some("host".to_string()))
+        }
     };
     Ok(RunPlan {
         name: d.service.clone(),
         image: d.image.clone(),
         env,
         port,
-        network: opts.network.clone(),
+        publish,
+        network,
         read_only: d.read_only_root_filesystem,
         resources,
         secrets_dir: (!d.secrets.is_empty()).then(|| opts.secrets_dir.clone()),
@@ -141,11 +179,40 @@ fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// `port`, or a free one for 0.
+fn pick_port(port: u16) -> Result<u16, LocalRunError> {
+    if port == 0 { free_port().map_err(LocalRunError::Port) } else { Ok(port) }
+}
+
+/// On the host network nothing tells the function its port is taken but its own failure to
+/// listen: check before the first start (a rebuilt plan's port is held by the running container).
+pub fn check_port_free(p: &RunPlan) -> Result<(), LocalRunError> {
+    match p.port {
+        Some(port) if !p.publish && p.network.as_deref() == Some("host") => {
+            std::net::TcpListener::bind(("0.0.0.0", port))
+                .map(drop)
+                .map_err(|source| LocalRunError::PortTaken { port, source })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether the engine has its default `bridge` network, through which ports are published.
+/// Unknown (the engine does not answer) counts as yes: that is the engine's default, and the run
+/// then fails on the engine anyway.
+pub async fn engine_has_bridge(docker: &Docker) -> bool {
+    match docker.inspect_network("bridge", None::<bollard::query_parameters::InspectNetworkOptions>).await {
+        Ok(_) => true,
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => false,
+        Err(_) => true,
+    }
+}
+
 /// The `docker run` command line that starts the same container.
 pub fn docker_run_line(p: &RunPlan) -> String {
     let mut args: Vec<String> =
         vec!["docker".into(), "run".into(), "--name".into(), p.name.clone(), "--rm".into(), "-i".into()];
-    if let Some(port) = p.port {
+    if let Some(port) = p.port.filter(|_| p.publish) {
         args.push(format!("-p=127.0.0.1:{port}:{FUNCTION_PORT}"));
     }
     if let Some(n) = &p.network {
@@ -187,7 +254,8 @@ fn shell_quote(s: &str) -> String {
 fn body(p: &RunPlan) -> ContainerCreateBody {
     let r = &p.resources;
     let port_key = format!("{FUNCTION_PORT}/tcp");
-    let bindings = p.port.map(|port| {
+    let published = p.port.filter(|_| p.publish);
+    let bindings = published.map(|port| {
         let binding = PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(port.to_string()) };
         [(port_key.clone(), Some(vec![binding]))].into_iter().collect()
     });
@@ -206,7 +274,7 @@ fn body(p: &RunPlan) -> ContainerCreateBody {
     ContainerCreateBody {
         image: Some(p.image.clone()),
         env: Some(p.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-        exposed_ports: p.port.map(|_| vec![port_key.clone()]),
+        exposed_ports: published.map(|_| vec![port_key.clone()]),
         labels: Some([("com.rfaas.local-run".to_string(), p.name.clone())].into_iter().collect()),
         host_config: Some(host_config),
         ..Default::default()
@@ -307,6 +375,7 @@ mod tests {
         LocalRunOptions {
             port: 9000,
             network: None,
+            ports: Ports::Publish,
             extra_env: vec![("port".into(), "9001".into())],
             secrets_dir: dir.to_path_buf(),
         }
@@ -355,5 +424,32 @@ mod tests {
         o.network = None;
         o.port = 0;
         assert!(plan(&deployment(), &o).unwrap().port.is_some_and(|p| p > 0));
+    }
+
+    #[test]
+    fn without_a_bridge_the_port_is_the_functions_own_on_the_host_network() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = opts(dir.path());
+        o.ports = Ports::HostNetwork;
+        o.extra_env.clear();
+        o.port = 0;
+        let p = plan(&deployment(), &o).unwrap();
+        let port = p.port.expect("a port was picked");
+        assert!(!p.publish && p.network.as_deref() == Some("host"));
+        assert_eq!(p.env.iter().filter(|(k, _)| k == "port").collect::<Vec<_>>(), [&("port".into(), port.to_string())]);
+        let line = docker_run_line(&p);
+        assert!(line.contains("--network=host") && line.contains(&format!("-e=port={port}")), "{line}");
+        assert!(!line.contains("-p="), "{line}");
+        // An explicit -e port wins, and must be a port.
+        o.extra_env = vec![("port".into(), "9002".into())];
+        assert_eq!(plan(&deployment(), &o).unwrap().port, Some(9002));
+        o.extra_env = vec![("port".into(), "http".into())];
+        assert!(matches!(plan(&deployment(), &o), Err(LocalRunError::BadPortEnv { .. })));
+        // A taken port is an error before anything starts.
+        let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+        o.extra_env.clear();
+        o.port = taken.local_addr().unwrap().port();
+        let p = plan(&deployment(), &o).unwrap();
+        assert!(matches!(check_port_free(&p), Err(LocalRunError::PortTaken { .. })));
     }
 }

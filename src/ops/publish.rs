@@ -2,12 +2,18 @@
 //!
 //! For each function: one build per platform through the engine's build API (its `platform`
 //! parameter; the legacy builder then takes each platform's variant of the base image), each
-//! image uploaded to the registry by digest, and only when every platform made it, one image
-//! index (manifest list) pushed under the function's tag and the `--extra-tag`s. A failure in
-//! any platform leaves the registry's tags as they were: no index, nothing half-published.
+//! platform's image pushed by the engine under its own tag (`<tag>-<os>-<arch>`, see
+//! [`platform_tag`]), its manifest read back from the registry, and only when every platform made
+//! it, one image index (manifest list) of those digests pushed under the function's tag and the
+//! `--extra-tag`s. A failure in any platform leaves those tags as they were: no index, nothing
+//! half-published under the names users pull.
+//!
+//! The engine's push is used rather than uploading blobs ourselves: it knows which layers the
+//! registry already has (the base image's, unchanged steps') and sends only the new ones,
+//! compressed as it goes.
 //!
 //! Builds of one function run one after the other (concurrent builds of one base image for two
-//! platforms race in the engine's single-platform image store), but each upload overlaps the next
+//! platforms race in the engine's single-platform image store), but each push overlaps the next
 //! platform's build.
 
 use std::fmt;
@@ -20,6 +26,7 @@ use futures_util::StreamExt;
 
 use crate::docker::build::{self, BuildError, BuildJob, EngineOptions, Outcome};
 use crate::docker::progress::Board;
+use crate::docker::push::{self, PushError, PushJob};
 use crate::docker::registry::{PushedManifest, RegistryError, Repository};
 
 /// One target platform, `os/arch[/variant]`.
@@ -150,7 +157,9 @@ pub enum PublishError {
     #[error("{platform}: {source}")]
     Build { platform: Platform, source: BuildError },
     #[error("{platform}: {source}")]
-    Upload { platform: Platform, source: RegistryError },
+    Push { platform: Platform, source: PushError },
+    #[error("{platform}: reading the pushed manifest back: {source}")]
+    ReadBack { platform: Platform, source: RegistryError },
     #[error("{wanted}: the engine built an image for {got}; the base image has no {wanted} variant it can use")]
     WrongPlatform { wanted: Platform, got: String },
     #[error("pushing the image index: {0}")]
@@ -162,7 +171,8 @@ pub enum PublishError {
 impl PublishError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            PublishError::Upload { source, .. } | PublishError::Index(source) => source.hint(),
+            PublishError::Push { source, .. } => source.hint(),
+            PublishError::ReadBack { source, .. } | PublishError::Index(source) => source.hint(),
             PublishError::WrongPlatform { .. } => Some(
                 "make the base image (FROM) a multi-platform image, or pass one per platform with --build-arg"
                     .to_string(),
@@ -327,9 +337,10 @@ async fn publish_one(
             abort_all(&uploads);
             return Err(PublishError::Build { platform: platform.clone(), source });
         }
-        let (docker, repo, platform) = (docker.clone(), repo.clone(), platform.clone());
+        let (docker, repo, platform, board) = (docker.clone(), repo.clone(), platform.clone(), board.clone());
+        let function = job.function.clone();
         uploads.push(tokio::spawn(async move {
-            let pushed = repo.push_engine_image(&docker, &local).await;
+            let pushed = push_platform(&docker, &repo, &function, &local, &platform, &board).await;
             (platform, pushed)
         }));
     }
@@ -341,16 +352,13 @@ async fn publish_one(
             Err(e) => return Err(PublishError::Other(format!("an upload task failed: {e}"))),
         };
         match pushed {
-            Ok(m) if matches_platform(&m, &platform) => {
-                board.println(&format!("{} {platform} uploaded {}", job.function, m.digest));
-                manifests.push((platform, m));
-            }
+            Ok(m) if matches_platform(&m, &platform) => manifests.push((platform, m)),
             Ok(m) => {
                 let got = format!("{}/{}", m.platform.os, m.platform.architecture);
                 first_error.get_or_insert(PublishError::WrongPlatform { wanted: platform, got });
             }
-            Err(source) => {
-                first_error.get_or_insert(PublishError::Upload { platform, source });
+            Err(e) => {
+                first_error.get_or_insert(e);
             }
         }
     }
@@ -373,6 +381,39 @@ async fn publish_one(
         manifests,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Pushes one platform's image (`local`, its per-platform tag) with the engine, then reads the
+/// manifest the registry stored for it: by the digest the engine reported, else by the tag.
+async fn push_platform(
+    docker: &Docker,
+    repo: &Repository,
+    function: &str,
+    local: &str,
+    platform: &Platform,
+    board: &Board,
+) -> Result<PushedManifest, PublishError> {
+    let mut task = board.task(&format!("{function} {platform}"));
+    let job = PushJob { function: function.to_string(), image: local.to_string() };
+    let started = Instant::now();
+    let digest = match push::push_one(docker, &job, &mut task).await {
+        Ok(d) => d,
+        Err(source) => {
+            task.finish(&format!("{function} {platform} push failed: {source}"));
+            return Err(PublishError::Push { platform: platform.clone(), source });
+        }
+    };
+    let reference = if digest.is_empty() { crate::docker::split_tag(local).1.unwrap_or("latest") } else { &digest };
+    let result = repo.manifest(reference).await;
+    match &result {
+        Ok(m) => task.finish(&format!(
+            "{function} {platform} pushed {local} {} in {:.1}s",
+            m.digest,
+            started.elapsed().as_secs_f64()
+        )),
+        Err(e) => task.finish(&format!("{function} {platform} push failed: {e}")),
+    }
+    result.map_err(|source| PublishError::ReadBack { platform: platform.clone(), source })
 }
 
 fn abort_all<T>(handles: &[tokio::task::JoinHandle<T>]) {

@@ -1,8 +1,8 @@
 //! `rfaas local-run`: one function in a container on the real engine, its env and secrets from
 //! the stack and ./.secrets/, stopped and removed by SIGINT or SIGTERM.
 //!
-//! The test engine has no bridge network (tests/env/README.md), so the runs use `--network host`
-//! with the function's `port` set by `-e`.
+//! The test engine has no bridge network (tests/env/README.md): most runs use `--network host`
+//! with the function's `port` set by `-e`; one checks that `-p` alone does the same by itself.
 
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -107,6 +107,76 @@ async fn local_run_serves_env_and_secrets_and_a_signal_removes_the_container() {
         assert!(stderr.contains(&format!("{name} stopped and removed")), "{stderr}");
         assert!(!container_exists(&name).await, "the container is left after signal {signal}");
     }
+}
+
+/// Reads `child`'s stderr until the "is running on http://127.0.0.1:PORT" line; returns the port
+/// and every line read, and the thread that collects the rest of stderr.
+fn running_port(child: &mut Child) -> (u16, Vec<String>, std::thread::JoinHandle<Vec<String>>) {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { panic!("local-run ended before running:\n{}", seen.join("\n")) };
+        seen.push(line.clone());
+        if let Some(rest) = line.split(" is running on http://127.0.0.1:").nth(1) {
+            let port = rest.split_whitespace().next().unwrap().parse().unwrap();
+            let rest = std::thread::spawn(move || lines.map_while(Result::ok).collect());
+            return (port, seen, rest);
+        }
+    }
+    panic!("local-run never said it was running:\n{}", seen.join("\n"));
+}
+
+#[tokio::test]
+async fn local_run_port_works_without_a_bridge_network_and_sigint_removes_the_container() {
+    let name = engine::unique("lrp");
+    let rfaas = project(&name).await;
+    let _cleanup = engine::Images(vec![format!("rfaas-it/{name}:latest")]);
+    rfaas.file(".secrets/api-key", "s3cret-value");
+    let fixed = engine::free_port();
+    for (port_arg, build) in [(fixed.to_string(), "--build=true"), ("0".to_string(), "--build=false")] {
+        let mut child = rfaas
+            .command(&["local-run", &name, build, "-p", &port_arg])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (port, seen, rest) = running_port(&mut child);
+        let text = seen.join("\n");
+        if port_arg != "0" {
+            assert_eq!(port, fixed, "{text}");
+        }
+        assert!(port > 0);
+        let warnings: Vec<&String> = seen.iter().filter(|l| l.contains("no bridge network")).collect();
+        assert_eq!(warnings.len(), 1, "one warning line:\n{text}");
+        assert!(warnings[0].contains(&format!("listening on port {port}")), "{text}");
+        wait_healthy(port, &mut child).await;
+        let echo: serde_json::Value =
+            reqwest::get(format!("http://127.0.0.1:{port}/anything")).await.unwrap().json().await.unwrap();
+        assert_eq!(echo["env"]["ECHO_FROM_STACK"], "stack-value", "{echo}");
+        assert!(container_exists(&name).await, "no container named {name} while running");
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        let status = child.wait().unwrap();
+        let after = rest.join().unwrap().join("\n");
+        assert_eq!(status.code(), Some(0), "{after}");
+        assert!(after.contains(&format!("{name} stopped and removed")), "{after}");
+        assert!(!container_exists(&name).await, "the container is left after SIGINT");
+    }
+    // --print says the same: host network, the port as the function's variable, no -p.
+    let run = rfaas.run(&["local-run", "--print", "-p", &fixed.to_string()]);
+    run.success().stderr_has("no bridge network").stdout_has("--network=host -e=ECHO_FROM_STACK=stack-value");
+    run.stdout_has(&format!("-e=port={fixed}"));
+    assert!(!run.stdout.contains("-p="), "{}", run.stdout);
+    // A port already taken is refused before anything starts.
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port().to_string();
+    rfaas
+        .run(&["local-run", &name, "--build=false", "-p", &taken_port])
+        .failure(1)
+        .stderr_has(&format!("port {taken_port} is taken"))
+        .stderr_has("hint: pick another with --port");
+    assert!(!container_exists(&name).await);
 }
 
 #[tokio::test]

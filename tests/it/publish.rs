@@ -1,6 +1,6 @@
 //! `rfaas publish` against the engine and the htpasswd registry from tests/env/setup.sh: one
-//! build per platform, each image uploaded by digest, one image index per function; and the
-//! failures that must leave the registry's tags as they were.
+//! build per platform, each pushed by the engine under its per-platform tag, one image index of
+//! their digests per function; and the failures that must leave the function's tags as they were.
 //!
 //! The arm64 builds pull their base image from the multi-platform index setup.sh pushes
 //! (`RFAAS_TEST_MULTIARCH_BASE`), and run under qemu-user-static.
@@ -13,6 +13,8 @@ use crate::engine;
 use crate::environment::test_env;
 use crate::support::Rfaas;
 
+const MANIFEST_ACCEPT: &str =
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 const INDEX_ACCEPT: &str =
     "application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
@@ -200,6 +202,11 @@ async fn a_platform_that_fails_leaves_no_index() {
         let (status, _, _) = manifest(&repo, &t, INDEX_ACCEPT).await;
         assert_eq!(status, 404, "tag {t} exists after a failed publish");
     }
+    // The platform that built was pushed under its own tag only (as the README says).
+    let (status, digest, _) = manifest(&repo, &format!("{tag}-linux-arm64"), MANIFEST_ACCEPT).await;
+    if status == 200 {
+        delete_manifest(&repo, &digest).await;
+    }
 }
 
 #[tokio::test]
@@ -245,9 +252,10 @@ async fn python3_http_for_amd64_and_arm64_runs_under_emulation() {
     assert_eq!(extra_digest, index_digest, "the extra tag names the same index");
     // Each platform's manifest is served by digest, with its config naming that architecture.
     let arm = manifests[1]["digest"].as_str().unwrap().to_string();
-    let (status, _, arm_manifest) = manifest(&repo, &arm, "application/vnd.oci.image.manifest.v1+json").await;
+    let (status, _, arm_manifest) = manifest(&repo, &arm, MANIFEST_ACCEPT).await;
     assert_eq!(status, 200);
     assert!(!arm_manifest["layers"].as_array().unwrap().is_empty());
+    assert_eq!(manifests[1]["mediaType"], arm_manifest["mediaType"], "the index names the stored manifest's type");
 
     // Pull the arm64 image back from the registry by digest and run it under emulation.
     let config = rfaas.path().join("creds");
@@ -266,6 +274,69 @@ async fn python3_http_for_amd64_and_arm64_runs_under_emulation() {
     assert_eq!(local.architecture.as_deref(), Some("amd64"));
     for m in manifests {
         delete_manifest(&repo, m["digest"].as_str().unwrap()).await;
+    }
+    delete_manifest(&repo, &index_digest).await;
+}
+
+/// GET a blob from the test registry, as JSON (an image config).
+async fn blob_json(repo: &str, digest: &str) -> Value {
+    let env = test_env();
+    let url = format!("http://{}/v2/{repo}/blobs/{digest}", env["RFAAS_TEST_REGISTRY"]);
+    let reply = reqwest::Client::new()
+        .get(&url)
+        .basic_auth(&env["RFAAS_TEST_REGISTRY_USER"], Some(&env["RFAAS_TEST_REGISTRY_PASSWORD"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 200, "{url}");
+    reply.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn up_publish_for_two_platforms_pushes_one_index() {
+    let env = test_env();
+    engine::docker().await;
+    let base = multiarch_base().await;
+    let tag = engine::unique("t");
+    let repo = format!("{}/up-multi", engine::PREFIX);
+    let image = format!("{}/{repo}:{tag}", env["RFAAS_TEST_REGISTRY"]);
+    let (image_repo, _) = image.rsplit_once(':').unwrap();
+    let _cleanup = engine::Images(vec![
+        format!("{image_repo}:{tag}-linux-amd64"),
+        format!("{image_repo}:{tag}-linux-arm64"),
+        image.clone(),
+    ]);
+    // The RUN step records the architecture it ran on, so each image says where it was built.
+    let dockerfile = format!("FROM {base}\nRUN uname -m > /built-on\n");
+    let mut rfaas = project("dockerfile", &image, &[("multi/Dockerfile", &dockerfile)]);
+    login(&mut rfaas, &env["RFAAS_TEST_REGISTRY_PASSWORD"]);
+    let run = rfaas.run(&["up", "--publish", "--platforms", "linux/amd64,linux/arm64", "--skip-deploy"]);
+    run.success()
+        .stdout_has(&format!("multi: published {image}"))
+        .stdout_has("(linux/amd64, linux/arm64)")
+        .stderr_has("multi linux/arm64 built")
+        .stderr_has("multi linux/amd64 built");
+    assert!(!run.stderr.contains("Deploying"), "--skip-deploy deployed:\n{}", run.stderr);
+
+    let (status, index_digest, index) = manifest(&repo, &tag, INDEX_ACCEPT).await;
+    assert_eq!(status, 200, "{index}");
+    assert_eq!(index["mediaType"], "application/vnd.oci.image.index.v1+json");
+    let manifests = index["manifests"].as_array().unwrap();
+    assert_eq!(manifests.len(), 2, "{index}");
+    let mut digests = Vec::new();
+    for (entry, arch) in manifests.iter().zip(["amd64", "arm64"]) {
+        assert_eq!(entry["platform"], serde_json::json!({"os": "linux", "architecture": arch}), "{index}");
+        // The manifest the index names is the one the registry serves, and its config agrees.
+        let digest = entry["digest"].as_str().unwrap().to_string();
+        let (status, served, body) = manifest(&repo, &digest, MANIFEST_ACCEPT).await;
+        assert_eq!((status, served.as_str()), (200, digest.as_str()));
+        assert_eq!(entry["mediaType"], body["mediaType"]);
+        let config = blob_json(&repo, body["config"]["digest"].as_str().unwrap()).await;
+        assert_eq!((&config["os"], &config["architecture"]), (&Value::from("linux"), &Value::from(arch)));
+        digests.push(digest);
+    }
+    for digest in digests {
+        delete_manifest(&repo, &digest).await;
     }
     delete_manifest(&repo, &index_digest).await;
 }

@@ -30,6 +30,9 @@ async fn diff_shows_what_deploy_would_change() {
     s.file("stack.yaml", &stack(&v1, "one", ""));
     s.run(&["deploy", "--wait"]).success();
     s.run(&["diff"]).success().stdout_has("YAML matches deployment, no differences found.");
+    let same = s.run(&["diff", "--output", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&same.success().stdout).unwrap();
+    assert_eq!(value, serde_json::json!({"differences": false, "functions": []}));
 
     let absent = "  absent:\n    image: rfaas-test/absent:1\n    skip_build: true\n";
     s.file("stack.yaml", &stack(&v2, "two", absent).replace("team: a", "team: b"));
@@ -52,9 +55,39 @@ async fn diff_shows_what_deploy_would_change() {
     assert!(out.contains("  stack.yaml                               | deployed"), "{out}");
     assert!(!out.contains("limits.memory"), "an unchanged attribute is shown:\n{out}");
 
+    // The same differences as JSON, with the same exit code and error line.
+    let run = s.run(&["diff", "--output", "json"]);
+    run.failure(1).stderr_has("differences found in 2 function(s): absent, differ");
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).expect("stdout is one JSON document");
+    assert_eq!(value["differences"], true);
+    let functions = value["functions"].as_array().unwrap();
+    let names: Vec<&str> = functions.iter().map(|f| f["function"].as_str().unwrap()).collect();
+    assert_eq!(names, ["absent", "differ"]);
+    assert_eq!(
+        functions[0]["changes"],
+        serde_json::json!([{"field": "function", "stack": "defined in stack.yaml", "deployed": "not deployed"}])
+    );
+    let changes = functions[1]["changes"].as_array().unwrap();
+    let change = |field: &str| changes.iter().find(|c| c["field"] == field).cloned();
+    assert_eq!(change("image"), Some(serde_json::json!({"field": "image", "stack": v2, "deployed": v1})));
+    assert_eq!(
+        change("env.ECHO_A"),
+        Some(serde_json::json!({"field": "env.ECHO_A", "stack": "two", "deployed": "one"}))
+    );
+    assert_eq!(change("label.team"), Some(serde_json::json!({"field": "label.team", "stack": "b", "deployed": "a"})));
+    assert_eq!(change("limits.memory"), None, "an unchanged attribute is listed: {value}");
+    s.run(&["diff", "--output", "yaml"]).failure(2).stderr_has("invalid value 'yaml'");
+
     // An env var only the stack has counts in local mode, not in remote mode.
     s.file("stack.yaml", &stack(&v1, "one", "").replace("      ECHO_A: one", "      ECHO_A: one\n      ONLY_HERE: x"));
     s.run(&["diff"]).failure(1).stdout_has("- env.ONLY_HERE: x");
+    let only = s.run(&["diff", "--output", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&only.failure(1).stdout).unwrap();
+    assert_eq!(
+        value["functions"][0]["changes"][0],
+        serde_json::json!({"field": "env.ONLY_HERE", "stack": "x", "deployed": null})
+    );
+    s.run(&["diff", "--env", "remote", "--output", "json"]).success().stdout_has("\"differences\": false");
     s.run(&["diff", "--env", "remote"]).success().stdout_has("no differences found");
     s.run(&["diff", "--env", "sideways"]).failure(2).stderr_has("invalid value 'sideways'");
 }
