@@ -33,12 +33,13 @@ pub async fn run(args: LocalRunArgs, ctx: &Context) -> anyhow::Result<()> {
     let plan = plan_for(&stack, &args, ports, ctx)?;
     if ports == Ports::HostNetwork {
         ctx.printer.warn(&format!(
-            "the engine has no bridge network to publish a port: {} runs on the host network, listening on port {} \
-             (every interface), given as -e {}={}",
+            "the engine has no bridge network to publish a port: {} runs on the host network, listening on \
+             127.0.0.1:{} (given as -e {}={} -e {}=127.0.0.1)",
             plan.name,
             plan.port.unwrap_or_default(),
             local_run::PORT_ENV,
-            plan.port.unwrap_or_default()
+            plan.port.unwrap_or_default(),
+            local_run::BIND_ENV
         ));
     }
     if args.print {

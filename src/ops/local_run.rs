@@ -33,6 +33,8 @@ pub const DEFAULT_NAMESPACE: &str = "openfaas-fn";
 
 /// The variable the OpenFaaS watchdogs (classic and of-watchdog) take their listening port from.
 pub const PORT_ENV: &str = "port";
+/// The variable rfaas's templates take their listening address from (as the gateway's replicas).
+pub const BIND_ENV: &str = "bind_address";
 
 /// How the function's port reaches the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +42,8 @@ pub enum Ports {
     /// Published on 127.0.0.1 through the engine's bridge network.
     Publish,
     /// The engine has no bridge network: the container shares the host's network and the
-    /// function listens on the port itself (on every interface of the host).
+    /// function listens on the port itself, on 127.0.0.1 (`bind_address`, which rfaas's
+    /// templates read; an image that ignores it listens on every interface).
     HostNetwork,
 }
 
@@ -159,6 +162,9 @@ pub fn plan(d: &FunctionDeployment, opts: &LocalRunOptions) -> Result<RunPlan, L
             };
             env.retain(|(k, _)| k != PORT_ENV);
             env.push((PORT_ENV.to_string(), port.to_string()));
+            if !env.iter().any(|(k, _)| k == BIND_ENV) {
+                env.push((BIND_ENV.to_string(), "127.0.0.1".to_string()));
+            }
             (Some(port), false, Some("host".to_string()))
         }
     };

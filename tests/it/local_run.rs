@@ -150,11 +150,14 @@ async fn local_run_port_works_without_a_bridge_network_and_sigint_removes_the_co
         assert!(port > 0);
         let warnings: Vec<&String> = seen.iter().filter(|l| l.contains("no bridge network")).collect();
         assert_eq!(warnings.len(), 1, "one warning line:\n{text}");
-        assert!(warnings[0].contains(&format!("listening on port {port}")), "{text}");
+        assert!(warnings[0].contains(&format!("listening on 127.0.0.1:{port}")), "{text}");
         wait_healthy(port, &mut child).await;
         let echo: serde_json::Value =
             reqwest::get(format!("http://127.0.0.1:{port}/anything")).await.unwrap().json().await.unwrap();
         assert_eq!(echo["env"]["ECHO_FROM_STACK"], "stack-value", "{echo}");
+        let listening = std::process::Command::new("ss").args(["-ltnH", &format!("sport = :{port}")]).output().unwrap();
+        let listening = String::from_utf8_lossy(&listening.stdout);
+        assert!(listening.contains(&format!("127.0.0.1:{port}")) && !listening.contains("*:"), "{listening}");
         assert!(container_exists(&name).await, "no container named {name} while running");
         unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
         let status = child.wait().unwrap();
@@ -166,7 +169,7 @@ async fn local_run_port_works_without_a_bridge_network_and_sigint_removes_the_co
     // --print says the same: host network, the port as the function's variable, no -p.
     let run = rfaas.run(&["local-run", "--print", "-p", &fixed.to_string()]);
     run.success().stderr_has("no bridge network").stdout_has("--network=host -e=ECHO_FROM_STACK=stack-value");
-    run.stdout_has(&format!("-e=port={fixed}"));
+    run.stdout_has(&format!("-e=port={fixed}")).stdout_has("-e=bind_address=127.0.0.1");
     assert!(!run.stdout.contains("-p="), "{}", run.stdout);
     // A port already taken is refused before anything starts.
     let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
