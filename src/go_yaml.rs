@@ -369,7 +369,9 @@ mod tests {
     fn matchers_agree_with_the_regexes_they_replaced() {
         use crate::scan::tests::strings;
         use regex::Regex;
-        let checks: [(&str, fn(&str) -> bool, &str, usize); 4] = [
+        /// A name, the matcher, its regex and the longest string tried.
+        type Check = (&'static str, fn(&str) -> bool, &'static str, usize);
+        let checks: [Check; 4] = [
             ("int", is_int, r"^[-+]?(0b[01]+|0o[0-7]+|0x[0-9a-fA-F]+|[0-9]+)$", 5),
             ("float", is_float, r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$", 5),
             ("base60", is_base60, r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$", 6),
