@@ -29,6 +29,14 @@ fn main() {
     if std::env::var("PROFILE").as_deref() == Ok("release") && target.ends_with("-linux-gnu") {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     }
+    // RFAAS_NO_PIE=1 links the release binary at a fixed address: no relocations to apply at
+    // start (a third of `rfaas --help`'s instructions), but no ASLR for the binary's own code and
+    // data either, which matters for `rfaas gateway`, a network server in the same binary. So it
+    // is opt-in, for machines that run the CLI only (issue 13; figures in the README).
+    println!("cargo:rerun-if-env-changed=RFAAS_NO_PIE");
+    if std::env::var("PROFILE").as_deref() == Ok("release") && std::env::var("RFAAS_NO_PIE").as_deref() == Ok("1") {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
 }
 
 /// The trimmed output of a successful `git` command.

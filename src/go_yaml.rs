@@ -6,9 +6,7 @@
 //! makes rfaas's output byte-identical. serde_yaml picks different quotes (`'1'` instead of `"1"`),
 //! which is why this small emitter exists.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
+use crate::scan::Scan;
 
 /// A document: mappings keep insertion order, as Go struct fields do.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,17 +163,6 @@ fn double_quoted(s: &str) -> String {
     out
 }
 
-static INT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[-+]?(0b[01]+|0o[0-7]+|0x[0-9a-fA-F]+|[0-9]+)$").expect("valid regex"));
-static FLOAT: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$").expect("valid regex"));
-static BASE60: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$").expect("valid regex"));
-static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]+)?(Z|[-+][0-9]{2}:[0-9]{2})?)?$")
-        .expect("valid regex")
-});
-
 /// False when yaml.v3 would read `s`, written plain, as null, a bool, a number or a timestamp.
 fn resolves_to_string(s: &str) -> bool {
     const SPECIAL: &[&str] = &[
@@ -191,7 +178,116 @@ fn resolves_to_string(s: &str) -> bool {
         return true;
     }
     let compact = s.replace('_', "");
-    !(INT.is_match(&compact) || FLOAT.is_match(&compact) || BASE60.is_match(s) || TIMESTAMP.is_match(s))
+    !(is_int(&compact) || is_float(&compact) || is_base60(s) || is_timestamp(s))
+}
+
+fn digit(b: u8) -> bool {
+    b.is_ascii_digit()
+}
+
+/// `^[-+]?(0b[01]+|0o[0-7]+|0x[0-9a-fA-F]+|[0-9]+)$`
+fn is_int(s: &str) -> bool {
+    let mut scan = Scan::new(s);
+    scan.eat_any(b"+-");
+    let radix = match scan.rest() {
+        [b'0', b'b', ..] => Some(2),
+        [b'0', b'o', ..] => Some(8),
+        [b'0', b'x', ..] => Some(16),
+        _ => None,
+    };
+    if let Some(radix) = radix {
+        let mut prefixed = Scan::new(&s[s.len() - scan.rest().len() + 2..]);
+        if prefixed.eat_while(usize::MAX, |b| (b as char).is_digit(radix)) > 0 && prefixed.done() {
+            return true;
+        }
+    }
+    scan.eat_while(usize::MAX, digit) > 0 && scan.done()
+}
+
+/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
+fn is_float(s: &str) -> bool {
+    let mut scan = Scan::new(s);
+    scan.eat_any(b"+-");
+    if scan.eat_while(usize::MAX, digit) > 0 {
+        if scan.eat_any(b".") {
+            scan.eat_while(usize::MAX, digit);
+        }
+    } else if !(scan.eat_any(b".") && scan.eat_while(usize::MAX, digit) > 0) {
+        return false;
+    }
+    if scan.eat_any(b"eE") {
+        scan.eat_any(b"+-");
+        if scan.eat_while(usize::MAX, digit) == 0 {
+            return false;
+        }
+    }
+    scan.done()
+}
+
+/// `^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$`
+fn is_base60(s: &str) -> bool {
+    let mut scan = Scan::new(s);
+    scan.eat_any(b"+-");
+    if !scan.eat_if(digit) {
+        return false;
+    }
+    scan.eat_while(usize::MAX, |b| digit(b) || b == b'_');
+    let mut groups = 0;
+    while scan.eat_any(b":") {
+        // [0-5]?[0-9]: one digit, or two when the first is 0-5.
+        match scan.rest() {
+            [b'0'..=b'5', b, ..] if digit(*b) => {
+                scan.eat_between(2, 2, digit);
+            }
+            [a, ..] if digit(*a) => {
+                scan.eat_if(digit);
+            }
+            _ => return false,
+        }
+        groups += 1;
+    }
+    if groups == 0 {
+        return false;
+    }
+    if scan.eat_any(b".") {
+        scan.eat_while(usize::MAX, |b| digit(b) || b == b'_');
+    }
+    scan.done()
+}
+
+/// `^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]+)?(Z|[-+][0-9]{2}:[0-9]{2})?)?$`
+fn is_timestamp(s: &str) -> bool {
+    let mut scan = Scan::new(s);
+    let date = scan.eat_between(4, 4, digit)
+        && scan.eat_any(b"-")
+        && scan.eat_between(1, 2, digit)
+        && scan.eat_any(b"-")
+        && scan.eat_between(1, 2, digit);
+    if !date {
+        return false;
+    }
+    if scan.done() {
+        return true;
+    }
+    let time = scan.eat_any(b"Tt ")
+        && scan.eat_between(1, 2, digit)
+        && scan.eat_any(b":")
+        && scan.eat_between(1, 2, digit)
+        && scan.eat_any(b":")
+        && scan.eat_between(1, 2, digit);
+    if !time {
+        return false;
+    }
+    if scan.eat_any(b".") && scan.eat_while(usize::MAX, digit) == 0 {
+        return false;
+    }
+    if !scan.eat_any(b"Z")
+        && scan.eat_any(b"+-")
+        && !(scan.eat_between(2, 2, digit) && scan.eat_any(b":") && scan.eat_between(2, 2, digit))
+    {
+        return false;
+    }
+    scan.done()
 }
 
 /// libyaml's test for a plain scalar in block context.
@@ -265,6 +361,50 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(scalar(input, 0), want, "input {input:?}");
+        }
+    }
+
+    /// The hand-written matchers accept exactly what the regexes they replaced accepted.
+    #[test]
+    fn matchers_agree_with_the_regexes_they_replaced() {
+        use crate::scan::tests::strings;
+        use regex::Regex;
+        /// A name, the matcher, its regex and the longest string tried.
+        type Check = (&'static str, fn(&str) -> bool, &'static str, usize);
+        let checks: [Check; 4] = [
+            ("int", is_int, r"^[-+]?(0b[01]+|0o[0-7]+|0x[0-9a-fA-F]+|[0-9]+)$", 5),
+            ("float", is_float, r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$", 5),
+            ("base60", is_base60, r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$", 6),
+            (
+                "timestamp",
+                is_timestamp,
+                r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(\.[0-9]+)?(Z|[-+][0-9]{2}:[0-9]{2})?)?$",
+                0,
+            ),
+        ];
+        let alphabets = ["019-+.eExobF", "05_9:.-", "0-+"];
+        for (name, matcher, pattern, len) in checks {
+            let re = Regex::new(pattern).unwrap();
+            for alphabet in alphabets {
+                for s in strings(alphabet, len) {
+                    assert_eq!(matcher(&s), re.is_match(&s), "{name} on {s:?}");
+                }
+            }
+        }
+        let timestamp = Regex::new(checks[3].2).unwrap();
+        let mut samples = vec![];
+        for date in ["2024-01-01", "2024-1-1", "2024-01-011", "202-01-01", "2024-01-", "2024/01/01"] {
+            samples.push(date.to_string());
+            for time in ["T1:2:3", "t12:30:45", " 12:30:45", "T12:30", "T123:30:45", "_12:30:45"] {
+                for frac in ["", ".5", ".", ".123"] {
+                    for zone in ["", "Z", "+01:00", "-0100", "+1:00", "z", "+01:00Z"] {
+                        samples.push(format!("{date}{time}{frac}{zone}"));
+                    }
+                }
+            }
+        }
+        for s in samples {
+            assert_eq!(is_timestamp(&s), timestamp.is_match(&s), "timestamp on {s:?}");
         }
     }
 

@@ -26,6 +26,7 @@ pub mod ops;
 pub mod output;
 pub mod plugins;
 pub mod private_files;
+mod scan;
 pub mod sealed;
 pub mod secrets_folder;
 pub mod settings;

@@ -8,7 +8,7 @@ use clap::{ArgAction, Args, Subcommand};
 use super::{EnvsubstArg, GatewayArgs, parse_duration, parse_tag};
 use crate::stack::image::TagFormat;
 
-/// Gateway, TLS and token flags shared by the API commands.
+// Gateway, TLS and token flags shared by the API commands.
 #[derive(Debug, Clone, Args)]
 pub struct ApiArgs {
     #[command(flatten)]
@@ -18,7 +18,7 @@ pub struct ApiArgs {
     pub token: Option<String>,
 }
 
-/// `-n/--namespace`.
+// `-n/--namespace`.
 #[derive(Debug, Clone, Args)]
 pub struct NamespaceArg {
     /// Namespace of the function [default: the stack's namespace, else the gateway's default]
@@ -71,7 +71,7 @@ pub struct DeployArgs {
     pub network: Option<String>,
 }
 
-/// What `deploy` and `up` share: what is deployed and how.
+// What `deploy` and `up` share: what is deployed and how.
 #[derive(Debug, Clone, Args)]
 pub struct DeployFlags {
     /// Set an environment variable (KEY=VALUE); wins over the stack's

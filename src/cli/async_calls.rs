@@ -15,7 +15,7 @@ pub const ASYNC_EXAMPLES: &str = "Examples:
 
 Only rfaas's own gateway (`rfaas gateway`) keeps these records: OpenFaaS and faasd have no such API.";
 
-/// `rfaas async`.
+// `rfaas async`.
 #[derive(Debug, Args)]
 pub struct AsyncArgs {
     #[command(flatten)]

@@ -7,7 +7,7 @@ use super::{EnvsubstArg, parse_key_value, parse_tag};
 use crate::ops::Parallelism;
 use crate::stack::image::TagFormat;
 
-/// `--overwrite[=false]`: replace templates that already exist (default true).
+// `--overwrite[=false]`: replace templates that already exist (default true).
 #[derive(Debug, Clone, Copy, Args)]
 pub struct OverwriteArg {
     /// Overwrite existing templates in ./template when pulling
@@ -16,7 +16,7 @@ pub struct OverwriteArg {
     pub overwrite: bool,
 }
 
-/// Flags that shape how images are built.
+// Flags that shape how images are built.
 #[derive(Debug, Clone, Args)]
 pub struct BuildFlags {
     /// Add a Docker build-arg (repeatable; ADDITIONAL_PACKAGE values are merged)

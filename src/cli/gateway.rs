@@ -17,7 +17,7 @@ pub const LOCAL_GATEWAY_EXAMPLES: &str = "Examples:
   rfaas gateway stop
   rfaas login -g http://127.0.0.1:8080 --password-stdin < ~/.rfaas/gateway/basic-auth-password";
 
-/// `rfaas gateway [start|stop|status]`.
+// `rfaas gateway [start|stop|status]`.
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct LocalGatewayArgs {
@@ -37,7 +37,7 @@ pub enum LocalGatewayAction {
     Status(LocalGatewayStateArgs),
 }
 
-/// Where and how the local gateway listens.
+// Where and how the local gateway listens.
 #[derive(Debug, Clone, Args)]
 pub struct LocalGatewayServeArgs {
     /// Port to listen on (0 picks a free one; the URL is written to <state-dir>/gateway.json)
@@ -67,7 +67,7 @@ pub struct LocalGatewayServeArgs {
     pub scaling: ScalingFlags,
 }
 
-/// Bounds on the gateway's inbound connections, so no client can hold them all.
+// Bounds on the gateway's inbound connections, so no client can hold them all.
 #[derive(Debug, Clone, Args)]
 pub struct GatewayConnectionArgs {
     /// Close a connection whose request head has not arrived this long after its first byte
@@ -95,7 +95,7 @@ impl GatewayConnectionArgs {
     }
 }
 
-/// The gateway's state directory.
+// The gateway's state directory.
 #[derive(Debug, Clone, Args)]
 pub struct LocalGatewayStateArgs {
     /// State directory: credentials, functions, secrets, queue [default: ~/.rfaas/gateway]

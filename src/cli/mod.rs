@@ -6,6 +6,12 @@
 //! to a gateway), `build` (build, push), `credentials` (login, logout, registry-login),
 //! `generate` (generate, completion), `templates` (new, template), `gateway` (the local
 //! gateway), `async_calls` and `queue`.
+//!
+//! Only the invoked command's flags are built ([`Command`] is `defer`red): building all of
+//! them was a third of a short command's start-up (issue 13). Because a deferred command's flags
+//! are added after its summary, a flag group's `///` comment would replace that summary (clap
+//! takes an `Args` struct's doc comment as the command's about), so the `Args` structs below a
+//! command carry plain `//` comments; `tests/it/output_snapshots.rs` checks the rendered help.
 
 use std::time::Duration;
 
@@ -71,7 +77,7 @@ pub struct GlobalArgs {
     pub regex: Option<String>,
 }
 
-/// `--envsubst[=false]`: substitute `${VAR}` in the stack file (default true).
+// `--envsubst[=false]`: substitute `${VAR}` in the stack file (default true).
 #[derive(Debug, Clone, Copy, Args)]
 pub struct EnvsubstArg {
     /// Substitute ${VAR} environment variables in the stack file
@@ -80,7 +86,7 @@ pub struct EnvsubstArg {
     pub envsubst: bool,
 }
 
-/// `-j/--json` (faas-cli's flag) or `--output json`: print JSON for scripts.
+// `-j/--json` (faas-cli's flag) or `--output json`: print JSON for scripts.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct JsonArg {
     /// Print JSON (same as --output json)
@@ -97,11 +103,11 @@ impl JsonArg {
     }
 }
 
-/// The gateway to talk to and how to reach it.
-///
-/// `global` matters only where these flags sit on a command with subcommands (`namespace`): like
-/// faas-cli's persistent flags they are then accepted after the subcommand too
-/// (`rfaas namespace list -g URL`).
+// The gateway to talk to and how to reach it.
+//
+// `global` matters only where these flags sit on a command with subcommands (`namespace`): like
+// faas-cli's persistent flags they are then accepted after the subcommand too
+// (`rfaas namespace list -g URL`).
 #[derive(Debug, Clone, Args)]
 pub struct GatewayArgs {
     /// Gateway URL [default: stack provider.gateway, then $OPENFAAS_URL, then http://127.0.0.1:8080]
@@ -150,6 +156,7 @@ impl Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Generate Kubernetes YAML (openfaas.com/v1 Function or Knative Service) from the stack file
     #[command(after_help = GENERATE_EXAMPLES)]
@@ -272,8 +279,8 @@ pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
     }
 }
 
-/// `--cpu-limit`, `--cpu-request`, `--memory-limit`, `--memory-request` (Kubernetes quantities),
-/// shared by `new` (written into the stack file) and `deploy` (without a stack file).
+// `--cpu-limit`, `--cpu-request`, `--memory-limit`, `--memory-request` (Kubernetes quantities),
+// shared by `new` (written into the stack file) and `deploy` (without a stack file).
 #[derive(Debug, Clone, Default, Args)]
 pub struct ResourceFlags {
     /// CPU limit, e.g. 500m

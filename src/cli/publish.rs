@@ -39,7 +39,7 @@ pub struct PublishArgs {
 /// The platform `--platforms` defaults to.
 pub const DEFAULT_PLATFORMS: &str = "linux/amd64";
 
-/// What `publish` and `up --publish` share.
+// What `publish` and `up --publish` share.
 #[derive(Debug, Clone, Args)]
 pub struct MultiArchFlags {
     /// Platforms to build and push, comma-separated os/arch[/variant] [default: linux/amd64]

@@ -8,7 +8,7 @@ use clap::Args;
 use super::parse_duration;
 use crate::gateway::callback::HostPattern;
 
-/// The async queue's flags, shared by `rfaas gateway` and `rfaas gateway start`.
+// The async queue's flags, shared by `rfaas gateway` and `rfaas gateway start`.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Async queue")]
 pub struct QueueFlags {

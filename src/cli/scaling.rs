@@ -9,7 +9,7 @@ use clap::Args;
 use super::{parse_duration, parse_positive_duration};
 use crate::gateway::scaling::ScalingConfig;
 
-/// The scaling flags, shared by `rfaas gateway` and `rfaas gateway start`.
+// The scaling flags, shared by `rfaas gateway` and `rfaas gateway start`.
 #[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Scaling")]
 pub struct ScalingFlags {

@@ -86,7 +86,7 @@ pub struct TemplateStoreArgs {
     pub command: TemplateStoreCommand,
 }
 
-/// `--url`: the template store, a URL or a local JSON file.
+// `--url`: the template store, a URL or a local JSON file.
 #[derive(Debug, Clone, Args)]
 pub struct StoreUrlArg {
     /// Template store JSON (http(s) URL or file)

@@ -1,17 +1,6 @@
 //! Value rules shared by the stack decoder and the commands: names, quantities, suggestions.
 
-use std::sync::LazyLock;
-
-use regex::Regex;
-
-static DNS_LABEL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").expect("valid regex"));
-static DNS_SUBDOMAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").expect("valid regex")
-});
-static QUANTITY: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[mkMGTPE]|[eE][+-]?[0-9]+)?$").expect("valid regex")
-});
+use crate::scan::Scan;
 
 /// Why a function, secret or namespace name is not usable, or `None` when it is a DNS-1123 label
 /// (what Kubernetes, the gateway's URL routing and container names all accept).
@@ -22,7 +11,7 @@ pub fn dns_label_problem(name: &str) -> Option<String> {
     if name.len() > 63 {
         return Some(format!("is {} characters long; at most 63 are allowed", name.len()));
     }
-    if !DNS_LABEL.is_match(name) {
+    if !is_dns_label(name) {
         return Some(
             "must consist of lower-case letters, digits and '-', and start and end with a letter or digit".into(),
         );
@@ -38,7 +27,7 @@ pub fn dns_subdomain_problem(name: &str) -> Option<String> {
     if name.len() > 253 {
         return Some(format!("is {} characters long; at most 253 are allowed", name.len()));
     }
-    if !DNS_SUBDOMAIN.is_match(name) {
+    if !name.split('.').all(is_dns_label) {
         return Some(
             "must consist of lower-case letters, digits, '-' and '.', and start and end with a letter or digit".into(),
         );
@@ -47,8 +36,38 @@ pub fn dns_subdomain_problem(name: &str) -> Option<String> {
 }
 
 /// True when `value` is a Kubernetes resource quantity such as `128Mi`, `0.5`, `500m` or `1e3`.
+///
+/// The form is `^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[mkMGTPE]|[eE][+-]?[0-9]+)?$`.
 pub fn is_quantity(value: &str) -> bool {
-    QUANTITY.is_match(value)
+    let digit = |b: u8| b.is_ascii_digit();
+    let mut scan = Scan::new(value);
+    scan.eat_any(b"+");
+    if scan.eat_while(usize::MAX, digit) > 0 {
+        if scan.eat_any(b".") {
+            scan.eat_while(usize::MAX, digit);
+        }
+    } else if !(scan.eat_any(b".") && scan.eat_while(usize::MAX, digit) > 0) {
+        return false;
+    }
+    match scan.rest() {
+        [] | [b'm' | b'k' | b'M' | b'G' | b'T' | b'P' | b'E'] => true,
+        [b'K' | b'M' | b'G' | b'T' | b'P' | b'E', b'i'] => true,
+        [b'e' | b'E', exponent @ ..] => {
+            let digits = exponent.strip_prefix(b"+").or_else(|| exponent.strip_prefix(b"-")).unwrap_or(exponent);
+            !digits.is_empty() && digits.iter().all(|b| digit(*b))
+        }
+        _ => false,
+    }
+}
+
+/// `^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`: lower-case letters, digits and inner `-`.
+fn is_dns_label(label: &str) -> bool {
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let bytes = label.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => alnum(first) && alnum(last) && bytes.iter().all(|b| alnum(b) || *b == b'-'),
+        _ => false,
+    }
 }
 
 /// The known word closest to `word`, if it is close enough to be a likely typo.
@@ -90,6 +109,23 @@ mod tests {
         }
         for bad in ["128MB", "1 Gi", "abc", "", "5mi", "-1"] {
             assert!(!is_quantity(bad), "{bad}");
+        }
+    }
+
+    /// The hand-written matchers accept exactly what the regexes they replaced accepted.
+    #[test]
+    fn matchers_agree_with_the_regexes_they_replaced() {
+        use crate::scan::tests::strings;
+        use regex::Regex;
+        let label = Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap();
+        let subdomain = Regex::new(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$").unwrap();
+        for s in strings("a0-.A_", 6) {
+            assert_eq!(is_dns_label(&s), label.is_match(&s), "label {s:?}");
+            assert_eq!(s.split('.').all(is_dns_label), subdomain.is_match(&s), "subdomain {s:?}");
+        }
+        let quantity = Regex::new(r"^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[mkMGTPE]|[eE][+-]?[0-9]+)?$").unwrap();
+        for s in strings("09.+-eEmKMi", 5) {
+            assert_eq!(is_quantity(&s), quantity.is_match(&s), "quantity {s:?}");
         }
     }
 

@@ -21,6 +21,50 @@ fn help_texts() {
     }
 }
 
+/// What clap renders from the command tree, which is built lazily (only the invoked subcommand's
+/// arguments are added, issue 13): the root help lists every command with its summary, a nested
+/// command's help, the completion script (built from the whole tree) and the tips for a mistyped
+/// command or flag must stay what they were when the whole tree was built at every start.
+#[test]
+fn lazily_built_command_tree_renders_the_same() {
+    let rfaas = Rfaas::new();
+    for (name, args) in [
+        ("help_no_arguments", &[][..]),
+        ("help_help_command", &["help"]),
+        ("help_secret_create", &["secret", "create", "--help"]),
+        ("help_help_secret_create", &["help", "secret", "create"]),
+        ("help_template_store_list", &["template", "store", "list", "--help"]),
+        ("help_gateway", &["gateway", "--help"]),
+    ] {
+        let run = rfaas.run(args);
+        run.success();
+        insta::assert_snapshot!(name, run.stdout);
+    }
+    let bash = rfaas.run(&["completion", "bash"]);
+    let head: Vec<&str> = bash.success().stdout.lines().take(40).collect();
+    insta::assert_snapshot!("completion_bash_head", head.join("\n"));
+    // The whole scripts by size: a subcommand or flag missing from the tree changes them.
+    let sizes: Vec<String> = ["bash", "zsh", "fish"]
+        .iter()
+        .map(|shell| {
+            let run = rfaas.run(&["completion", shell]);
+            let script = &run.success().stdout;
+            format!("{shell}: {} lines, {} bytes", script.lines().count(), script.len())
+        })
+        .collect();
+    insta::assert_snapshot!("completion_sizes", sizes.join("\n"));
+    for (name, args) in [
+        ("tip_similar_command", &["lsit"][..]),
+        ("tip_similar_nested_command", &["secret", "lst"]),
+        ("tip_similar_flag", &["list", "--gatway", "http://127.0.0.1:1"]),
+        ("tip_flag_as_value", &["generate", "--nope"]),
+        ("tip_missing_value", &["invoke"]),
+        ("tip_bad_value", &["list", "--output", "xml"]),
+    ] {
+        insta::assert_snapshot!(name, transcript(&rfaas.run(args)));
+    }
+}
+
 /// Two dockerfile-language functions (the echo test server plus a file) whose images go to the
 /// test registry under `tag`.
 fn fixture(registry: &str, tag: &str, base: &str) -> Rfaas {
