@@ -209,20 +209,28 @@ async fn a_platform_that_fails_leaves_no_index() {
     }
 }
 
+/// A registry image `<prefix>/<name>:<unique tag>` for a two-platform publish: (tag, repository
+/// path, image, and the cleanup of it and its per-platform tags).
+fn two_platform_image(name: &str) -> (String, String, String, engine::Images) {
+    let tag = engine::unique("t");
+    let repo = format!("{}/{name}", engine::PREFIX);
+    let image = format!("{}/{repo}:{tag}", test_env()["RFAAS_TEST_REGISTRY"]);
+    let (image_repo, _) = image.rsplit_once(':').unwrap();
+    let cleanup = engine::Images(vec![
+        format!("{image_repo}:{tag}-linux-amd64"),
+        format!("{image_repo}:{tag}-linux-arm64"),
+        image.clone(),
+    ]);
+    (tag, repo, image, cleanup)
+}
+
 #[tokio::test]
 async fn python3_http_for_amd64_and_arm64_runs_under_emulation() {
     let env = test_env();
     engine::docker().await;
     let base = multiarch_base().await;
-    let tag = engine::unique("t");
-    let repo = format!("{}/py-multi", engine::PREFIX);
-    let image = format!("{}/{repo}:{tag}", env["RFAAS_TEST_REGISTRY"]);
+    let (tag, repo, image, _cleanup) = two_platform_image("py-multi");
     let (image_repo, _) = image.rsplit_once(':').unwrap();
-    let _cleanup = engine::Images(vec![
-        format!("{image_repo}:{tag}-linux-amd64"),
-        format!("{image_repo}:{tag}-linux-arm64"),
-        image.clone(),
-    ]);
     let handler = "def handle(event, context):\n    return {\"statusCode\": 200, \"body\": \"Hello from OpenFaaS!\"}\n";
     let mut rfaas = project("python3-http", &image, &[("multi/handler.py", handler), ("multi/requirements.txt", "")]);
     login(&mut rfaas, &env["RFAAS_TEST_REGISTRY_PASSWORD"]);
@@ -297,15 +305,7 @@ async fn up_publish_for_two_platforms_pushes_one_index() {
     let env = test_env();
     engine::docker().await;
     let base = multiarch_base().await;
-    let tag = engine::unique("t");
-    let repo = format!("{}/up-multi", engine::PREFIX);
-    let image = format!("{}/{repo}:{tag}", env["RFAAS_TEST_REGISTRY"]);
-    let (image_repo, _) = image.rsplit_once(':').unwrap();
-    let _cleanup = engine::Images(vec![
-        format!("{image_repo}:{tag}-linux-amd64"),
-        format!("{image_repo}:{tag}-linux-arm64"),
-        image.clone(),
-    ]);
+    let (tag, repo, image, _cleanup) = two_platform_image("up-multi");
     // The RUN step records the architecture it ran on, so each image says where it was built.
     let dockerfile = format!("FROM {base}\nRUN uname -m > /built-on\n");
     let mut rfaas = project("dockerfile", &image, &[("multi/Dockerfile", &dockerfile)]);
