@@ -108,6 +108,7 @@ pub fn hint_of(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
         crate::secrets_folder::FolderError,
         crate::sealed::SealError,
         crate::devloop::reload::ReloadError,
+        crate::ops::local_run::LocalRunError,
         std::io::Error,
     );
     None

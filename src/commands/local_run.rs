@@ -32,13 +32,11 @@ pub async fn run(args: LocalRunArgs, ctx: &Context) -> anyhow::Result<()> {
     };
     let plan = plan_for(&stack, &args, ports, ctx)?;
     if ports == Ports::HostNetwork {
+        let (name, port) = (&plan.name, plan.port.unwrap_or_default());
         ctx.printer.warn(&format!(
-            "the engine has no bridge network to publish a port: {} runs on the host network, listening on \
-             127.0.0.1:{} (given as -e {}={} -e {}=127.0.0.1)",
-            plan.name,
-            plan.port.unwrap_or_default(),
+            "the engine has no bridge network to publish a port: {name} runs on the host network, listening on \
+             127.0.0.1:{port} (given as -e {}={port} -e {}=127.0.0.1)",
             local_run::PORT_ENV,
-            plan.port.unwrap_or_default(),
             local_run::BIND_ENV
         ));
     }
@@ -47,10 +45,7 @@ pub async fn run(args: LocalRunArgs, ctx: &Context) -> anyhow::Result<()> {
         return Ok(());
     }
     let docker = docker?;
-    local_run::check_port_free(&plan).map_err(|e| match e.hint() {
-        Some(h) => with_hint(e, h),
-        None => e.into(),
-    })?;
+    local_run::check_port_free(&plan)?;
     if args.watch {
         // Rebuilt plans keep this one's port, a `--port 0` pick included.
         let args = LocalRunArgs { port: plan.port.unwrap_or(args.port), ..args };
@@ -59,11 +54,7 @@ pub async fn run(args: LocalRunArgs, ctx: &Context) -> anyhow::Result<()> {
     if args.build {
         build_function(&stack, &args, &docker, ctx).await?;
     }
-    let outcome =
-        local_run::run(&docker, &plan, &ctx.printer, shutdown_signal()).await.map_err(|e| match e.hint() {
-            Some(h) => with_hint(e, h),
-            None => e.into(),
-        })?;
+    let outcome = local_run::run(&docker, &plan, &ctx.printer, shutdown_signal()).await?;
     match outcome {
         RunOutcome::Stopped => {
             ctx.printer.status(&format!("{} stopped and removed", plan.name));
@@ -87,10 +78,7 @@ fn plan_for(stack: &Stack, args: &LocalRunArgs, ports: Ports, ctx: &Context) -> 
         extra_env: args.env.clone(),
         secrets_dir: local_run::secrets_dir(&ctx.cwd),
     };
-    local_run::plan(&d, &opts).map_err(|e| match e.hint() {
-        Some(h) => with_hint(e, h),
-        None => e.into(),
-    })
+    Ok(local_run::plan(&d, &opts)?)
 }
 
 /// `--watch`: build and run, then apply every change until Ctrl-C (see [`crate::devloop`]).

@@ -98,8 +98,8 @@ pub enum LocalRunError {
     Engine { name: String, message: String },
 }
 
-impl LocalRunError {
-    pub fn hint(&self) -> Option<String> {
+impl crate::error::Hint for LocalRunError {
+    fn hint(&self) -> Option<String> {
         match self {
             LocalRunError::MissingSecrets { names, .. } => Some(format!(
                 "e.g. `mkdir -p .secrets && printf %s \"$VALUE\" > .secrets/{}`",
