@@ -114,18 +114,29 @@ impl Changes {
     }
 }
 
+impl FunctionFiles {
+    /// The template folder when `path` is a file in it that `rules` do not ignore.
+    fn template_of(&self, path: &Path, rules: &IgnoreRules) -> Option<&Path> {
+        self.template.as_deref().filter(|t| path.starts_with(t) && !rules.ignores(t, path, false))
+    }
+
+    /// The handler folder when `path` is a file in it (not the folder itself) that `rules` do not
+    /// ignore.
+    fn handler_of(&self, path: &Path, rules: &IgnoreRules) -> Option<&Path> {
+        self.handler.as_deref().filter(|h| path.starts_with(h) && path != *h && !rules.ignores(h, path, true))
+    }
+}
+
 impl Layout {
     /// True when a change of `path` can mean something: a stack input, or a file in a handler or
     /// template folder that `rules` do not ignore. Any other file in a watched folder (a log
     /// written beside the stack file, an editor's swap file) neither starts nor prolongs a batch.
     pub fn concerns(&self, path: &Path, rules: &IgnoreRules) -> bool {
         self.stack_inputs.contains(path)
-            || self.functions.iter().any(|f| {
-                f.template.as_deref().is_some_and(|t| path.starts_with(t) && !rules.ignores(t, path, false))
-                    || f.handler
-                        .as_deref()
-                        .is_some_and(|h| path.starts_with(h) && path != h && !rules.ignores(h, path, true))
-            })
+            || self
+                .functions
+                .iter()
+                .any(|f| f.template_of(path, rules).is_some() || f.handler_of(path, rules).is_some())
     }
 }
 
@@ -138,17 +149,12 @@ pub fn classify(paths: &BTreeSet<PathBuf>, layout: &Layout, rules: &IgnoreRules)
             continue;
         }
         for f in &layout.functions {
-            if let Some(template) = f.template.as_deref().filter(|t| path.starts_with(t))
-                && !rules.ignores(template, path, false)
-            {
+            if let Some(template) = f.template_of(path, rules) {
                 let change = changes.functions.entry(f.name.clone()).or_default();
                 change.rebuild.get_or_insert_with(|| format!("the template's {} changed", relative(path, template)));
                 continue;
             }
-            let Some(handler) = f.handler.as_deref().filter(|h| path.starts_with(h)) else { continue };
-            if path == handler || rules.ignores(handler, path, true) {
-                continue;
-            }
+            let Some(handler) = f.handler_of(path, rules) else { continue };
             let change = changes.functions.entry(f.name.clone()).or_default();
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             if DEPENDENCY_FILES.contains(&name.as_str()) {
