@@ -14,7 +14,7 @@
 //! [`release_all`] sends `SIGCONT` to every process of a container, which is harmless for one
 //! that runs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use bollard::Docker;
 
@@ -67,7 +67,7 @@ pub async fn release_all(docker: &Docker, container: &str) -> bool {
 
 /// Stops every process listed in `procs`, listing again until no new one appears. `Err` carries
 /// the pids already stopped when one could not be (no permission, or the list keeps growing).
-fn stop_all(procs: &PathBuf) -> Result<Vec<i32>, Vec<i32>> {
+fn stop_all(procs: &Path) -> Result<Vec<i32>, Vec<i32>> {
     let mut stopped: Vec<i32> = Vec::new();
     for _ in 0..RELIST {
         let Some(pids) = read_pids(procs) else { return Err(stopped) };
@@ -95,7 +95,7 @@ fn signal(pids: &[i32], sig: libc::c_int) {
     }
 }
 
-fn read_pids(procs: &PathBuf) -> Option<Vec<i32>> {
+fn read_pids(procs: &Path) -> Option<Vec<i32>> {
     let text = std::fs::read_to_string(procs).ok()?;
     Some(text.lines().filter_map(|l| l.trim().parse().ok()).collect())
 }
