@@ -180,6 +180,15 @@ async fn local_run_port_works_without_a_bridge_network_and_sigint_removes_the_co
         .stderr_has(&format!("port {taken_port} is taken"))
         .stderr_has("hint: pick another with --port");
     assert!(!container_exists(&name).await);
+    // A port variable that is no port, or a huge one, names the value and starts nothing.
+    for bad in ["abc", "70000", &"9".repeat(10_000)] {
+        let env = format!("port={bad}");
+        rfaas
+            .run(&["local-run", &name, "--build=false", "-e", &env])
+            .failure(1)
+            .stderr_has(&format!("-e port={bad}: not a port number"));
+        assert!(!container_exists(&name).await);
+    }
 }
 
 #[tokio::test]
