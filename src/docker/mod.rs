@@ -5,6 +5,7 @@ pub mod auth;
 pub mod build;
 pub mod context;
 pub mod dockerignore;
+pub mod ping;
 pub mod plan;
 pub mod progress;
 pub mod push;
@@ -27,13 +28,26 @@ impl crate::error::Hint for ConnectError {
     }
 }
 
-/// Connects to the engine (`DOCKER_HOST`, else the local socket) and agrees on an API version.
+/// Connects to the engine (`DOCKER_HOST`, else the local socket) and agrees on an API version:
+/// the one the engine names in its ping ([`ping::api_version`]), else bollard's negotiation.
 pub async fn connect() -> anyhow::Result<Docker> {
-    let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string());
+    let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| format!("unix://{LOCAL_SOCKET}"));
     let fail = |reason: String| ConnectError { host: host.clone(), reason };
+    if let Some(socket) = host.strip_prefix("unix://")
+        && let Some(version) = ping::api_version(std::path::Path::new(socket)).await
+    {
+        let agreed = ping::older(version, *bollard::API_DEFAULT_VERSION);
+        return Ok(Docker::connect_with_unix(socket, ENGINE_TIMEOUT_SECS, &agreed).map_err(|e| fail(e.to_string()))?);
+    }
     let docker = Docker::connect_with_local_defaults().map_err(|e| fail(e.to_string()))?;
     Ok(docker.negotiate_version().await.map_err(|e| fail(engine_reason(&e)))?)
 }
+
+/// The engine's socket when `DOCKER_HOST` names none (bollard's default too).
+const LOCAL_SOCKET: &str = "/var/run/docker.sock";
+
+/// How long one engine request may take (bollard's default).
+const ENGINE_TIMEOUT_SECS: u64 = 120;
 
 /// A short reason for an engine error, without bollard's debug wrapping.
 pub fn engine_reason(err: &bollard::errors::Error) -> String {
