@@ -53,6 +53,7 @@ pub mod window;
 
 #[cfg(test)]
 mod tests;
+mod upstream;
 
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
@@ -160,8 +161,7 @@ async fn run_server(listener: tokio::net::TcpListener, gw: Arc<Gateway>) -> anyh
     let open = gw.metrics.open_connections();
     let app = router::app(gw);
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers =
-        connections::Workers::start(cores, proxy::use_thread_client).context("cannot start the connection threads")?;
+    let workers = connections::Workers::start(cores).context("cannot start the connection threads")?;
     let server = connections::serve_on(Some(Arc::new(workers)), listener, app, limits, open, async move {
         shutdown_signal().await;
         console::info("shutting down");

@@ -2,16 +2,16 @@
 //! PATCH, DELETE, OPTIONS or HEAD (others are 405, as faas-provider answers).
 //!
 //! The endpoint comes from the in-memory table (round robin over healthy replicas); no Docker
-//! call is made per request. Bodies stream both ways through a pooled hyper client. Hop-by-hop
-//! headers are dropped; `X-Forwarded-For`/`-Host` are added when absent, `X-Call-Id` is generated
-//! when absent, `X-Start-Time` (Unix ns) is appended, and the response carries `X-Call-Id`,
+//! call is made per request. Bodies stream both ways over the thread's kept-alive connections to
+//! the replica ([`super::upstream`]). Hop-by-hop headers are dropped; `X-Forwarded-For`/`-Host`
+//! are added when absent, `X-Call-Id` is generated when absent, `X-Start-Time` (Unix ns) is
+//! appended, and the response carries `X-Call-Id`,
 //! `X-Start-Time` and `X-Served-By` (the function's `X-Duration-Seconds` passes through).
 //! A function at 0 replicas (or paused) is woken first ([`super::scaling::wake`]).
 //! Failures: unknown function 404, no available replica 503 `No endpoints available for: <name>.`,
 //! connection error 502, no response headers within the upstream timeout 504 (each counted by kind).
 //! Every call of a known function is counted through its pre-resolved handles ([`super::metrics`]).
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -22,39 +22,32 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, he
 use axum::response::Response;
 use http_body_util::BodyExt;
 
+use super::connections::Client;
 use super::error::plain;
 use super::metrics::UpstreamError;
 use super::names::FnKey;
-use super::state::{Endpoint, Gateway, HttpClient};
-
-thread_local! {
-    /// The replicas' client of a connection worker thread (see [`use_thread_client`]).
-    static THREAD_CLIENT: std::cell::OnceCell<HttpClient> = const { std::cell::OnceCell::new() };
-}
-
-/// Gives the calling thread its own pooled client for replicas: called by each connection
-/// worker thread, so that a request and its upstream connection stay on one thread. Elsewhere
-/// (the async queue, cron, the main runtime) the gateway's shared client is used.
-pub fn use_thread_client() {
-    THREAD_CLIENT.with(|client| {
-        let _ = client.set(super::http_client());
-    });
-}
+use super::state::{Endpoint, Gateway};
 
 /// The value of `X-Served-By`.
 pub const SERVED_BY: &str = concat!("rfaas/", env!("CARGO_PKG_VERSION"));
 
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "proxy-connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+/// Header names, parsed once: a `&str` name is parsed (and hashed) again on every lookup.
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("proxy-connection"),
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
+const X_CALL_ID: HeaderName = HeaderName::from_static("x-call-id");
+const X_START_TIME: HeaderName = HeaderName::from_static("x-start-time");
+const X_SERVED_BY: HeaderName = HeaderName::from_static("x-served-by");
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// Which function a request is for, and the path and query the function sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +98,7 @@ pub async fn invoke(gw: Arc<Gateway>, request: Request) -> Response {
             .insert(header::ALLOW, HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD"));
         return response;
     }
-    let client = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let client = request.extensions().get::<ConnectInfo<Client>>().map(|c| c.0.text.clone());
     match parse_target("/function/", request.uri()) {
         Some(target) => forward(&gw, &target, request, client).await,
         None => plain(StatusCode::NOT_FOUND, "404 page not found".to_string()),
@@ -122,15 +115,11 @@ impl Drop for InflightGuard {
 }
 
 /// Sends `request` to a replica of `target.key`; also used by the async queue and cron.
-pub async fn forward(gw: &Arc<Gateway>, target: &Target, request: Request, client: Option<SocketAddr>) -> Response {
+pub async fn forward(gw: &Arc<Gateway>, target: &Target, request: Request, client: Option<HeaderValue>) -> Response {
     let started = Instant::now();
     let start_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let call_id = request
-        .headers()
-        .get("x-call-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .unwrap_or_else(new_call_id);
+    let call_id =
+        request.headers().get(X_CALL_ID).and_then(|v| v.to_str().ok()).map(str::to_string).unwrap_or_else(new_call_id);
     let Some(f) = gw.functions.get(&target.key) else {
         let text = format!("error finding function {}: not found", target.key);
         return decorate(plain(StatusCode::NOT_FOUND, text), &call_id, start_ns);
@@ -159,7 +148,7 @@ async fn send(
     target: &Target,
     endpoint: Arc<Endpoint>,
     request: Request,
-    client: Option<SocketAddr>,
+    client: Option<HeaderValue>,
     call_id: &str,
     start_ns: u128,
 ) -> Result<Response, (UpstreamError, Response)> {
@@ -167,20 +156,15 @@ async fn send(
     let guard = InflightGuard(endpoint.clone());
     let (parts, body) = request.into_parts();
     let request_type = parts.headers.get(header::CONTENT_TYPE).cloned();
-    let uri = format!("http://127.0.0.1:{}{}", endpoint.port, target.path_and_query);
     let mut upstream = axum::http::Request::new(body);
     *upstream.method_mut() = parts.method;
-    match uri.parse() {
+    match target.path_and_query.parse() {
         Ok(uri) => *upstream.uri_mut() = uri,
         Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "invalid path".to_string())),
     }
     *upstream.headers_mut() = request_headers(parts.headers, client, call_id, start_ns);
     let timeout = gw.config.upstream_timeout;
-    let pending = THREAD_CLIENT.with(|local| match local.get() {
-        Some(client) => client.request(upstream),
-        None => gw.http.request(upstream),
-    });
-    match tokio::time::timeout(timeout, pending).await {
+    match tokio::time::timeout(timeout, super::upstream::send(endpoint.port, upstream)).await {
         Err(_) => Err((
             UpstreamError::Timeout,
             plain(
@@ -210,8 +194,11 @@ async fn send(
     }
 }
 
-/// What kind of failure a client error was, from the I/O or hyper error in its cause chain.
-fn classify(e: &hyper_util::client::legacy::Error) -> UpstreamError {
+/// What kind of failure an upstream error was, from the I/O or hyper error in its cause chain.
+fn classify(e: &super::upstream::Failure) -> UpstreamError {
+    if matches!(e, super::upstream::Failure::ConnectTimeout) {
+        return UpstreamError::Timeout;
+    }
     use std::io::ErrorKind;
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cause {
@@ -246,24 +233,23 @@ fn new_call_id() -> String {
 }
 
 /// The headers sent to the function.
-fn request_headers(mut headers: HeaderMap, client: Option<SocketAddr>, call_id: &str, start_ns: u128) -> HeaderMap {
+fn request_headers(mut headers: HeaderMap, client: Option<HeaderValue>, call_id: &str, start_ns: u128) -> HeaderMap {
     strip_hop_by_hop(&mut headers);
     let host = headers.remove(header::HOST);
     if let Some(host) = host
-        && !headers.contains_key("x-forwarded-host")
+        && !headers.contains_key(X_FORWARDED_HOST)
     {
-        headers.insert("x-forwarded-host", host);
+        headers.insert(X_FORWARDED_HOST, host);
     }
     if let Some(addr) = client
-        && !headers.contains_key("x-forwarded-for")
-        && let Ok(v) = HeaderValue::from_str(&addr.to_string())
+        && !headers.contains_key(X_FORWARDED_FOR)
     {
-        headers.insert("x-forwarded-for", v);
+        headers.insert(X_FORWARDED_FOR, addr);
     }
     if let Ok(v) = HeaderValue::from_str(call_id) {
-        headers.insert("x-call-id", v);
+        headers.insert(X_CALL_ID, v);
     }
-    headers.append("x-start-time", HeaderValue::from(start_ns as u64));
+    headers.append(X_START_TIME, HeaderValue::from(start_ns as u64));
     headers
 }
 
@@ -276,7 +262,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .flat_map(|v| v.split(','))
         .filter_map(|s| HeaderName::from_bytes(s.trim().as_bytes()).ok())
         .collect();
-    for name in HOP_BY_HOP {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
     }
     for name in named {
@@ -288,10 +274,10 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 pub fn decorate(mut response: Response, call_id: &str, start_ns: u128) -> Response {
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(call_id) {
-        headers.insert(HeaderName::from_static("x-call-id"), v);
+        headers.insert(X_CALL_ID, v);
     }
-    headers.insert(HeaderName::from_static("x-start-time"), HeaderValue::from(start_ns as u64));
-    headers.insert(HeaderName::from_static("x-served-by"), HeaderValue::from_static(SERVED_BY));
+    headers.insert(X_START_TIME, HeaderValue::from(start_ns as u64));
+    headers.insert(X_SERVED_BY, HeaderValue::from_static(SERVED_BY));
     response
 }
 
@@ -333,7 +319,7 @@ mod tests {
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("x-kept", HeaderValue::from_static("1"));
         h.insert("host", HeaderValue::from_static("gw:8080"));
-        let out = request_headers(h, "127.0.0.1:5555".parse().ok(), "id-1", 42);
+        let out = request_headers(h, Some(HeaderValue::from_static("127.0.0.1:5555")), "id-1", 42);
         assert!(out.get("x-private").is_none() && out.get("keep-alive").is_none() && out.get("host").is_none());
         assert_eq!(out["x-kept"], "1");
         assert_eq!(out["x-forwarded-host"], "gw:8080");

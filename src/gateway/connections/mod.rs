@@ -135,17 +135,15 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// Starts `count` threads (at least one); each calls `on_start`, then runs its runtime for
-    /// the life of the process.
-    pub fn start(count: usize, on_start: fn()) -> std::io::Result<Workers> {
+    /// Starts `count` threads (at least one); each runs its runtime for the life of the process.
+    pub fn start(count: usize) -> std::io::Result<Workers> {
         let mut handles = Vec::new();
         for i in 0..count.max(1) {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             handles.push(runtime.handle().clone());
-            std::thread::Builder::new().name(format!("rfaas-conn-{i}")).spawn(move || {
-                on_start();
-                runtime.block_on(std::future::pending::<()>());
-            })?;
+            std::thread::Builder::new()
+                .name(format!("rfaas-conn-{i}"))
+                .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
         }
         Ok(Workers { handles })
     }
@@ -321,7 +319,8 @@ async fn drive(
     let io = TokioIo::new(WatchedIo { io: stream, conn: conn.clone() });
     let service = {
         let conn = conn.clone();
-        hyper::service::service_fn(move |request| handle(request, remote, &app, conn.clone()))
+        let client = Client::new(remote);
+        hyper::service::service_fn(move |request| handle(request, &client, &app, conn.clone()))
     };
     let mut builder = hyper::server::conn::http1::Builder::new();
     // Disabled: the phases here time heads from their first byte (see the module docs).
@@ -366,18 +365,33 @@ async fn drive(
     }
 }
 
-/// One request: the client address for handlers (`ConnectInfo`), a body that reports stalls,
+/// The client of a connection, for handlers (`ConnectInfo<Client>`): its address, and that
+/// address as header text (the proxy's `X-Forwarded-For`), formatted once per connection.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub addr: SocketAddr,
+    pub text: axum::http::HeaderValue,
+}
+
+impl Client {
+    fn new(addr: SocketAddr) -> Client {
+        let text = axum::http::HeaderValue::try_from(addr.to_string()).expect("an address is header text");
+        Client { addr, text }
+    }
+}
+
+/// One request: the client for handlers (`ConnectInfo<Client>`), a body that reports stalls,
 /// and a response body that marks the connection idle again once sent.
 fn handle<A: App>(
     request: hyper::Request<Incoming>,
-    remote: SocketAddr,
+    client: &Client,
     app: &A,
     conn: Arc<Conn>,
 ) -> impl Future<Output = Result<Response, Infallible>> + Send + 'static + use<A> {
     conn.on_request();
     let done = ResponseDone(conn.clone());
     let mut request = request.map(|inner| axum::body::Body::new(RequestBody { inner, conn }));
-    request.extensions_mut().insert(ConnectInfo(remote));
+    request.extensions_mut().insert(ConnectInfo(client.clone()));
     let response = app.call(request);
     async move {
         let response = response.await;
