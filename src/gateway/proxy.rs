@@ -118,11 +118,12 @@ impl Drop for InflightGuard {
 pub async fn forward(gw: &Arc<Gateway>, target: &Target, request: Request, client: Option<HeaderValue>) -> Response {
     let started = Instant::now();
     let start_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let call_id =
-        request.headers().get(X_CALL_ID).and_then(|v| v.to_str().ok()).map(str::to_string).unwrap_or_else(new_call_id);
+    let given = request.headers().get(X_CALL_ID).filter(|v| v.to_str().is_ok()).cloned();
+    let stamp =
+        Stamp { call_id: Some(given.unwrap_or_else(new_call_id)), start_time: HeaderValue::from(start_ns as u64) };
     let Some(f) = gw.functions.get(&target.key) else {
         let text = format!("error finding function {}: not found", target.key);
-        return decorate(plain(StatusCode::NOT_FOUND, text), &call_id, start_ns);
+        return stamp.response(plain(StatusCode::NOT_FOUND, text));
     };
     let metrics = f.metrics(&gw.metrics);
     metrics.started();
@@ -130,7 +131,7 @@ pub async fn forward(gw: &Arc<Gateway>, target: &Target, request: Request, clien
     let wake_deadline = tokio::time::Instant::now() + gw.config.scaling.wake_timeout;
     let response = match super::scaling::wake::ready_or_wake(gw, &f, wake_deadline).await {
         Err(response) => response,
-        Ok(endpoint) => match send(gw, target, endpoint, request, client, &call_id, start_ns).await {
+        Ok(endpoint) => match send(gw, target, endpoint, request, client, &stamp).await {
             Ok(response) => response,
             Err((kind, response)) => {
                 metrics.upstream_error(kind);
@@ -140,7 +141,7 @@ pub async fn forward(gw: &Arc<Gateway>, target: &Target, request: Request, clien
     };
     let unix_secs = (start_ns / 1_000_000_000) as u64;
     metrics.finished(&gw.metrics, response.status().as_u16(), started.elapsed().as_secs_f64(), unix_secs);
-    decorate(response, &call_id, start_ns)
+    stamp.response(response)
 }
 
 async fn send(
@@ -149,8 +150,7 @@ async fn send(
     endpoint: Arc<Endpoint>,
     request: Request,
     client: Option<HeaderValue>,
-    call_id: &str,
-    start_ns: u128,
+    stamp: &Stamp,
 ) -> Result<Response, (UpstreamError, Response)> {
     endpoint.inflight.fetch_add(1, Ordering::SeqCst);
     let guard = InflightGuard(endpoint.clone());
@@ -162,7 +162,7 @@ async fn send(
         Ok(uri) => *upstream.uri_mut() = uri,
         Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "invalid path".to_string())),
     }
-    *upstream.headers_mut() = request_headers(parts.headers, client, call_id, start_ns);
+    *upstream.headers_mut() = request_headers(parts.headers, client, stamp);
     let timeout = gw.config.upstream_timeout;
     match tokio::time::timeout(timeout, super::upstream::send(endpoint.port, upstream)).await {
         Err(_) => Err((
@@ -228,12 +228,14 @@ fn classify(e: &super::upstream::Failure) -> UpstreamError {
 
 /// A version-4 UUID from the thread-local generator: `Uuid::new_v4` asks the kernel for
 /// random bytes (a `getrandom` system call) on every request.
-fn new_call_id() -> String {
-    uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string()
+fn new_call_id() -> HeaderValue {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let id = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+    HeaderValue::from_bytes(id.hyphenated().encode_lower(&mut text).as_bytes()).expect("a UUID is header text")
 }
 
 /// The headers sent to the function.
-fn request_headers(mut headers: HeaderMap, client: Option<HeaderValue>, call_id: &str, start_ns: u128) -> HeaderMap {
+fn request_headers(mut headers: HeaderMap, client: Option<HeaderValue>, stamp: &Stamp) -> HeaderMap {
     strip_hop_by_hop(&mut headers);
     let host = headers.remove(header::HOST);
     if let Some(host) = host
@@ -246,15 +248,20 @@ fn request_headers(mut headers: HeaderMap, client: Option<HeaderValue>, call_id:
     {
         headers.insert(X_FORWARDED_FOR, addr);
     }
-    if let Ok(v) = HeaderValue::from_str(call_id) {
-        headers.insert(X_CALL_ID, v);
+    if let Some(call_id) = &stamp.call_id {
+        headers.insert(X_CALL_ID, call_id.clone());
     }
-    headers.append(X_START_TIME, HeaderValue::from(start_ns as u64));
+    headers.append(X_START_TIME, stamp.start_time.clone());
     headers
 }
 
 /// Removes hop-by-hop headers and those the `Connection` header names, in place.
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Most messages have none: one pass over the few names present costs less than a lookup
+    // of each hop-by-hop name.
+    if !headers.keys().any(|name| HOP_BY_HOP.contains(name)) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -270,15 +277,31 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// Adds `X-Call-Id`, `X-Start-Time` and `X-Served-By` to a response.
-pub fn decorate(mut response: Response, call_id: &str, start_ns: u128) -> Response {
-    let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(call_id) {
-        headers.insert(X_CALL_ID, v);
+/// A call's `X-Call-Id` and `X-Start-Time` (Unix ns) values, made once for the request to the
+/// function and the response.
+struct Stamp {
+    call_id: Option<HeaderValue>,
+    start_time: HeaderValue,
+}
+
+impl Stamp {
+    /// Adds `X-Call-Id`, `X-Start-Time` and `X-Served-By` to a response.
+    fn response(&self, mut response: Response) -> Response {
+        let headers = response.headers_mut();
+        if let Some(call_id) = &self.call_id {
+            headers.insert(X_CALL_ID, call_id.clone());
+        }
+        headers.insert(X_START_TIME, self.start_time.clone());
+        headers.insert(X_SERVED_BY, HeaderValue::from_static(SERVED_BY));
+        response
     }
-    headers.insert(X_START_TIME, HeaderValue::from(start_ns as u64));
-    headers.insert(X_SERVED_BY, HeaderValue::from_static(SERVED_BY));
-    response
+}
+
+/// Adds `X-Call-Id`, `X-Start-Time` and `X-Served-By` to a response (a call id that is no
+/// header text is left out).
+pub fn decorate(response: Response, call_id: &str, start_ns: u128) -> Response {
+    let stamp = Stamp { call_id: HeaderValue::from_str(call_id).ok(), start_time: HeaderValue::from(start_ns as u64) };
+    stamp.response(response)
 }
 
 #[cfg(test)]
@@ -306,7 +329,7 @@ mod tests {
     fn call_ids_are_distinct_v4_uuids() {
         let (a, b) = (new_call_id(), new_call_id());
         assert_ne!(a, b);
-        let id = uuid::Uuid::parse_str(&a).unwrap();
+        let id = uuid::Uuid::parse_str(a.to_str().unwrap()).unwrap();
         assert_eq!(id.get_version(), Some(uuid::Version::Random));
         assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
     }
@@ -319,7 +342,8 @@ mod tests {
         h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
         h.insert("x-kept", HeaderValue::from_static("1"));
         h.insert("host", HeaderValue::from_static("gw:8080"));
-        let out = request_headers(h, Some(HeaderValue::from_static("127.0.0.1:5555")), "id-1", 42);
+        let stamp = Stamp { call_id: Some(HeaderValue::from_static("id-1")), start_time: HeaderValue::from(42u64) };
+        let out = request_headers(h, Some(HeaderValue::from_static("127.0.0.1:5555")), &stamp);
         assert!(out.get("x-private").is_none() && out.get("keep-alive").is_none() && out.get("host").is_none());
         assert_eq!(out["x-kept"], "1");
         assert_eq!(out["x-forwarded-host"], "gw:8080");
