@@ -65,17 +65,23 @@ pub enum Failure {
 pub async fn send(port: u16, mut request: Request<Body>) -> Result<Response<Body>, Failure> {
     let (pooled, host) = checkout(port);
     request.headers_mut().insert(header::HOST, host);
-    let (mut sender, request) = match pooled {
+    let request = match pooled {
         Some(mut sender) => match sender.try_send_request(request).await {
             Ok(response) => return Ok(release_at_end(port, sender, response)),
             Err(mut e) => match e.take_message() {
                 // Closed before the request went out: a new connection gets it.
-                Some(request) => (connect(port).await?, request),
+                Some(request) => request,
                 None => return Err(Failure::Http(e.into_error())),
             },
         },
-        None => (connect(port).await?, request),
+        None => request,
     };
+    // Boxed: connecting is the rare path, and its state would enlarge every request's future.
+    Box::pin(send_on_new_connection(port, request)).await
+}
+
+async fn send_on_new_connection(port: u16, request: Request<Body>) -> Result<Response<Body>, Failure> {
+    let mut sender = connect(port).await?;
     let response = sender.send_request(request).await.map_err(Failure::Http)?;
     Ok(release_at_end(port, sender, response))
 }

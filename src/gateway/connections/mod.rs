@@ -333,6 +333,12 @@ async fn drive(
     let timer = tokio::time::sleep(check_every);
     tokio::pin!(timer);
     let mut stopping = false;
+    // Made once and polled again on every wake-up of the connection's task: a new `Notified`
+    // or `changed()` each time would register and deregister a waiter (two locks) each time.
+    let woken = conn.wake.notified();
+    tokio::pin!(woken);
+    let stop = stopped.changed();
+    tokio::pin!(stop);
     loop {
         // An evicted connection that took a request meanwhile closes after that response.
         if conn.is_evicted() && conn.phase().0 != Phase::Busy {
@@ -350,8 +356,8 @@ async fn drive(
                     break;
                 }
             }
-            () = conn.wake.notified() => {}
-            _ = stopped.changed(), if !stopping => {
+            () = woken.as_mut() => woken.set(conn.wake.notified()),
+            _ = stop.as_mut(), if !stopping => {
                 stopping = true;
                 served.as_mut().graceful_shutdown();
             }

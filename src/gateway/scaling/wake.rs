@@ -35,6 +35,13 @@ pub async fn ready_or_wake(gw: &Arc<Gateway>, f: &Arc<Function>, deadline: Insta
     if let Some(endpoint) = f.pick() {
         return Ok(endpoint);
     }
+    // Boxed: the rare path's state would otherwise enlarge every invocation's future, which
+    // is moved (copied) several times on its way into the connection's task.
+    Box::pin(wake(gw, f, deadline)).await
+}
+
+/// [`ready_or_wake`] once no replica is ready.
+async fn wake(gw: &Arc<Gateway>, f: &Arc<Function>, deadline: Instant) -> Result<Arc<Endpoint>, Response> {
     loop {
         match join_or_start(gw, f) {
             Some(wake) => return wait_for_wake(gw, f, wake, deadline).await,
