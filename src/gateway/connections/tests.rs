@@ -206,3 +206,17 @@ fn descriptors_cover_two_per_connection_and_a_reserve() {
     assert_eq!(connections_for_fds(1_024), 384);
     assert_eq!(connections_for_fds(100), 0);
 }
+
+/// A panic in one connection's task ends that task only: the runtime (and the gateway) goes
+/// on. This needs unwinding to work in the binary as linked (build.rs links the unwinder from
+/// libgcc_eh.a).
+#[tokio::test]
+async fn a_panicking_task_is_caught_and_the_runtime_goes_on() {
+    let panicked = tokio::spawn(async {
+        let empty: Vec<u8> = Vec::new();
+        empty[std::hint::black_box(3)]
+    })
+    .await;
+    assert!(panicked.is_err_and(|e| e.is_panic()));
+    assert_eq!(tokio::spawn(async { 7 }).await.unwrap(), 7);
+}
