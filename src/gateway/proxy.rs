@@ -5,8 +5,8 @@
 //! call is made per request. Bodies stream both ways over the thread's kept-alive connections to
 //! the replica ([`super::upstream`]). Hop-by-hop headers are dropped; `X-Forwarded-For`/`-Host`
 //! are added when absent, `X-Call-Id` is generated when absent, `X-Start-Time` (Unix ns) is
-//! appended, and the response carries `X-Call-Id`,
-//! `X-Start-Time` and `X-Served-By` (the function's `X-Duration-Seconds` passes through).
+//! appended, and the response carries `X-Call-Id`, `X-Start-Time` and `X-Served-By` (the
+//! function's `X-Duration-Seconds` passes through).
 //! A function at 0 replicas (or paused) is woken first ([`super::scaling::wake`]).
 //! Failures: unknown function 404, no available replica 503 `No endpoints available for: <name>.`,
 //! connection error 502, no response headers within the upstream timeout 504 (each counted by kind).
@@ -31,7 +31,9 @@ use super::state::{Endpoint, Gateway};
 /// The value of `X-Served-By`.
 pub const SERVED_BY: &str = concat!("rfaas/", env!("CARGO_PKG_VERSION"));
 
-/// Header names, parsed once: a `&str` name is parsed (and hashed) again on every lookup.
+// Header names as constants: a `&str` name is parsed (and hashed) again on every lookup.
+
+/// The hop-by-hop headers, never passed on (RFC 9110 7.6.1, and those of older proxies).
 const HOP_BY_HOP: [HeaderName; 9] = [
     header::CONNECTION,
     HeaderName::from_static("proxy-connection"),
@@ -98,9 +100,9 @@ pub async fn invoke(gw: Arc<Gateway>, request: Request) -> Response {
             .insert(header::ALLOW, HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD"));
         return response;
     }
-    let client = request.extensions().get::<ConnectInfo<Client>>().map(|c| c.0.text.clone());
+    let forwarded_for = request.extensions().get::<ConnectInfo<Client>>().map(|c| c.0.text.clone());
     match parse_target("/function/", request.uri()) {
-        Some(target) => forward(&gw, &target, request, client).await,
+        Some(target) => forward(&gw, &target, request, forwarded_for).await,
         None => plain(StatusCode::NOT_FOUND, "404 page not found".to_string()),
     }
 }
@@ -114,8 +116,14 @@ impl Drop for InflightGuard {
     }
 }
 
-/// Sends `request` to a replica of `target.key`; also used by the async queue and cron.
-pub async fn forward(gw: &Arc<Gateway>, target: &Target, request: Request, client: Option<HeaderValue>) -> Response {
+/// Sends `request` to a replica of `target.key`, with `X-Forwarded-For: forwarded_for` unless it
+/// has one; also used by the async queue and cron (which have no client address).
+pub async fn forward(
+    gw: &Arc<Gateway>,
+    target: &Target,
+    request: Request,
+    forwarded_for: Option<HeaderValue>,
+) -> Response {
     let started = Instant::now();
     let start_ns = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
     let given = request.headers().get(X_CALL_ID).filter(|v| v.to_str().is_ok()).cloned();
@@ -131,7 +139,7 @@ pub async fn forward(gw: &Arc<Gateway>, target: &Target, request: Request, clien
     let wake_deadline = tokio::time::Instant::now() + gw.config.scaling.wake_timeout;
     let response = match super::scaling::wake::ready_or_wake(gw, &f, wake_deadline).await {
         Err(response) => response,
-        Ok(endpoint) => match send(gw, target, endpoint, request, client, &stamp).await {
+        Ok(endpoint) => match send(gw, target, endpoint, request, forwarded_for, &stamp).await {
             Ok(response) => response,
             Err((kind, response)) => {
                 metrics.upstream_error(kind);
@@ -149,7 +157,7 @@ async fn send(
     target: &Target,
     endpoint: Arc<Endpoint>,
     request: Request,
-    client: Option<HeaderValue>,
+    forwarded_for: Option<HeaderValue>,
     stamp: &Stamp,
 ) -> Result<Response, (UpstreamError, Response)> {
     endpoint.inflight.fetch_add(1, Ordering::SeqCst);
@@ -162,7 +170,7 @@ async fn send(
         Ok(uri) => *upstream.uri_mut() = uri,
         Err(_) => return Ok(plain(StatusCode::BAD_REQUEST, "invalid path".to_string())),
     }
-    *upstream.headers_mut() = request_headers(parts.headers, client, stamp);
+    *upstream.headers_mut() = request_headers(parts.headers, forwarded_for, stamp);
     let timeout = gw.config.upstream_timeout;
     match tokio::time::timeout(timeout, super::upstream::send(endpoint.port, upstream)).await {
         Err(_) => Err((
@@ -235,7 +243,7 @@ fn new_call_id() -> HeaderValue {
 }
 
 /// The headers sent to the function.
-fn request_headers(mut headers: HeaderMap, client: Option<HeaderValue>, stamp: &Stamp) -> HeaderMap {
+fn request_headers(mut headers: HeaderMap, forwarded_for: Option<HeaderValue>, stamp: &Stamp) -> HeaderMap {
     strip_hop_by_hop(&mut headers);
     let host = headers.remove(header::HOST);
     if let Some(host) = host
@@ -243,7 +251,7 @@ fn request_headers(mut headers: HeaderMap, client: Option<HeaderValue>, stamp: &
     {
         headers.insert(X_FORWARDED_HOST, host);
     }
-    if let Some(addr) = client
+    if let Some(addr) = forwarded_for
         && !headers.contains_key(X_FORWARDED_FOR)
     {
         headers.insert(X_FORWARDED_FOR, addr);

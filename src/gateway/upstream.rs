@@ -107,10 +107,7 @@ fn checkout(port: u16) -> (Option<SendRequest<Body>>, HeaderValue) {
             busy.push((sender, since));
         }
         entry.idle.extend(busy.into_iter().rev());
-        if found.is_some() {
-            return (found, entry.host.clone());
-        }
-        (None, entry.host.clone())
+        (found, entry.host.clone())
     })
 }
 
