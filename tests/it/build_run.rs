@@ -3,7 +3,7 @@
 //! exec_timeout (504), max_inflight (429) and its server's HTTP/1.1 (chunked bodies, HEAD,
 //! pipelining, a malformed request); the node18 one checks Express's response conventions.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::engine::{self, Container};
 use crate::support::Rfaas;
@@ -108,7 +108,14 @@ async fn python3_http_function_handles_requests_timeouts_and_concurrency() {
     assert_eq!(slow.status(), 504, "exec_timeout=1s must cut a 3 s handler");
 
     let busy = tokio::spawn(client.get(container.url("/sleep?s=0.8")).send());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // In flight once the readiness endpoint says the function is at its limit (polled every
+    // 20 ms, well within the 0.8 s it stays there; a fixed 300 ms pause was too short when the
+    // machine was busy).
+    let at_limit = Instant::now() + Duration::from_secs(5);
+    while client.get(container.url("/_/ready")).send().await.unwrap().status() != 429 {
+        assert!(Instant::now() < at_limit, "the 0.8 s request never showed as in flight on /_/ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let rejected = client.get(container.url("/")).send().await.unwrap();
     assert_eq!(rejected.status(), 429, "max_inflight=1 with one request in flight");
     assert_eq!(busy.await.unwrap().unwrap().status(), 200);

@@ -49,6 +49,13 @@ impl Run {
         self
     }
 
+    /// Stderr holds one of `texts` (an engine's own wording, which Docker and Podman differ in).
+    #[track_caller]
+    pub fn stderr_has_one_of(&self, texts: &[&str]) -> &Run {
+        assert!(texts.iter().any(|t| self.stderr.contains(t)), "stderr lacks all of {texts:?}:\n{}", self.stderr);
+        self
+    }
+
     #[track_caller]
     pub fn stdout_has(&self, text: &str) -> &Run {
         assert!(self.stdout.contains(text), "stdout lacks {text:?}:\n{}", self.stdout);
