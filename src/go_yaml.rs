@@ -208,11 +208,7 @@ fn is_int(s: &str) -> bool {
 fn is_float(s: &str) -> bool {
     let mut scan = Scan::new(s);
     scan.eat_any(b"+-");
-    if scan.eat_while(usize::MAX, digit) > 0 {
-        if scan.eat_any(b".") {
-            scan.eat_while(usize::MAX, digit);
-        }
-    } else if !(scan.eat_any(b".") && scan.eat_while(usize::MAX, digit) > 0) {
+    if !scan.eat_decimal() {
         return false;
     }
     if scan.eat_any(b"eE") {

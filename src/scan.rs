@@ -68,6 +68,21 @@ impl<'a> Scan<'a> {
         }
     }
 
+    /// Consumes a decimal number without sign or exponent, `[0-9]+(\.[0-9]*)?|\.[0-9]+` (the
+    /// mantissa of YAML floats and of Kubernetes quantities); false when there is none, and then
+    /// at most a lone `.` has been consumed (callers fail the whole match then).
+    pub(crate) fn eat_decimal(&mut self) -> bool {
+        let digit = |b: u8| b.is_ascii_digit();
+        if self.eat_while(usize::MAX, digit) > 0 {
+            if self.eat_any(b".") {
+                self.eat_while(usize::MAX, digit);
+            }
+            true
+        } else {
+            self.eat_any(b".") && self.eat_while(usize::MAX, digit) > 0
+        }
+    }
+
     /// The text not consumed yet.
     pub(crate) fn rest(&self) -> &'a [u8] {
         &self.bytes[self.at..]

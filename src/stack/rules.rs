@@ -39,14 +39,9 @@ pub fn dns_subdomain_problem(name: &str) -> Option<String> {
 ///
 /// The form is `^[+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[mkMGTPE]|[eE][+-]?[0-9]+)?$`.
 pub fn is_quantity(value: &str) -> bool {
-    let digit = |b: u8| b.is_ascii_digit();
     let mut scan = Scan::new(value);
     scan.eat_any(b"+");
-    if scan.eat_while(usize::MAX, digit) > 0 {
-        if scan.eat_any(b".") {
-            scan.eat_while(usize::MAX, digit);
-        }
-    } else if !(scan.eat_any(b".") && scan.eat_while(usize::MAX, digit) > 0) {
+    if !scan.eat_decimal() {
         return false;
     }
     match scan.rest() {
@@ -54,7 +49,7 @@ pub fn is_quantity(value: &str) -> bool {
         [b'K' | b'M' | b'G' | b'T' | b'P' | b'E', b'i'] => true,
         [b'e' | b'E', exponent @ ..] => {
             let digits = exponent.strip_prefix(b"+").or_else(|| exponent.strip_prefix(b"-")).unwrap_or(exponent);
-            !digits.is_empty() && digits.iter().all(|b| digit(*b))
+            !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
         }
         _ => false,
     }
