@@ -100,7 +100,7 @@ pub async fn invoke(gw: Arc<Gateway>, request: Request) -> Response {
             .insert(header::ALLOW, HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD"));
         return response;
     }
-    let forwarded_for = request.extensions().get::<ConnectInfo<Client>>().map(|c| c.0.text.clone());
+    let forwarded_for = request.extensions().get::<ConnectInfo<Client>>().map(|ConnectInfo(Client(text))| text.clone());
     match parse_target("/function/", request.uri()) {
         Some(target) => forward(&gw, &target, request, forwarded_for).await,
         None => plain(StatusCode::NOT_FOUND, "404 page not found".to_string()),

@@ -371,18 +371,14 @@ async fn drive(
     }
 }
 
-/// The client of a connection, for handlers (`ConnectInfo<Client>`): its address, and that
-/// address as header text (the proxy's `X-Forwarded-For`), formatted once per connection.
+/// The address of a connection's client as header text, for handlers (`ConnectInfo<Client>`;
+/// the proxy's `X-Forwarded-For`), formatted once per connection.
 #[derive(Debug, Clone)]
-pub struct Client {
-    pub addr: SocketAddr,
-    pub text: axum::http::HeaderValue,
-}
+pub struct Client(pub axum::http::HeaderValue);
 
 impl Client {
     fn new(addr: SocketAddr) -> Client {
-        let text = axum::http::HeaderValue::try_from(addr.to_string()).expect("an address is header text");
-        Client { addr, text }
+        Client(axum::http::HeaderValue::try_from(addr.to_string()).expect("an address is header text"))
     }
 }
 
