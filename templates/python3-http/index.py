@@ -796,6 +796,10 @@ class Server:
             if call.done or conn.closed:
                 return
             call.done = True
+            # Free the call's place before the 504 goes out: a client that sends its next
+            # request on seeing the 504 must not find the limit still taken by it.
+            self.release()
+            call.slot.release()  # the handler finishes on its own; the next request may start
             try:
                 conn.sock.sendall(_wire(status, headers, content, call.method != "HEAD"))
             except OSError:
@@ -806,8 +810,6 @@ class Server:
             except OSError:
                 pass
             conn.sock.close()
-        self.release()
-        call.slot.release()  # the handler finishes on its own; the next request may start
         self.note_busy(conn, False)
         self.log(call.method, call.uri, status, len(content), call.started)
 
