@@ -63,7 +63,7 @@ fi
 if [ -n "${BASELINE:-}" ]; then
     if [ -n "${BASELINE_BIN:-}" ]; then
         BASE_REV="$BASELINE"
-        BASE_RFAAS="$BASELINE_BIN"
+        BASE_RFAAS="$(realpath "$BASELINE_BIN")"
     else
         BASE_REV="$(git rev-parse --short "$BASELINE^{commit}")" || fail "BASELINE=$BASELINE is not a git revision"
         BASE_SRC="$WORK/baseline-src"

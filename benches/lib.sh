@@ -95,7 +95,7 @@ bench_apt() { bench_sudo env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::
 bench_setup() {
     if [ -n "${RFAAS_BIN:-}" ]; then
         [ -x "$RFAAS_BIN" ] || fail "RFAAS_BIN=$RFAAS_BIN is not an executable"
-        RFAAS="$RFAAS_BIN"
+        RFAAS="$(realpath "$RFAAS_BIN")"   # the scripts run it from other directories
     else
         cargo build --release --quiet --manifest-path "$BENCH_ROOT/Cargo.toml"
         RFAAS="$BENCH_ROOT/target/release/rfaas"
