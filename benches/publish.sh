@@ -16,17 +16,7 @@ cd "$(dirname "$0")/.."
 RUNS="${1:-3}"
 TAG="bench-$$"
 bench_need bc curl
-if [ -n "${RFAAS_BIN:-}" ]; then
-    # A binary already built (e.g. target/debug/rfaas), skipping bench_setup's release build.
-    RFAAS="$(realpath "$RFAAS_BIN")"
-    WORK="$(mktemp -d)"
-    STATE="$WORK/state"
-    export OPENFAAS_CONFIG="$WORK/openfaas"
-    unset OPENFAAS_URL
-    trap bench_cleanup EXIT
-else
-    bench_setup
-fi
+bench_setup   # RFAAS_BIN=path: that binary, without the release build
 ENV_FILE="${RFAAS_TEST_STATE:-/var/lib/rfaas-test}/env"
 [ -r "$ENV_FILE" ] || fail "no $ENV_FILE: run tests/env/setup.sh first"
 env_value() { grep -E "^$1=" "$ENV_FILE" | head -n1 | cut -d= -f2-; }
