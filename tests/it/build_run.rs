@@ -55,6 +55,11 @@ def handle(event, context):
     if event.path == "/sleep":
         time.sleep(float(event.query.get("s", "1")))
         return {"statusCode": 200, "body": "slept"}
+    if event.path == "/spin":
+        until = time.monotonic() + float(event.query.get("s", "1"))
+        while time.monotonic() < until:
+            pass
+        return {"statusCode": 200, "body": "spun"}
     if event.path == "/teapot":
         return {"statusCode": 418, "body": "short and stout"}
     return {
@@ -106,6 +111,16 @@ async fn python3_http_function_handles_requests_timeouts_and_concurrency() {
 
     let slow = client.get(container.url("/sleep?s=3")).send().await.unwrap();
     assert_eq!(slow.status(), 504, "exec_timeout=1s must cut a 3 s handler");
+    // A timed-out call gives its max_inflight place back before its 504 goes out, so a client
+    // may send its next request as soon as it reads the 504. The handler still spinning after
+    // its 504 competes for the interpreter lock with the timer's thread, which makes a late
+    // release lose the race most of the time; five rounds make it all but certain.
+    for round in 1..=5 {
+        let slow = client.get(container.url("/spin?s=1.3")).send().await.unwrap();
+        assert_eq!(slow.status(), 504, "exec_timeout=1s must cut a 1.3 s handler (round {round})");
+        let ready = client.get(container.url("/_/ready")).send().await.unwrap();
+        assert_eq!(ready.status(), 200, "the place is free once the 504 has arrived (round {round})");
+    }
 
     let busy = tokio::spawn(client.get(container.url("/sleep?s=0.8")).send());
     // In flight once the readiness endpoint says the function is at its limit (polled every
