@@ -4,6 +4,7 @@
 use crate::cli::{BuildArgs, BuildFlags};
 use crate::commands::Context;
 use crate::docker::build::EngineOptions;
+use crate::docker::plan::PlanOptions;
 use crate::error::with_hint;
 use crate::ops::build::{BuildFailed, BuildOptions, BuildOutcome};
 use crate::ops::{self, Parallelism};
@@ -21,13 +22,15 @@ pub async fn run(args: BuildArgs, ctx: &Context) -> anyhow::Result<()> {
 /// The build options from the flags `build` and `up` share.
 pub fn options(flags: &BuildFlags, tag: TagFormat, force: bool, parallel: Parallelism) -> BuildOptions {
     BuildOptions {
-        build_args: flags.build_args.clone(),
-        build_options: flags.build_options.clone(),
-        build_labels: flags.build_labels.clone(),
-        copy_extra: flags.copy_extra.clone(),
-        tag,
-        disable_stack_pull: flags.disable_stack_pull,
-        overwrite: flags.overwrite.overwrite,
+        plan: PlanOptions {
+            build_args: flags.build_args.clone(),
+            build_options: flags.build_options.clone(),
+            build_labels: flags.build_labels.clone(),
+            copy_extra: flags.copy_extra.clone(),
+            tag,
+            disable_stack_pull: flags.disable_stack_pull,
+            overwrite: flags.overwrite.overwrite,
+        },
         engine: EngineOptions { force, no_cache: flags.no_cache, pull: flags.pull, squash: flags.squash },
         parallel,
         shrinkwrap: false,

@@ -27,9 +27,10 @@ pub struct PlanOptions {
     /// `--copy-extra PATH`.
     pub copy_extra: Vec<String>,
     pub tag: TagFormat,
+    /// Ignore the stack's `configuration.templates` when looking for templates.
     pub disable_stack_pull: bool,
+    /// Replace templates already in `./template` when pulling them.
     pub overwrite: bool,
-    pub store_url: String,
 }
 
 /// What to do with one selected function.
@@ -65,14 +66,20 @@ fn list(problems: &[String]) -> String {
     problems.iter().map(|p| format!("\n  {p}")).collect()
 }
 
-/// Validates every selected function; on success nothing is missing for any build.
-pub async fn prepare(stack: &Stack, opts: &PlanOptions, cwd: &Path) -> Result<(Vec<Step>, Vec<PathBuf>), PlanError> {
+/// Validates every selected function; on success nothing is missing for any build. Templates
+/// the stack names and `./template` lacks come from `store_url`'s template store.
+pub async fn prepare(
+    stack: &Stack,
+    opts: &PlanOptions,
+    store_url: &str,
+    cwd: &Path,
+) -> Result<(Vec<Step>, Vec<PathBuf>), PlanError> {
     let mut problems = Vec::new();
     let copy = copy_paths(stack, opts, cwd, &mut problems);
     let no_templates = [];
     let sources = Sources {
         stack_templates: if opts.disable_stack_pull { &no_templates } else { &stack.file.configuration.templates },
-        store_url: &opts.store_url,
+        store_url,
         overwrite: opts.overwrite,
     };
     let mut steps = Vec::new();

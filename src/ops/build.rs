@@ -9,20 +9,12 @@ use crate::docker::build::{self, BuildJob, EngineOptions, Outcome};
 use crate::docker::plan::{self, PlanOptions, Step};
 use crate::docker::progress::Board;
 use crate::stack::Stack;
-use crate::stack::image::TagFormat;
 
 /// What to build and how.
 #[derive(Debug, Clone, Default)]
 pub struct BuildOptions {
-    pub build_args: Vec<(String, String)>,
-    pub build_options: Vec<String>,
-    pub build_labels: Vec<(String, String)>,
-    pub copy_extra: Vec<String>,
-    pub tag: TagFormat,
-    /// Ignore the stack's `configuration.templates` when looking for templates.
-    pub disable_stack_pull: bool,
-    /// Replace templates already in `./template` when pulling them.
-    pub overwrite: bool,
+    /// What goes into each function's build context.
+    pub plan: PlanOptions,
     pub engine: EngineOptions,
     pub parallel: Parallelism,
     /// Only assemble `./build/<fn>/` and stop.
@@ -100,17 +92,8 @@ pub async fn prepare(
     opts: &BuildOptions,
     env: &Env<'_>,
 ) -> anyhow::Result<(Vec<BuildJob>, Vec<String>)> {
-    let plan_opts = PlanOptions {
-        build_args: opts.build_args.clone(),
-        build_options: opts.build_options.clone(),
-        build_labels: opts.build_labels.clone(),
-        copy_extra: opts.copy_extra.clone(),
-        tag: opts.tag,
-        disable_stack_pull: opts.disable_stack_pull,
-        overwrite: opts.overwrite,
-        store_url: env.environment.template_store_url.clone(),
-    };
-    let (steps, copy) = plan::prepare(stack, &plan_opts, env.cwd).await?;
+    let store_url = &env.environment.template_store_url;
+    let (steps, copy) = plan::prepare(stack, &opts.plan, store_url, env.cwd).await?;
     let mut jobs = Vec::new();
     let mut skipped = Vec::new();
     for step in steps {
