@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Subcommand};
 
-use super::{EnvsubstArg, GatewayArgs, parse_duration, parse_tag};
+use super::{DeployedFunctionFlags, EnvsubstArg, GatewayArgs, WITHOUT_A_STACK_FILE, parse_duration, parse_tag};
 use crate::stack::image::TagFormat;
 
 // Gateway, TLS and token flags shared by the API commands.
@@ -49,23 +49,8 @@ pub struct DeployArgs {
     pub tag: TagFormat,
     #[command(flatten)]
     pub flags: DeployFlags,
-    /// Image to deploy (without a stack file)
-    #[arg(long)]
-    pub image: Option<String>,
-    /// Function name (without a stack file)
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Process the function runs (without a stack file)
-    #[arg(long)]
-    pub fprocess: Option<String>,
-    /// Template language, to read fprocess from (without a stack file)
-    #[arg(long)]
-    pub lang: Option<String>,
-    /// Handler directory, whose git commit --tag sha/branch/describe reads (without a stack file)
-    #[arg(long, value_name = "DIR")]
-    pub handler: Option<String>,
-    #[command(flatten, next_help_heading = "Resources (without a stack file)")]
-    pub resources: super::ResourceFlags,
+    #[command(flatten, next_help_heading = WITHOUT_A_STACK_FILE)]
+    pub function: DeployedFunctionFlags,
     /// Accepted for faas-cli compatibility; never sent
     #[arg(long, hide = true)]
     pub network: Option<String>,
@@ -487,12 +472,6 @@ pub struct UpArgs {
     /// The local gateway's port when it has to be started (with --local)
     #[arg(long, default_value_t = 8080)]
     pub local_port: u16,
-    /// Build for --platforms and push one image index per function (`rfaas publish`) instead of
-    /// build then push
-    #[arg(long, conflicts_with_all = ["local", "skip_push"])]
-    pub publish: bool,
-    #[command(flatten, next_help_heading = "Publish (with --publish)")]
-    pub multi: super::MultiArchFlags,
     /// Only assemble ./build/<fn>/ (the Docker build contexts) and stop
     #[arg(long)]
     pub shrinkwrap: bool,
@@ -505,23 +484,14 @@ pub struct UpArgs {
     /// Accepted for faas-cli compatibility; never sent
     #[arg(long, hide = true)]
     pub network: Option<String>,
-    /// Without a stack file: image to build and deploy
-    #[arg(long)]
-    pub image: Option<String>,
-    /// Without a stack file: function name
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Without a stack file: language template
-    #[arg(long)]
-    pub lang: Option<String>,
-    /// Without a stack file: handler directory
-    #[arg(long, value_name = "DIR")]
-    pub handler: Option<String>,
-    /// Without a stack file: process the function runs
-    #[arg(long)]
-    pub fprocess: Option<String>,
-    #[command(flatten, next_help_heading = "Resources (without a stack file)")]
-    pub resources: super::ResourceFlags,
+    /// Build for --platforms and push one image index per function (`rfaas publish`) instead of
+    /// build then push
+    #[arg(long, conflicts_with_all = ["local", "skip_push"])]
+    pub publish: bool,
+    #[command(flatten, next_help_heading = "Publish (with --publish)")]
+    pub multi: super::MultiArchFlags,
+    #[command(flatten, next_help_heading = WITHOUT_A_STACK_FILE)]
+    pub function: DeployedFunctionFlags,
 }
 
 impl DescribeArgs {

@@ -3,7 +3,7 @@
 
 use clap::{ArgAction, Args};
 
-use super::{EnvsubstArg, parse_key_value, parse_tag};
+use super::{EnvsubstArg, FunctionFlags, WITHOUT_A_STACK_FILE, parse_key_value, parse_tag};
 use crate::ops::Parallelism;
 use crate::stack::image::TagFormat;
 
@@ -78,18 +78,8 @@ pub struct BuildArgs {
     pub tag: TagFormat,
     #[command(flatten)]
     pub envsubst: EnvsubstArg,
-    /// Without a stack file: image to build
-    #[arg(long)]
-    pub image: Option<String>,
-    /// Without a stack file: handler directory
-    #[arg(long)]
-    pub handler: Option<String>,
-    /// Without a stack file: function name
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Without a stack file: language template
-    #[arg(long)]
-    pub lang: Option<String>,
+    #[command(flatten, next_help_heading = WITHOUT_A_STACK_FILE)]
+    pub function: FunctionFlags,
 }
 
 pub const PUSH_EXAMPLES: &str = "Examples:

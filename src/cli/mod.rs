@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+use crate::openfaas::types::FunctionResources;
 use crate::stack::image::TagFormat;
 
 mod api;
@@ -297,6 +298,63 @@ pub struct ResourceFlags {
     pub memory_request: Option<String>,
 }
 
+impl ResourceFlags {
+    /// `--cpu-limit` and `--memory-limit`, when either is given.
+    pub fn limits(&self) -> Option<FunctionResources> {
+        resources(&self.memory_limit, &self.cpu_limit)
+    }
+
+    /// `--cpu-request` and `--memory-request`, when either is given.
+    pub fn requests(&self) -> Option<FunctionResources> {
+        resources(&self.memory_request, &self.cpu_request)
+    }
+}
+
+fn resources(memory: &Option<String>, cpu: &Option<String>) -> Option<FunctionResources> {
+    let r = FunctionResources { memory: memory.clone().unwrap_or_default(), cpu: cpu.clone().unwrap_or_default() };
+    (!r.is_empty()).then_some(r)
+}
+
+/// The help heading of [`FunctionFlags`] and [`DeployedFunctionFlags`].
+pub const WITHOUT_A_STACK_FILE: &str = "Without a stack file";
+
+// One function described by flags instead of a stack file (`build`, `deploy`, `up`); shown
+// under the heading the flattening command gives it.
+#[derive(Debug, Clone, Default, Args)]
+pub struct FunctionFlags {
+    /// Function name
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Image name; --tag sha/branch/describe add the handler's git commit to its tag
+    #[arg(long)]
+    pub image: Option<String>,
+    /// Language template (deploy reads fprocess from it)
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// Handler directory
+    #[arg(long, value_name = "DIR")]
+    pub handler: Option<String>,
+}
+
+impl FunctionFlags {
+    /// Whether `--name` or `--image` asks for a function without a stack file.
+    pub fn names_a_function(&self) -> bool {
+        self.name.is_some() || self.image.is_some()
+    }
+}
+
+// What `deploy` and `up` add for a function described by flags: its process and resources.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DeployedFunctionFlags {
+    #[command(flatten)]
+    pub function: FunctionFlags,
+    /// Process the function runs [default: the template's fprocess]
+    #[arg(long)]
+    pub fprocess: Option<String>,
+    #[command(flatten)]
+    pub resources: ResourceFlags,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,6 +385,21 @@ mod tests {
         let cli = Cli::try_parse_from(["rfaas", "generate", "--envsubst"]).unwrap();
         let Command::Generate(g) = cli.command else { panic!() };
         assert!(g.envsubst.envsubst);
+    }
+
+    #[test]
+    fn deploy_and_up_read_the_same_function_flags() {
+        let flags = ["--name", "f", "--image", "i:1", "--fprocess", "cat", "--cpu-request", "50m"];
+        let up = Cli::try_parse_from(["rfaas", "up"].iter().chain(&flags)).unwrap();
+        let deploy = Cli::try_parse_from(["rfaas", "deploy"].iter().chain(&flags)).unwrap();
+        let (Command::Up(up), Command::Deploy(deploy)) = (up.command, deploy.command) else { panic!() };
+        for f in [&up.function, &deploy.function] {
+            assert!(f.function.names_a_function());
+            assert_eq!((f.function.name.as_deref(), f.fprocess.as_deref()), (Some("f"), Some("cat")));
+            assert_eq!(f.resources.limits(), None, "no limit flag given");
+            let requests = f.resources.requests().unwrap();
+            assert_eq!((requests.cpu.as_str(), requests.memory.as_str()), ("50m", ""));
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `rfaas build`: the build operation ([`crate::ops::build`]) over the stack file, or over a
 //! one-function stack made from `--name --image --lang --handler`.
 
-use crate::cli::{BuildArgs, BuildFlags};
+use crate::cli::{BuildArgs, BuildFlags, FunctionFlags};
 use crate::commands::Context;
 use crate::docker::build::EngineOptions;
 use crate::docker::plan::PlanOptions;
@@ -61,10 +61,11 @@ pub fn render(outcome: &BuildOutcome, ctx: &Context) -> anyhow::Result<()> {
 
 /// The stack file, or a one-function stack from `--name --image --lang --handler`.
 async fn load(args: &BuildArgs, ctx: &Context) -> anyhow::Result<Stack> {
-    let flags_given = args.image.is_some() || args.name.is_some() || args.lang.is_some() || args.handler.is_some();
+    let f = &args.function;
+    let flags_given = f.names_a_function() || f.lang.is_some() || f.handler.is_some();
     let has_stack = ctx.global.yaml.is_some() || crate::stack::discover(None, &ctx.cwd).is_some();
     if flags_given && !has_stack {
-        return flag_stack(args);
+        return flag_function_stack(f);
     }
     ctx.load_stack(args.envsubst.envsubst).await
 }
@@ -72,18 +73,10 @@ async fn load(args: &BuildArgs, ctx: &Context) -> anyhow::Result<Stack> {
 /// The `source` of a stack made from flags.
 pub const FLAG_STACK: &str = "(flags)";
 
-fn flag_stack(args: &BuildArgs) -> anyhow::Result<Stack> {
-    flag_function_stack(args.name.as_deref(), args.image.as_deref(), args.handler.as_deref(), args.lang.as_deref())
-}
-
 /// A one-function stack from `--name --image --handler --lang` (`build` and `up` without a
 /// stack file).
-pub fn flag_function_stack(
-    name: Option<&str>,
-    image: Option<&str>,
-    handler: Option<&str>,
-    lang: Option<&str>,
-) -> anyhow::Result<Stack> {
+pub fn flag_function_stack(flags: &FunctionFlags) -> anyhow::Result<Stack> {
+    let FunctionFlags { name, image, handler, lang } = flags;
     let (Some(name), Some(image), Some(handler)) = (name, image, handler) else {
         return Err(with_hint(
             anyhow::anyhow!("without a stack file, --name, --image, --handler and --lang are all required"),
@@ -91,13 +84,13 @@ pub fn flag_function_stack(
         ));
     };
     let function = crate::stack::Function {
-        name: name.to_string(),
-        lang: lang.map(str::to_string),
-        handler: Some(handler.to_string()),
-        image: image.to_string(),
+        name: name.clone(),
+        lang: lang.clone(),
+        handler: Some(handler.clone()),
+        image: image.clone(),
         ..Default::default()
     };
     let mut file = crate::stack::StackFile::default();
-    file.functions.insert(name.to_string(), function);
+    file.functions.insert(name.clone(), function);
     Ok(Stack { source: FLAG_STACK.to_string(), file, file_environment: Default::default(), warnings: Vec::new() })
 }

@@ -1,16 +1,16 @@
 //! `rfaas deploy`: the deploy operation ([`crate::ops::deploy`]) over the stack's functions, or
 //! over one function described by flags.
 
-use crate::cli::{DeployArgs, DeployFlags};
+use crate::cli::{DeployArgs, DeployFlags, DeployedFunctionFlags};
 use crate::commands::Context;
 use crate::openfaas::DeployMode;
 use crate::openfaas::deployment::{self, Overrides};
-use crate::openfaas::types::{FunctionDeployment, FunctionResources};
+use crate::openfaas::types::FunctionDeployment;
 use crate::ops::{self, deploy::DeployOptions};
 use crate::stack::image::TagFormat;
 
 pub async fn run(args: DeployArgs, ctx: &Context) -> anyhow::Result<()> {
-    let flag_mode = args.image.is_some() || args.name.is_some();
+    let flag_mode = args.function.function.names_a_function();
     let stack = if flag_mode { None } else { Some(ctx.load_stack(args.envsubst.envsubst).await?) };
     let overrides = overrides(&args.flags, args.namespace.namespace.clone(), args.tag)?;
     let deployments = match &stack {
@@ -51,22 +51,23 @@ pub fn overrides(flags: &DeployFlags, namespace: Option<String>, tag: TagFormat)
 }
 
 fn from_flags(args: &DeployArgs, o: Overrides, ctx: &Context) -> anyhow::Result<FunctionDeployment> {
-    let (Some(image), Some(name)) = (&args.image, &args.name) else {
+    let DeployedFunctionFlags { function, fprocess, resources } = &args.function;
+    let (Some(image), Some(name)) = (&function.image, &function.name) else {
         anyhow::bail!("to deploy a function give --yaml/-f or both --image and --name");
     };
     if let Some(problem) = crate::stack::rules::dns_label_problem(name) {
         anyhow::bail!("function name \"{name}\" {problem}");
     }
-    let resources = |memory: &Option<String>, cpu: &Option<String>| {
-        let r = FunctionResources { memory: memory.clone().unwrap_or_default(), cpu: cpu.clone().unwrap_or_default() };
-        (!r.is_empty()).then_some(r)
-    };
-    let fprocess = args.fprocess.clone().or_else(|| {
-        if args.flags.read_template { ops::deploy::template_fprocess(args.lang.as_deref(), &ctx.env()) } else { None }
+    let fprocess = fprocess.clone().or_else(|| {
+        if args.flags.read_template {
+            ops::deploy::template_fprocess(function.lang.as_deref(), &ctx.env())
+        } else {
+            None
+        }
     });
     Ok(FunctionDeployment {
         service: name.clone(),
-        image: crate::stack::image::image_name(args.tag, image, args.handler.as_deref(), &ctx.cwd)?,
+        image: crate::stack::image::image_name(args.tag, image, function.handler.as_deref(), &ctx.cwd)?,
         namespace: o.namespace.clone().unwrap_or_default(),
         env_process: fprocess.unwrap_or_default(),
         env_vars: o.env.into_iter().collect(),
@@ -74,8 +75,8 @@ fn from_flags(args: &DeployArgs, o: Overrides, ctx: &Context) -> anyhow::Result<
         secrets: o.secrets,
         labels: Some(o.labels.into_iter().collect()),
         annotations: Some(o.annotations.into_iter().collect()),
-        limits: resources(&args.resources.memory_limit, &args.resources.cpu_limit),
-        requests: resources(&args.resources.memory_request, &args.resources.cpu_request),
+        limits: resources.limits(),
+        requests: resources.requests(),
         read_only_root_filesystem: o.readonly,
     })
 }

@@ -6,7 +6,7 @@ use crate::cli::store::{StoreArgs, StoreCommand, StoreDeployArgs};
 use crate::commands::Context;
 use crate::function_store::{self, StoreFunction};
 use crate::openfaas::deployment;
-use crate::openfaas::types::{FunctionDeployment, FunctionResources};
+use crate::openfaas::types::FunctionDeployment;
 
 pub async fn run(args: StoreArgs, ctx: &Context) -> anyhow::Result<()> {
     let platform = args.platform.clone().unwrap_or_else(|| crate::template::store::host_platform().to_string());
@@ -67,11 +67,6 @@ fn deployment_for(args: &StoreDeployArgs, item: &StoreFunction, platform: &str) 
         out.extend(store.clone().unwrap_or_default());
         out
     };
-    let resources = |memory: &Option<String>, cpu: &Option<String>| {
-        let r = FunctionResources { memory: memory.clone().unwrap_or_default(), cpu: cpu.clone().unwrap_or_default() };
-        (!r.is_empty()).then_some(r)
-    };
-    let r = &args.resources;
     Ok(FunctionDeployment {
         service: name,
         image: item.image(platform).unwrap_or_default().to_string(),
@@ -82,8 +77,8 @@ fn deployment_for(args: &StoreDeployArgs, item: &StoreFunction, platform: &str) 
         secrets: args.flags.secrets.clone(),
         labels: Some(store_wins(pairs("--label", &args.flags.labels)?, &item.labels)),
         annotations: Some(store_wins(pairs("--annotation", &args.flags.annotations)?, &item.annotations)),
-        limits: resources(&r.memory_limit, &r.cpu_limit),
-        requests: resources(&r.memory_request, &r.cpu_request),
+        limits: args.resources.limits(),
+        requests: args.resources.requests(),
         read_only_root_filesystem: item.read_only_root_filesystem || args.flags.readonly,
     })
 }

@@ -172,30 +172,24 @@ fn local_gateway_id(state_dir: Option<PathBuf>, url: &str) -> Option<String> {
 /// The stack file, or (with `--image`/`--name` and no stack file) a one-function stack from
 /// `--name --image --lang --handler`, as `build` makes it.
 async fn load(args: &UpArgs, ctx: &Context) -> anyhow::Result<Stack> {
-    let flag_mode = (args.image.is_some() || args.name.is_some())
+    let flag_mode = args.function.function.names_a_function()
         && ctx.global.yaml.is_none()
         && crate::stack::discover(None, &ctx.cwd).is_none();
     if !flag_mode {
         return ctx.load_stack(args.envsubst.envsubst).await;
     }
-    let (name, image) = (args.name.as_deref(), args.image.as_deref());
-    commands::build::flag_function_stack(name, image, args.handler.as_deref(), args.lang.as_deref())
+    commands::build::flag_function_stack(&args.function.function)
 }
 
 /// `--fprocess` and the resource flags, for a function given by flags.
 fn apply_flags(deployments: &mut [crate::openfaas::types::FunctionDeployment], args: &UpArgs) {
-    use crate::openfaas::types::FunctionResources;
-    let r = &args.resources;
-    let resources = |memory: &Option<String>, cpu: &Option<String>| {
-        let r = FunctionResources { memory: memory.clone().unwrap_or_default(), cpu: cpu.clone().unwrap_or_default() };
-        (!r.is_empty()).then_some(r)
-    };
+    let flags = &args.function;
     for d in deployments {
-        if let Some(f) = &args.fprocess {
+        if let Some(f) = &flags.fprocess {
             d.env_process = f.clone();
         }
-        d.limits = resources(&r.memory_limit, &r.cpu_limit).or(d.limits.take());
-        d.requests = resources(&r.memory_request, &r.cpu_request).or(d.requests.take());
+        d.limits = flags.resources.limits().or(d.limits.take());
+        d.requests = flags.resources.requests().or(d.requests.take());
     }
 }
 

@@ -1,9 +1,13 @@
 //! up: `--local` starts rfaas's gateway on a free port (`--local-port 0`), builds the bundled
 //! python3-http template, creates secrets from `.secrets/`, deploys and waits (again with `-n`);
 //! then `up -g URL --skip-push` updates the function through the ordinary build → deploy path.
+//! Without a stack file, `up` builds and deploys the one function its flags describe.
 
 use std::path::{Path, PathBuf};
 
+use serde_json::json;
+
+use super::Session;
 use crate::engine::{self, Images};
 use crate::support::Rfaas;
 
@@ -98,4 +102,31 @@ async fn up_local_builds_creates_secrets_deploys_and_up_updates() {
     assert_eq!(rfaas.run(&["invoke", "hello", "-g", &url]).success().stdout, "v2 from-dot-secrets");
     rfaas.run(&["remove", "-g", &url]).success();
     rfaas.run(&["remove", "-g", &url, "-n", "dev"]).success();
+}
+
+#[tokio::test]
+async fn up_without_a_stack_file_deploys_the_function_its_flags_describe() {
+    let mut s = Session::logged_in().await;
+    let image = format!("{}/up-flags:{}", engine::PREFIX, engine::unique("t"));
+    let _images = Images(vec![image.clone()]);
+    s.file("solo/Dockerfile", &format!("FROM {}\n", s.image));
+    let function = ["--name", "solo", "--image", &image, "--lang", "dockerfile", "--handler", "./solo"];
+    let deployed = ["--fprocess", "python3 server.py", "--memory-limit", "128Mi", "--cpu-request", "50m"];
+    let up = [&["up", "--skip-push", "--wait"][..], &function, &deployed].concat();
+    s.run(&up).success().stderr_has(&format!("solo built {image}")).stderr_has("solo is ready");
+
+    let d = s.describe("solo");
+    assert_eq!(d["image"], image.as_str());
+    assert_eq!(
+        (&d["envProcess"], &d["limits"], &d["requests"]),
+        (&json!("python3 server.py"), &json!({"memory": "128Mi"}), &json!({"cpu": "50m"}))
+    );
+    s.run(&["invoke", "solo"]).success();
+
+    // Half a description is refused before anything is built.
+    s.run(&["up", "--skip-push", "--name", "other", "--image", &image])
+        .failure(1)
+        .stderr_has("without a stack file, --name, --image, --handler and --lang are all required");
+    assert_eq!(s.run(&["list", "-q"]).success().stdout, "solo\n");
+    s.run(&["remove", "solo"]).success();
 }
