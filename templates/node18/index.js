@@ -155,6 +155,8 @@ function isJSONValue(v) {
 const CHARSET = /;\s*charset\s*=/;
 // The types the `mime` package Express uses gives a UTF-8 charset.
 const UTF8_TYPES = /^text\/|^application\/(javascript|json)/;
+// What contentType.format(contentType.parse(type)) with charset=utf-8 leaves unchanged.
+const NORMALIZED_UTF8_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+; charset=utf-8$/;
 const TYPES = { html: 'text/html', txt: 'text/plain', json: 'application/json', bin: 'application/octet-stream' };
 
 function setHeader(res, field, val) {
@@ -181,7 +183,9 @@ function send(req, res, body) {
   if (typeof chunk === 'string') {
     if (!res.getHeader('Content-Type')) setType(res, 'html');
     const type = res.getHeader('Content-Type');
-    if (typeof type === 'string') {
+    // Formatting a type that is already lower-case with only charset=utf-8 gives it back as it
+    // is, so it is not parsed again for every JSON or text answer.
+    if (typeof type === 'string' && !NORMALIZED_UTF8_TYPE.test(type)) {
       const parsed = contentType.parse(type);
       parsed.parameters.charset = 'utf-8';
       res.setHeader('Content-Type', contentType.format(parsed));

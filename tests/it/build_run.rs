@@ -173,6 +173,9 @@ module.exports = async (event, context) => {
   if (event.path === '/text') {
     return context.status(201).headers({ 'Content-Type': 'text/plain' }).succeed('plain');
   }
+  if (event.path === '/typed') {
+    return context.headers({ 'Content-Type': 'Text/Plain; Charset=ISO-8859-1; format=flowed' }).succeed('typed');
+  }
   return { query: event.query, body: event.body, path: event.path };
 };
 "#;
@@ -231,6 +234,12 @@ async fn node18_function_keeps_express_conventions() {
     assert_eq!(text.headers()["content-type"], "text/plain; charset=utf-8", "Express adds the charset");
     assert!(text.headers().contains_key("x-duration-seconds"));
     assert_eq!(text.text().await.unwrap(), "plain");
+    let typed = client.get(container.url("/typed")).send().await.unwrap();
+    assert_eq!(
+        typed.headers()["content-type"],
+        "text/plain; charset=utf-8; format=flowed",
+        "Express's res.send lower-cases the type and sets the charset to utf-8"
+    );
 
     container.remove(&docker).await;
 }
