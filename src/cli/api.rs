@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Subcommand};
 
-use super::{DeployedFunctionFlags, EnvsubstArg, GatewayArgs, WITHOUT_A_STACK_FILE, parse_duration, parse_tag};
-use crate::stack::image::TagFormat;
+use super::{DeployedFunctionFlags, EnvsubstArg, GatewayArgs, TagArg, WITHOUT_A_STACK_FILE, parse_duration};
 
 // Gateway, TLS and token flags shared by the API commands.
 #[derive(Debug, Clone, Args)]
@@ -16,6 +15,24 @@ pub struct ApiArgs {
     /// Bearer token to send instead of the credentials saved by `rfaas login`
     #[arg(short = 'k', long, global = true)]
     pub token: Option<String>,
+}
+
+// The function a command acts on: `NAME`, or `--name NAME` as faas-cli also takes it.
+#[derive(Debug, Clone, Args)]
+pub struct FunctionNameArg {
+    /// Function name
+    #[arg(required_unless_present = "name_flag")]
+    name: Option<String>,
+    /// Function name, given as a flag as faas-cli also takes it
+    #[arg(long = "name", id = "name_flag", value_name = "NAME", conflicts_with = "name")]
+    name_flag: Option<String>,
+}
+
+impl FunctionNameArg {
+    /// The function, from the argument or `--name`.
+    pub fn function(&self) -> &str {
+        self.name.as_deref().or(self.name_flag.as_deref()).unwrap_or_default()
+    }
 }
 
 // `-n/--namespace`.
@@ -44,9 +61,8 @@ pub struct DeployArgs {
     pub namespace: NamespaceArg,
     #[command(flatten)]
     pub envsubst: EnvsubstArg,
-    /// Image tag: latest, sha, branch, describe or digest
-    #[arg(long, default_value = "latest", value_parser = parse_tag)]
-    pub tag: TagFormat,
+    #[command(flatten)]
+    pub tag: TagArg,
     #[command(flatten)]
     pub flags: DeployFlags,
     #[command(flatten, next_help_heading = WITHOUT_A_STACK_FILE)]
@@ -130,12 +146,8 @@ pub const DESCRIBE_EXAMPLES: &str = "Examples:
 
 #[derive(Debug, Args)]
 pub struct DescribeArgs {
-    /// Function name
-    #[arg(required_unless_present = "name_flag")]
-    pub name: Option<String>,
-    /// Function name, given as a flag as faas-cli also takes it
-    #[arg(long = "name", id = "name_flag", value_name = "NAME", conflicts_with = "name")]
-    pub name_flag: Option<String>,
+    #[command(flatten)]
+    pub name: FunctionNameArg,
     #[command(flatten)]
     pub api: ApiArgs,
     #[command(flatten)]
@@ -175,12 +187,8 @@ pub const INVOKE_EXAMPLES: &str = "Examples:
 
 #[derive(Debug, Args)]
 pub struct InvokeArgs {
-    /// Function name
-    #[arg(required_unless_present = "name_flag")]
-    pub name: Option<String>,
-    /// Function name, given as a flag as faas-cli also takes it
-    #[arg(long = "name", id = "name_flag", value_name = "NAME", conflicts_with = "name")]
-    pub name_flag: Option<String>,
+    #[command(flatten)]
+    pub name: FunctionNameArg,
     /// OpenFaaS Pro: exchange credentials for an IAM function token (not supported by rfaas)
     #[arg(long)]
     pub auth: bool,
@@ -444,9 +452,8 @@ pub struct UpArgs {
     pub deploy: DeployFlags,
     #[command(flatten)]
     pub envsubst: EnvsubstArg,
-    /// Image tag: latest, sha, branch, describe or digest
-    #[arg(long, default_value = "latest", value_parser = parse_tag)]
-    pub tag: TagFormat,
+    #[command(flatten)]
+    pub tag: TagArg,
     /// Build and push this many functions at the same time
     #[arg(long, default_value = "1", value_parser = crate::ops::Parallelism::parse, value_name = "N")]
     pub parallel: crate::ops::Parallelism,
@@ -492,20 +499,6 @@ pub struct UpArgs {
     pub multi: super::MultiArchFlags,
     #[command(flatten, next_help_heading = WITHOUT_A_STACK_FILE)]
     pub function: DeployedFunctionFlags,
-}
-
-impl DescribeArgs {
-    /// The function, from the argument or `--name`.
-    pub fn function(&self) -> &str {
-        self.name.as_deref().or(self.name_flag.as_deref()).unwrap_or_default()
-    }
-}
-
-impl InvokeArgs {
-    /// The function, from the argument or `--name`.
-    pub fn function(&self) -> &str {
-        self.name.as_deref().or(self.name_flag.as_deref()).unwrap_or_default()
-    }
 }
 
 pub const VERSION_EXAMPLES: &str = "Examples:

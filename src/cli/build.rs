@@ -3,9 +3,8 @@
 
 use clap::{ArgAction, Args};
 
-use super::{EnvsubstArg, FunctionFlags, WITHOUT_A_STACK_FILE, parse_key_value, parse_tag};
+use super::{EnvsubstArg, FunctionFlags, TagArg, WITHOUT_A_STACK_FILE, parse_key_value};
 use crate::ops::Parallelism;
-use crate::stack::image::TagFormat;
 
 // `--overwrite[=false]`: replace templates that already exist (default true).
 #[derive(Debug, Clone, Copy, Args)]
@@ -73,9 +72,8 @@ pub struct BuildArgs {
     /// Hide Docker's build output (failures still show the last lines)
     #[arg(long)]
     pub quiet: bool,
-    /// Image tag: latest, sha, branch, describe or digest
-    #[arg(long, default_value = "latest", value_parser = parse_tag)]
-    pub tag: TagFormat,
+    #[command(flatten)]
+    pub tag: TagArg,
     #[command(flatten)]
     pub envsubst: EnvsubstArg,
     #[command(flatten, next_help_heading = WITHOUT_A_STACK_FILE)]
@@ -95,9 +93,8 @@ pub struct PushArgs {
     /// Hide the per-layer output
     #[arg(long)]
     pub quiet: bool,
-    /// Image tag: latest, sha, branch, describe or digest
-    #[arg(long, default_value = "latest", value_parser = parse_tag)]
-    pub tag: TagFormat,
+    #[command(flatten)]
+    pub tag: TagArg,
     #[command(flatten)]
     pub envsubst: EnvsubstArg,
 }

@@ -2,9 +2,8 @@
 
 use clap::Args;
 
-use super::{ApiArgs, EnvsubstArg, NamespaceArg, parse_tag};
+use super::{ApiArgs, EnvsubstArg, NamespaceArg, TagArg};
 use crate::ops::diff::EnvMode;
-use crate::stack::image::TagFormat;
 
 pub const DIFF_EXAMPLES: &str = "Examples:
   rfaas diff
@@ -22,9 +21,8 @@ pub struct DiffArgs {
     pub namespace: NamespaceArg,
     #[command(flatten)]
     pub envsubst: EnvsubstArg,
-    /// Image tag: latest, sha, branch, describe or digest
-    #[arg(long, default_value = "latest", value_parser = parse_tag)]
-    pub tag: TagFormat,
+    #[command(flatten)]
+    pub tag: TagArg,
     /// Environment variables set on one side only: local ignores those only deployed, remote
     /// those only in the stack, all reports both
     #[arg(long, value_enum, default_value = "local", value_name = "MODE")]

@@ -3,8 +3,7 @@
 
 use clap::Args;
 
-use super::{EnvsubstArg, parse_tag};
-use crate::stack::image::TagFormat;
+use super::{EnvsubstArg, TagArg};
 
 pub const GENERATE_EXAMPLES: &str = "Examples:
   rfaas generate -f stack.yaml | kubectl apply -f -
@@ -20,9 +19,8 @@ pub struct GenerateArgs {
     /// Kubernetes namespace of the generated objects (the stack's namespace is not used, as in faas-cli)
     #[arg(short = 'n', long, default_value = "openfaas-fn")]
     pub namespace: String,
-    /// Image tag: latest, sha, branch, describe or digest
-    #[arg(long, default_value = "latest", value_parser = parse_tag)]
-    pub tag: TagFormat,
+    #[command(flatten)]
+    pub tag: TagArg,
     #[command(flatten)]
     pub envsubst: EnvsubstArg,
     /// Generate the Function of this function-store entry (by name) instead of the stack's

@@ -2,8 +2,7 @@
 
 use clap::{ArgAction, Args};
 
-use super::{BuildFlags, EnvsubstArg, parse_key_value, parse_tag};
-use crate::stack::image::TagFormat;
+use super::{BuildFlags, EnvsubstArg, TagArg, parse_key_value};
 
 pub const LOCAL_RUN_EXAMPLES: &str = "Examples:
   rfaas local-run                        # the stack's only function, on http://127.0.0.1:8080
@@ -38,9 +37,8 @@ pub struct LocalRunArgs {
     /// Print the equivalent `docker run` command instead of running it
     #[arg(long)]
     pub print: bool,
-    /// Image tag: latest, sha, branch, describe or digest
-    #[arg(long, default_value = "latest", value_parser = parse_tag)]
-    pub tag: TagFormat,
+    #[command(flatten)]
+    pub tag: TagArg,
     /// Hide Docker's build output
     #[arg(long)]
     pub quiet: bool,

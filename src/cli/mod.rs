@@ -87,6 +87,14 @@ pub struct EnvsubstArg {
     pub envsubst: bool,
 }
 
+// `--tag`: how the image name's tag is made.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct TagArg {
+    /// Image tag: latest, sha, branch, describe or digest
+    #[arg(long, default_value = "latest", value_parser = parse_tag)]
+    pub tag: TagFormat,
+}
+
 // `-j/--json` (faas-cli's flag) or `--output json`: print JSON for scripts.
 #[derive(Debug, Clone, Copy, Args)]
 pub struct JsonArg {
@@ -245,7 +253,7 @@ pub enum Command {
     Store(store::StoreArgs),
 }
 
-pub fn parse_tag(s: &str) -> Result<TagFormat, String> {
+fn parse_tag(s: &str) -> Result<TagFormat, String> {
     s.parse()
 }
 

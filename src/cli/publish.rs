@@ -2,9 +2,8 @@
 
 use clap::Args;
 
-use super::{BuildFlags, EnvsubstArg, parse_tag};
+use super::{BuildFlags, EnvsubstArg, TagArg};
 use crate::ops::Parallelism;
-use crate::stack::image::TagFormat;
 
 pub const PUBLISH_EXAMPLES: &str = "Examples:
   rfaas publish --platforms linux/amd64,linux/arm64
@@ -26,9 +25,8 @@ pub struct PublishArgs {
     /// Hide Docker's build output (failures still show the last lines)
     #[arg(long)]
     pub quiet: bool,
-    /// Image tag: latest, sha, branch, describe or digest
-    #[arg(long, default_value = "latest", value_parser = parse_tag)]
-    pub tag: TagFormat,
+    #[command(flatten)]
+    pub tag: TagArg,
     /// Only assemble ./build/<fn>/ (the Docker build contexts) and stop
     #[arg(long)]
     pub shrinkwrap: bool,

@@ -13,7 +13,7 @@ use crate::stack::image::TagFormat;
 
 pub async fn run(args: BuildArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = load(&args, ctx).await?;
-    let mut opts = options(&args.flags, args.tag, args.force, args.parallel);
+    let mut opts = options(&args.flags, args.tag.tag, args.force, args.parallel);
     opts.shrinkwrap = args.shrinkwrap;
     let outcome = ops::build::build(&stack, &opts, &ctx.env()).await?;
     render(&outcome, ctx)

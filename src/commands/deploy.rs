@@ -12,7 +12,7 @@ use crate::stack::image::TagFormat;
 pub async fn run(args: DeployArgs, ctx: &Context) -> anyhow::Result<()> {
     let flag_mode = args.function.function.names_a_function();
     let stack = if flag_mode { None } else { Some(ctx.load_stack(args.envsubst.envsubst).await?) };
-    let overrides = overrides(&args.flags, args.namespace.namespace.clone(), args.tag)?;
+    let overrides = overrides(&args.flags, args.namespace.namespace.clone(), args.tag.tag)?;
     let deployments = match &stack {
         Some(stack) => ops::deploy::from_stack(stack, &overrides, args.flags.read_template, &ctx.env())?,
         None => vec![from_flags(&args, overrides, ctx)?],
@@ -67,7 +67,7 @@ fn from_flags(args: &DeployArgs, o: Overrides, ctx: &Context) -> anyhow::Result<
     });
     Ok(FunctionDeployment {
         service: name.clone(),
-        image: crate::stack::image::image_name(args.tag, image, function.handler.as_deref(), &ctx.cwd)?,
+        image: crate::stack::image::image_name(args.tag.tag, image, function.handler.as_deref(), &ctx.cwd)?,
         namespace: o.namespace.clone().unwrap_or_default(),
         env_process: fprocess.unwrap_or_default(),
         env_vars: o.env.into_iter().collect(),

@@ -10,7 +10,7 @@ use crate::openfaas::ClientError;
 use crate::openfaas::types::{FunctionResources, FunctionStatus, ScalingStatus};
 
 pub async fn run(args: DescribeArgs, ctx: &Context) -> anyhow::Result<()> {
-    let name = args.function().to_string();
+    let name = args.name.function().to_string();
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
     let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), stack.as_ref())?;
     let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(60)))?;

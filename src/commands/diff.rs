@@ -24,7 +24,7 @@ pub async fn run(args: DiffArgs, ctx: &Context) -> anyhow::Result<()> {
     if stack.file.functions.is_empty() {
         anyhow::bail!("no functions found in {}", stack.source);
     }
-    let overrides = Overrides { namespace: args.namespace.namespace.clone(), tag: args.tag, ..Default::default() };
+    let overrides = Overrides { namespace: args.namespace.namespace.clone(), tag: args.tag.tag, ..Default::default() };
     let wanted = stack
         .functions()
         .map(|f| {

@@ -8,7 +8,7 @@ use crate::openfaas::deployment::parse_pairs;
 use crate::stack::image::TagFormat;
 
 pub async fn run(args: GenerateArgs, ctx: &Context) -> anyhow::Result<()> {
-    let opts = GenerateOptions { api: &args.api, namespace: &args.namespace, tag: args.tag };
+    let opts = GenerateOptions { api: &args.api, namespace: &args.namespace, tag: args.tag.tag };
     let yaml = match &args.from_store {
         Some(function) => from_store(&args, function, &opts, ctx).await?,
         None => {
@@ -39,7 +39,7 @@ async fn from_store(
     ctx: &Context,
 ) -> anyhow::Result<String> {
     validate(opts)?;
-    if args.tag == TagFormat::Digest {
+    if args.tag.tag == TagFormat::Digest {
         anyhow::bail!("digest tag format is not supported for store functions");
     }
     let pairs = |flag: &str, v: &[String]| parse_pairs(flag, v).map_err(anyhow::Error::msg);

@@ -20,7 +20,7 @@ pub async fn run(args: InvokeArgs, ctx: &Context) -> anyhow::Result<()> {
             "call the function without --auth; give it credentials of its own with -H if it checks them",
         ));
     }
-    let name = args.function().to_string();
+    let name = args.name.function().to_string();
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
     let flags = commands::flags(&args.gateway, None, args.namespace.namespace.as_deref());
     let settings = ctx.settings_without_credentials(flags, stack.as_ref());

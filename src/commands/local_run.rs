@@ -68,7 +68,7 @@ pub async fn run(args: LocalRunArgs, ctx: &Context) -> anyhow::Result<()> {
 /// The container for the stack's one function, as `args` ask for it.
 fn plan_for(stack: &Stack, args: &LocalRunArgs, ports: Ports, ctx: &Context) -> anyhow::Result<RunPlan> {
     let function = stack.functions().next().expect("one function selected");
-    let overrides = Overrides { tag: args.tag, ..Default::default() };
+    let overrides = Overrides { tag: args.tag.tag, ..Default::default() };
     let fprocess = crate::ops::deploy::template_fprocess(function.lang.as_deref(), &ctx.env());
     let d = deployment::from_stack(stack, function, &overrides, fprocess, &ctx.cwd)?;
     let opts = LocalRunOptions {
@@ -97,7 +97,7 @@ async fn watch(
         let name = name.clone();
         Box::pin(async move { only(&ctx.load_stack(envsubst).await?, Some(&name)) })
     });
-    let build = crate::commands::build::options(&args.flags, args.tag, false, crate::ops::Parallelism::ONE);
+    let build = crate::commands::build::options(&args.flags, args.tag.tag, false, crate::ops::Parallelism::ONE);
     let planner: Planner<'_> = Box::new(move |stack: &Stack| plan_for(stack, args, ports, ctx));
     let mut target = ContainerTarget::new(docker.clone(), plan, build.clone(), planner, load, ctx.env());
     match built {
@@ -145,7 +145,7 @@ async fn build_function(
     docker: &bollard::Docker,
     ctx: &Context,
 ) -> anyhow::Result<()> {
-    let build = crate::commands::build::options(&args.flags, args.tag, false, crate::ops::Parallelism::ONE);
+    let build = crate::commands::build::options(&args.flags, args.tag.tag, false, crate::ops::Parallelism::ONE);
     let (jobs, _skipped) = crate::ops::build::prepare(stack, &build, &ctx.env()).await?;
     let opts =
         EngineOptions { force: false, no_cache: args.flags.no_cache, pull: args.flags.pull, squash: args.flags.squash };

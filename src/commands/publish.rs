@@ -24,7 +24,7 @@ pub async fn run(args: PublishArgs, ctx: &Context) -> anyhow::Result<()> {
     let opts = options(platforms, &args.multi, &args.flags, args.parallel);
     let step = Step {
         flags: &args.flags,
-        tag: args.tag,
+        tag: args.tag.tag,
         reset_qemu: args.multi.reset_qemu,
         quiet: args.quiet,
         shrinkwrap: args.shrinkwrap,

@@ -6,7 +6,7 @@ use crate::ops::{self, push::PushOptions};
 
 pub async fn run(args: PushArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.load_stack(args.envsubst.envsubst).await?;
-    let opts = PushOptions { tag: args.tag, parallel: args.parallel };
+    let opts = PushOptions { tag: args.tag.tag, parallel: args.parallel };
     let outcome = ops::push::push(&stack, &opts, &ctx.env()).await?;
     Ok(outcome.check()?)
 }

@@ -71,14 +71,14 @@ async fn up_once(
         let opts = commands::publish::options(platforms, &args.multi, &args.build, args.parallel);
         let step = commands::publish::Step {
             flags: &args.build,
-            tag: args.tag,
+            tag: args.tag.tag,
             reset_qemu: args.multi.reset_qemu,
             quiet: args.quiet,
             shrinkwrap: args.shrinkwrap,
         };
         commands::publish::publish_stack(stack, &step, &opts, ctx).await?;
     } else {
-        let mut build = commands::build::options(&args.build, args.tag, args.force, args.parallel);
+        let mut build = commands::build::options(&args.build, args.tag.tag, args.force, args.parallel);
         build.shrinkwrap = args.shrinkwrap;
         let built = ops::build::build(stack, &build, &env).await?;
         commands::build::render(&built, ctx)?;
@@ -89,13 +89,13 @@ async fn up_once(
     if args.local {
         ctx.printer.status("Skipping push: the local gateway runs images from the local Docker engine.");
     } else if !args.skip_push && !args.publish {
-        let push = PushOptions { tag: args.tag, parallel: args.parallel };
+        let push = PushOptions { tag: args.tag.tag, parallel: args.parallel };
         ops::push::push(stack, &push, &env).await?.check()?;
     }
     if args.skip_deploy {
         return Ok(());
     }
-    let overrides = commands::deploy::overrides(&args.deploy, args.namespace.namespace.clone(), args.tag)?;
+    let overrides = commands::deploy::overrides(&args.deploy, args.namespace.namespace.clone(), args.tag.tag)?;
     let mut deployments = ops::deploy::from_stack(stack, &overrides, args.deploy.read_template, &env)?;
     if stack.source == commands::build::FLAG_STACK {
         apply_flags(&mut deployments, args);
@@ -134,15 +134,15 @@ async fn watch(
         Some(gateway_id) => Some(LocalReplicas { docker: crate::docker::connect().await?, gateway_id }),
         None => None,
     };
-    let build = commands::build::options(&args.build, args.tag, false, args.parallel);
+    let build = commands::build::options(&args.build, args.tag.tag, false, args.parallel);
     let mut deploy = commands::deploy::options(&args.deploy);
     deploy.wait |= local.is_some();
     let envsubst = args.envsubst.envsubst;
     let mut target = GatewayTarget {
         client,
         build: build.clone(),
-        push: (!args.local && !args.skip_push).then_some(PushOptions { tag: args.tag, parallel: args.parallel }),
-        overrides: commands::deploy::overrides(&args.deploy, args.namespace.namespace.clone(), args.tag)?,
+        push: (!args.local && !args.skip_push).then_some(PushOptions { tag: args.tag.tag, parallel: args.parallel }),
+        overrides: commands::deploy::overrides(&args.deploy, args.namespace.namespace.clone(), args.tag.tag)?,
         read_template: args.deploy.read_template,
         deploy,
         create_secrets: args.local,
