@@ -309,18 +309,13 @@ pub struct ResourceFlags {
 impl ResourceFlags {
     /// `--cpu-limit` and `--memory-limit`, when either is given.
     pub fn limits(&self) -> Option<FunctionResources> {
-        resources(&self.memory_limit, &self.cpu_limit)
+        FunctionResources::given(self.memory_limit.as_deref(), self.cpu_limit.as_deref())
     }
 
     /// `--cpu-request` and `--memory-request`, when either is given.
     pub fn requests(&self) -> Option<FunctionResources> {
-        resources(&self.memory_request, &self.cpu_request)
+        FunctionResources::given(self.memory_request.as_deref(), self.cpu_request.as_deref())
     }
-}
-
-fn resources(memory: &Option<String>, cpu: &Option<String>) -> Option<FunctionResources> {
-    let r = FunctionResources { memory: memory.clone().unwrap_or_default(), cpu: cpu.clone().unwrap_or_default() };
-    (!r.is_empty()).then_some(r)
 }
 
 /// The help heading of [`FunctionFlags`] and [`DeployedFunctionFlags`].

@@ -42,9 +42,7 @@ pub fn parse_pairs(flag: &str, values: &[String]) -> Result<Vec<(String, String)
 
 fn resources(r: &Option<Resources>) -> Option<FunctionResources> {
     let r = r.as_ref()?;
-    let out =
-        FunctionResources { memory: r.memory.clone().unwrap_or_default(), cpu: r.cpu.clone().unwrap_or_default() };
-    (!out.is_empty()).then_some(out)
+    FunctionResources::given(r.memory.as_deref(), r.cpu.as_deref())
 }
 
 fn merged(base: Option<&BTreeMap<String, String>>, flags: &[(String, String)]) -> BTreeMap<String, String> {

@@ -47,6 +47,12 @@ impl FunctionResources {
     pub fn is_empty(&self) -> bool {
         self.memory.is_empty() && self.cpu.is_empty()
     }
+
+    /// The resources from an optional memory and CPU quantity, when either is given.
+    pub fn given(memory: Option<&str>, cpu: Option<&str>) -> Option<FunctionResources> {
+        let r = FunctionResources { memory: memory.unwrap_or_default().into(), cpu: cpu.unwrap_or_default().into() };
+        (!r.is_empty()).then_some(r)
+    }
 }
 
 /// Body of `POST`/`PUT /system/functions`.
