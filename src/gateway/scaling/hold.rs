@@ -160,15 +160,19 @@ mod tests {
         assert_eq!(stop_all(&procs), Err(vec![]));
     }
 
+    /// The process's settled state: running (R) and uninterruptible sleep (D, as a child just
+    /// spawned may be while exec pages it in) are waited through, since a pending signal takes
+    /// effect once they end.
     fn process_state(pid: i32) -> char {
+        let mut state = 'R';
         for _ in 0..100 {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-            let state = stat.rsplit(')').next().unwrap().trim_start().chars().next().unwrap();
-            if state != 'R' {
+            state = stat.rsplit(')').next().unwrap().trim_start().chars().next().unwrap();
+            if !matches!(state, 'R' | 'D') {
                 return state;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        'R'
+        state
     }
 }
