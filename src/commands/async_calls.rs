@@ -1,8 +1,6 @@
 //! `rfaas async list|describe|retry`: the async call records of rfaas's gateway as a table, one
 //! call's details, or JSON; and the replay of a dead call.
 
-use std::time::Duration;
-
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::cli::{AsyncArgs, AsyncCallArgs, AsyncCommand, AsyncListArgs};
@@ -13,7 +11,7 @@ use crate::openfaas::invocations::{Invocation, check_call_id};
 
 pub async fn run(args: AsyncArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.optional_stack(true).await?;
-    let client = ctx.client(&args.api, stack.as_ref(), Some(Duration::from_secs(60)))?;
+    let client = ctx.client(&args.api, stack.as_ref(), Some(super::API_CALL_TIMEOUT))?;
     let result = match args.command {
         AsyncCommand::List(list_args) => list(&client, list_args, ctx).await,
         AsyncCommand::Describe(call) => describe(&client, &checked(call)?, ctx).await,

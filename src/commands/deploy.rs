@@ -17,8 +17,7 @@ pub async fn run(args: DeployArgs, ctx: &Context) -> anyhow::Result<()> {
         Some(stack) => ops::deploy::from_stack(stack, &overrides, args.flags.read_template, &ctx.env())?,
         None => vec![from_flags(&args, overrides, ctx)?],
     };
-    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), stack.as_ref())?;
-    let client = ctx.client_for(&settings, Some(args.flags.timeout))?;
+    let (_, client) = ctx.namespaced_client(&args.api, &args.namespace, stack.as_ref(), Some(args.flags.timeout))?;
     let outcome = ops::deploy::deploy(&client, &deployments, &options(&args.flags), &ctx.env()).await?;
     Ok(outcome.check()?)
 }

@@ -12,8 +12,8 @@ use crate::openfaas::types::{FunctionResources, FunctionStatus, ScalingStatus};
 pub async fn run(args: DescribeArgs, ctx: &Context) -> anyhow::Result<()> {
     let name = args.name.function().to_string();
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
-    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), stack.as_ref())?;
-    let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(60)))?;
+    let (settings, client) =
+        ctx.namespaced_client(&args.api, &args.namespace, stack.as_ref(), Some(super::API_CALL_TIMEOUT))?;
     let (namespace, _) = settings.namespace_for(&name);
     let Some(mut status) = client.get_function(&name, &namespace).await.map_err(ClientError::into_anyhow)? else {
         anyhow::bail!("no such function: {}", name);

@@ -7,8 +7,8 @@ use crate::output::Columns;
 
 pub async fn run(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
-    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), stack.as_ref())?;
-    let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(60)))?;
+    let (settings, client) =
+        ctx.namespaced_client(&args.api, &args.namespace, stack.as_ref(), Some(super::API_CALL_TIMEOUT))?;
     let mut functions = client.list_functions(&settings.namespace()).await?;
     sort(&mut functions, &args.sort);
     if ctx.printer.is_json() {

@@ -11,8 +11,7 @@ use crate::openfaas::types::LogMessage;
 pub async fn run(args: LogsArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
     // A stream: no overall deadline, but the head must come within the client's default.
-    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), stack.as_ref())?;
-    let client = ctx.client_for(&settings, None)?;
+    let (settings, client) = ctx.namespaced_client(&args.api, &args.namespace, stack.as_ref(), None)?;
     let (namespace, _) = settings.namespace_for(&args.name);
     let query = query(&args, &namespace)?;
     let mut response = client.logs(&query).await.map_err(ClientError::into_anyhow)?;

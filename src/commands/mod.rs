@@ -35,12 +35,16 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::cli::{ApiArgs, GatewayArgs, GlobalArgs};
+use crate::cli::{ApiArgs, GatewayArgs, GlobalArgs, NamespaceArg};
 use crate::config;
 use crate::openfaas::{Client, ClientError, ClientOptions};
 use crate::output::Printer;
 use crate::settings::{self, Environment, Flags, Settings};
 use crate::stack::{LoadOptions, Stack};
+
+/// How long one call to the gateway API may take, for the commands without a `--timeout` (faas-cli
+/// uses the same 60 s).
+pub const API_CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What every command gets: the printer, the working directory, the global flags and the
 /// environment, each built once in [`crate::run`].
@@ -160,13 +164,22 @@ impl Context {
     }
 
     /// The settings for a command's gateway flags.
-    pub fn api_settings(
+    fn api_settings(&self, api: &ApiArgs, namespace: Option<&str>, stack: Option<&Stack>) -> anyhow::Result<Settings> {
+        self.settings(flags(&api.gateway, api.token.as_deref(), namespace), stack)
+    }
+
+    /// The settings for a command's gateway flags and `--namespace`, and a client for them
+    /// whose calls may each take `timeout`.
+    pub fn namespaced_client(
         &self,
         api: &ApiArgs,
-        namespace: Option<&str>,
+        namespace: &NamespaceArg,
         stack: Option<&Stack>,
-    ) -> anyhow::Result<Settings> {
-        self.settings(flags(&api.gateway, api.token.as_deref(), namespace), stack)
+        timeout: Option<Duration>,
+    ) -> anyhow::Result<(Settings, Client)> {
+        let settings = self.api_settings(api, namespace.namespace.as_deref(), stack)?;
+        let client = self.client_for(&settings, timeout)?;
+        Ok((settings, client))
     }
 
     /// A client for resolved settings.

@@ -9,7 +9,7 @@ use crate::openfaas::types::FunctionNamespace;
 use crate::openfaas::{Client, ClientError};
 
 pub async fn run(args: NamespaceArgs, ctx: &Context) -> anyhow::Result<()> {
-    let client = ctx.client(&args.api, None, Some(std::time::Duration::from_secs(60)))?;
+    let client = ctx.client(&args.api, None, Some(super::API_CALL_TIMEOUT))?;
     let result = match args.command {
         NamespaceCommand::List { .. } => list(&client, ctx.printer.is_json(), ctx).await,
         NamespaceCommand::Get { name } => get(&client, &name, ctx).await,

@@ -6,8 +6,8 @@ use crate::openfaas::ClientError;
 
 pub async fn run(args: ReadyArgs, ctx: &Context) -> anyhow::Result<()> {
     let stack = ctx.optional_stack(args.envsubst.envsubst).await?;
-    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), stack.as_ref())?;
-    let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(5)))?;
+    let (settings, client) =
+        ctx.namespaced_client(&args.api, &args.namespace, stack.as_ref(), Some(std::time::Duration::from_secs(5)))?;
     let namespace = args.name.as_ref().map(|n| settings.namespace_for(n).0);
     let started = std::time::Instant::now();
     // The last attempt's failure is the cause of a final "not ready" (a gateway that never answers).

@@ -10,8 +10,8 @@ pub async fn run(args: RemoveArgs, ctx: &Context) -> anyhow::Result<()> {
         Some(_) => ctx.optional_stack(args.envsubst.envsubst).await?,
         None => Some(ctx.load_stack(args.envsubst.envsubst).await?),
     };
-    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), stack.as_ref())?;
-    let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(60)))?;
+    let (settings, client) =
+        ctx.namespaced_client(&args.api, &args.namespace, stack.as_ref(), Some(super::API_CALL_TIMEOUT))?;
     let names: Vec<String> = match &args.name {
         Some(name) => vec![name.clone()],
         None => stack.iter().flat_map(|s| s.functions().map(|f| f.name.clone())).collect(),

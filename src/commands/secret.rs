@@ -66,7 +66,7 @@ fn secret_value(args: &SecretValueArgs) -> anyhow::Result<Secret> {
 async fn save(args: SecretValueArgs, create: bool, ctx: &Context) -> anyhow::Result<()> {
     check_name(&args.name)?;
     let secret = secret_value(&args)?;
-    let client = ctx.client(&args.api, None, Some(std::time::Duration::from_secs(60)))?;
+    let client = ctx.client(&args.api, None, Some(super::API_CALL_TIMEOUT))?;
     if !create {
         let status = client.update_secret(&secret).await.map_err(ClientError::into_anyhow)?;
         ctx.printer.status(&format!("Updated: {status}"));
@@ -91,8 +91,7 @@ async fn save(args: SecretValueArgs, create: bool, ctx: &Context) -> anyhow::Res
 }
 
 async fn list(args: SecretListArgs, ctx: &Context) -> anyhow::Result<()> {
-    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), None)?;
-    let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(60)))?;
+    let (settings, client) = ctx.namespaced_client(&args.api, &args.namespace, None, Some(super::API_CALL_TIMEOUT))?;
     let namespace = settings.namespace();
     let secrets = client.list_secrets(&namespace).await.map_err(ClientError::into_anyhow)?;
     if ctx.printer.is_json() {
@@ -111,8 +110,7 @@ async fn list(args: SecretListArgs, ctx: &Context) -> anyhow::Result<()> {
 
 async fn remove(args: SecretRemoveArgs, ctx: &Context) -> anyhow::Result<()> {
     check_name(&args.name)?;
-    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), None)?;
-    let client = ctx.client_for(&settings, Some(std::time::Duration::from_secs(60)))?;
+    let (settings, client) = ctx.namespaced_client(&args.api, &args.namespace, None, Some(super::API_CALL_TIMEOUT))?;
     let namespace = settings.namespace();
     match client.delete_secret(&args.name, &namespace).await {
         Ok(()) => ctx.printer.status("Removed.. OK."),

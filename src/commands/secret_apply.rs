@@ -26,7 +26,7 @@ pub async fn run(args: SecretApplyArgs, ctx: &Context) -> anyhow::Result<()> {
         ctx.printer.status(&format!("No secrets found in {} directory", secrets_folder::FOLDER));
         return Ok(());
     }
-    let client = ctx.client(&args.api, None, Some(std::time::Duration::from_secs(60)))?;
+    let client = ctx.client(&args.api, None, Some(super::API_CALL_TIMEOUT))?;
     let existing = client.list_secrets(&namespace).await?;
     let mut failed = Vec::new();
     for secret in &secrets {

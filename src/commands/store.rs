@@ -45,8 +45,7 @@ pub async fn run(args: StoreArgs, ctx: &Context) -> anyhow::Result<()> {
 async fn deploy(args: &StoreDeployArgs, item: &StoreFunction, platform: &str, ctx: &Context) -> anyhow::Result<()> {
     let deployments = [deployment_for(args, item, platform)?];
     // As faas-cli: the stack's gateway is not used here, only -g, OPENFAAS_URL and the default.
-    let settings = ctx.api_settings(&args.api, args.namespace.namespace.as_deref(), None)?;
-    let client = ctx.client_for(&settings, Some(args.flags.timeout))?;
+    let (_, client) = ctx.namespaced_client(&args.api, &args.namespace, None, Some(args.flags.timeout))?;
     let opts = super::deploy::options(&args.flags);
     let outcome = crate::ops::deploy::deploy(&client, &deployments, &opts, &ctx.env()).await?;
     Ok(outcome.check()?)
