@@ -99,8 +99,8 @@ pub enum ReloadError {
     ReadOnly { container: String },
     #[error("cannot copy the handler files into container {container}: {message}")]
     Upload { container: String, message: String },
-    #[error("the runtime in container {container} did not answer the reload within {}", humantime::format_duration(*.timeout))]
-    NoAnswer { container: String, timeout: Duration },
+    #[error("the runtime in container {container} did not answer the reload within {}; {seen}", humantime::format_duration(*.timeout))]
+    NoAnswer { container: String, timeout: Duration, seen: answer::LogSeen },
     #[error("container {container} stopped before its runtime answered the reload")]
     Stopped { container: String },
     #[error("the engine failed to {action} container {container}: {message}")]
@@ -141,14 +141,15 @@ pub async fn reload(docker: &Docker, req: &ReloadRequest<'_>, timeout: Duration)
         }
         other => other,
     })?;
-    match tokio::time::timeout(timeout, answer::find(logs, &id)).await {
+    let mut seen = answer::LogSeen::default();
+    match tokio::time::timeout(timeout, answer::find(logs, &id, &mut seen)).await {
         Ok(Some(found)) => found.map_err(|message| ReloadError::Engine {
             container: container.to_string(),
             action: "read the logs of",
             message,
         }),
         Ok(None) => Err(ReloadError::Stopped { container: container.to_string() }),
-        Err(_) => Err(ReloadError::NoAnswer { container: container.to_string(), timeout }),
+        Err(_) => Err(ReloadError::NoAnswer { container: container.to_string(), timeout, seen }),
     }
 }
 

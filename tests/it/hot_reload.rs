@@ -188,6 +188,49 @@ async fn a_read_only_replica_refuses_the_reload() {
     assert!(matches!(err, ReloadError::ReadOnly { .. }), "{err}");
 }
 
+#[tokio::test]
+async fn a_runtime_that_answers_another_reload_is_reported_with_what_its_log_showed() {
+    let docker = engine::docker().await;
+    // A labelled server whose SIGHUP answer carries a stale id, as if its id file were never read.
+    let server = r#"mkdir -p /home/app && trap 'echo "rfaas-reload {\"id\":\"stale\",\"ok\":true,\"ms\":1}"' HUP && echo ready && while :; do sleep 0.1; done"#;
+    let body = ContainerCreateBody {
+        image: Some("debian:bookworm-slim".into()),
+        cmd: Some(vec!["sh".into(), "-c".into(), server.into()]),
+        labels: Some([(reload::HOT_RELOAD_LABEL.to_string(), "1".to_string())].into()),
+        host_config: Some(HostConfig { network_mode: Some("host".into()), ..Default::default() }),
+        ..Default::default()
+    };
+    let opts = CreateContainerOptions { name: Some(engine::unique("rfaas-it-stale")), ..Default::default() };
+    let id = docker.create_container(Some(opts), body).await.unwrap().id;
+    let _remove = RemoveOnDrop(id.clone());
+    docker.start_container(&id, None).await.unwrap();
+    wait_for_log_line(&id, "ready").await;
+    let handler = tempfile::tempdir().unwrap();
+    std::fs::write(handler.path().join("handler.py"), "def handle(event, context):\n    return 'x'\n").unwrap();
+    let ignore = |_: &Path| false;
+    let req = ReloadRequest { container: &id, handler_dir: handler.path(), ignore: &ignore };
+    let started = Instant::now();
+    let err = reload::reload(&docker, &req, Duration::from_secs(2)).await.unwrap_err();
+    assert!(matches!(err, ReloadError::NoAnswer { .. }), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(5), "the 2 s timeout took {:?}", started.elapsed());
+    let message = err.to_string();
+    assert!(message.contains("did not answer the reload within 2s"), "{message}");
+    assert!(message.contains("with answers to other reloads only (stale)"), "{message}");
+}
+
+/// Waits (at most 10 s) until container `id`'s log has the line `line`.
+async fn wait_for_log_line(id: &str, line: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = std::process::Command::new("docker").args(["logs", id]).output().unwrap();
+        if String::from_utf8_lossy(&out.stdout).lines().any(|l| l == line) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "container {id} never logged {line:?}: {out:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Removes a container when dropped.
 struct RemoveOnDrop(String);
 

@@ -29,29 +29,76 @@ struct Answer {
     detail: Option<String>,
 }
 
-/// The outcome a log line announces for reload `id`; `None` for any other line (another
-/// reload's answer, the handler's own output, an access log line).
-pub fn parse_line(line: &str, id: &str) -> Option<ReloadOutcome> {
+/// The answer (to any reload) a log line holds.
+fn answer_in(line: &str) -> Option<Answer> {
     let json = line.trim_end_matches(['\r', '\n']).strip_prefix(ANSWER_PREFIX)?;
-    let answer: Answer = serde_json::from_str(json).ok()?;
-    if answer.id != id {
-        return None;
-    }
-    Some(if answer.ok {
-        ReloadOutcome::Loaded { elapsed: Duration::from_secs_f64(answer.ms.max(0.0) / 1000.0) }
-    } else {
-        ReloadOutcome::Failed {
-            error: answer.error.unwrap_or_else(|| "the handler failed to load".to_string()),
-            file: answer.file,
-            line: answer.line,
-            detail: answer.detail.unwrap_or_default(),
+    serde_json::from_str(json).ok()
+}
+
+impl Answer {
+    fn outcome(self) -> ReloadOutcome {
+        if self.ok {
+            ReloadOutcome::Loaded { elapsed: Duration::from_secs_f64(self.ms.max(0.0) / 1000.0) }
+        } else {
+            ReloadOutcome::Failed {
+                error: self.error.unwrap_or_else(|| "the handler failed to load".to_string()),
+                file: self.file,
+                line: self.line,
+                detail: self.detail.unwrap_or_default(),
+            }
         }
-    })
+    }
+}
+
+/// What the log showed while [`find`] read it, for the error when no answer comes: whether the
+/// log was read at all, and whether the runtime answered some other reload (a stale id file).
+/// Counts and reload ids only: the lines themselves are the function's output.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct LogSeen {
+    /// Whole lines read.
+    pub lines: usize,
+    /// The ids of answers to other reloads, at most [`LogSeen::MAX_OTHER_IDS`].
+    pub other_answers: Vec<String>,
+}
+
+impl LogSeen {
+    const MAX_OTHER_IDS: usize = 3;
+    /// Ids are the runtime's output: kept short, and shown escaped.
+    const MAX_ID_CHARS: usize = 64;
+
+    fn note(&mut self, line: &str, id: &str) -> Option<ReloadOutcome> {
+        self.lines += 1;
+        let answer = answer_in(line)?;
+        if answer.id == id {
+            return Some(answer.outcome());
+        }
+        if self.other_answers.len() < Self::MAX_OTHER_IDS {
+            self.other_answers.push(answer.id.chars().take(Self::MAX_ID_CHARS).collect());
+        }
+        None
+    }
+}
+
+impl std::fmt::Display for LogSeen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.lines, self.other_answers.as_slice()) {
+            (0, _) => write!(f, "its log showed no line from the second before the signal on"),
+            (n, []) => {
+                write!(f, "its log showed {n} line(s) from the second before the signal on, no answer among them")
+            }
+            (n, ids) => write!(
+                f,
+                "its log showed {n} line(s) from the second before the signal on, with answers to other reloads only ({})",
+                ids.iter().map(|id| id.escape_debug().to_string()).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
 }
 
 /// Reads `chunks` (log text, cut anywhere) until the answer for `id`: `None` when the log ends
-/// first, `Some(Err)` when reading it fails.
-pub async fn find<S>(chunks: S, id: &str) -> Option<Result<ReloadOutcome, String>>
+/// first, `Some(Err)` when reading it fails. `seen` keeps what was read, so that it outlives a
+/// timeout that drops this future.
+pub async fn find<S>(chunks: S, id: &str, seen: &mut LogSeen) -> Option<Result<ReloadOutcome, String>>
 where
     S: Stream<Item = Result<String, String>>,
 {
@@ -64,17 +111,22 @@ where
         }
         while let Some(end) = pending.find('\n') {
             let line: String = pending.drain(..=end).collect();
-            if let Some(outcome) = parse_line(&line, id) {
+            if let Some(outcome) = seen.note(&line, id) {
                 return Some(Ok(outcome));
             }
         }
     }
-    parse_line(&pending, id).map(Ok)
+    if pending.is_empty() { None } else { seen.note(&pending, id).map(Ok) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The outcome a line announces for reload `id`.
+    fn parse_line(line: &str, id: &str) -> Option<ReloadOutcome> {
+        LogSeen::default().note(line, id)
+    }
 
     #[test]
     fn a_success_gives_the_load_time() {
@@ -125,13 +177,52 @@ mod tests {
             "k\":true,\"ms\":4}\n",
         ];
         let stream = futures_util::stream::iter(chunks.map(|c| Ok(c.to_string())));
-        let found = find(stream, "a").await;
+        let found = find(stream, "a", &mut LogSeen::default()).await;
         assert_eq!(found, Some(Ok(ReloadOutcome::Loaded { elapsed: Duration::from_millis(4) })));
     }
 
     #[tokio::test]
     async fn a_log_that_ends_without_the_answer_gives_none() {
         let stream = futures_util::stream::iter([Ok("Server stopped\n".to_string())]);
-        assert_eq!(find(stream, "a").await, None);
+        assert_eq!(find(stream, "a", &mut LogSeen::default()).await, None);
+    }
+
+    #[tokio::test]
+    async fn what_was_read_survives_a_timeout_that_drops_the_search() {
+        let lines = "GET /slow - 200\nrfaas-reload {\"id\":\"stale\",\"ok\":true,\"ms\":1}\n";
+        let stream = futures_util::stream::iter([Ok(lines.to_string())]).chain(futures_util::stream::pending());
+        let mut seen = LogSeen::default();
+        let waited = tokio::time::timeout(Duration::from_millis(50), find(stream, "a", &mut seen)).await;
+        assert!(waited.is_err(), "the answer to another reload ended the search: {waited:?}");
+        assert_eq!(seen, LogSeen { lines: 2, other_answers: vec!["stale".into()] });
+        assert_eq!(
+            seen.to_string(),
+            "its log showed 2 line(s) from the second before the signal on, with answers to other reloads only (stale)"
+        );
+    }
+
+    #[test]
+    fn an_unread_log_says_so_and_other_ids_are_capped() {
+        assert_eq!(LogSeen::default().to_string(), "its log showed no line from the second before the signal on");
+        let mut seen = LogSeen::default();
+        for id in ["1", "2", "3", "4"] {
+            assert_eq!(seen.note(&format!("rfaas-reload {{\"id\":\"{id}\",\"ok\":true}}"), "a"), None);
+        }
+        assert_eq!((seen.lines, seen.other_answers.len()), (4, 3));
+        assert_eq!(seen.note("GET / - 200", "a"), None);
+        assert_eq!(
+            seen.to_string(),
+            "its log showed 5 line(s) from the second before the signal on, with answers to other reloads only (1, 2, 3)"
+        );
+    }
+
+    #[test]
+    fn a_hostile_id_is_shown_short_and_escaped() {
+        let mut seen = LogSeen::default();
+        let id = format!("\\u001b[2J{}", "x".repeat(10_000));
+        seen.note(&format!("rfaas-reload {{\"id\":\"{id}\",\"ok\":true}}"), "a");
+        let shown = seen.to_string();
+        assert!(!shown.contains('\u{1b}'), "{shown}");
+        assert!(shown.contains("(\\u{1b}[2Jxxx") && shown.len() < 250, "{shown}");
     }
 }
