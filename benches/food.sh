@@ -33,18 +33,9 @@ bench_need wrk curl jq bc redis-cli mariadb
 bench_test_env
 bench_setup
 
-# Runs at exit, after the gateway and its containers are gone.
-flush_bench_redis() {
-    redis-cli -h "$RFAAS_TEST_REDIS_HOST" -p "$RFAAS_TEST_REDIS_PORT" -n "$REDIS_DB" flushdb >/dev/null 2>&1
-}
-bench_on_exit flush_bench_redis
+# --- database and Redis -------------------------------------------------------------------
 sql() { bench_mariadb -e "USE $DB; $1"; }
-
-# --- database, Redis, secret --------------------------------------------------------------
-echo "==> preparing database $DB and Redis DB $REDIS_DB" >&2
-bench_database "$DB"
-bench_mariadb "$DB" <stacks/food-delivery/schema.sql
-redis-cli -h "$RFAAS_TEST_REDIS_HOST" -p "$RFAAS_TEST_REDIS_PORT" -n "$REDIS_DB" flushdb >/dev/null
+bench_food_data
 
 # --- images and gateway -------------------------------------------------------------------
 echo "==> building the three images (:bench) and starting a gateway" >&2
@@ -117,8 +108,7 @@ cfs0="$(cfs delivery-analytics)"
 res="$(wrk_run "$WORK/delivery.lua" "$GW/function/delivery-analytics" "$DURATION" run 2)"
 read -r da_p50 da_p99 da_rps da_err da_non2xx <<<"$res"
 da_throttled="$(throttled "$cfs0" "$(cfs delivery-analytics)")"
-da_stored="$(redis-cli -h "$RFAAS_TEST_REDIS_HOST" -p "$RFAAS_TEST_REDIS_PORT" -n "$REDIS_DB" \
-    hget platform:stats count 2>/dev/null || echo '?')"
+da_stored="$(bench_redis hget platform:stats count 2>/dev/null || echo '?')"
 
 # --- order-completion ---------------------------------------------------------------------
 # 2,000 orders for the warm-up and up to 2,500 req/s for the measured run.

@@ -187,6 +187,21 @@ bench_drop_database() {
         >/dev/null 2>&1
 }
 
+# The food-delivery stack's data for a bench, from the caller's DB and REDIS_DB: database DB
+# (bench_database) holding the stack's schema, and Redis database REDIS_DB emptied now and at exit.
+bench_food_data() {
+    echo "==> preparing database $DB and Redis DB $REDIS_DB" >&2
+    bench_on_exit bench_flush_redis
+    bench_database "$DB"
+    bench_mariadb "$DB" <stacks/food-delivery/schema.sql
+    bench_redis flushdb >/dev/null
+}
+
+bench_flush_redis() { bench_redis flushdb >/dev/null 2>&1; }
+
+# redis-cli against the test Redis, in database REDIS_DB.
+bench_redis() { redis-cli -h "$RFAAS_TEST_REDIS_HOST" -p "$RFAAS_TEST_REDIS_PORT" -n "$REDIS_DB" "$@"; }
+
 # Threads are numbered 0..n-1 from setup(); each connection pauses PACE_MS between requests
 # when it is above 0. delivery.lua posts a new delivery (unique deliveryId) for one of 50
 # drivers per request; order.lua completes seeded order <prefix><i>, thread t taking i = t,

@@ -31,16 +31,8 @@ bench_test_env
 BASE_REV="$(git rev-parse --short "$BASELINE^{commit}")" || fail "BASELINE=$BASELINE is not a git revision"
 bench_setup
 
-flush_bench_redis() {
-    redis-cli -h "$RFAAS_TEST_REDIS_HOST" -p "$RFAAS_TEST_REDIS_PORT" -n "$REDIS_DB" flushdb >/dev/null 2>&1
-}
-bench_on_exit flush_bench_redis
 sql() { bench_mariadb -e "USE $DB; $1"; }
-
-echo "==> preparing database $DB and Redis DB $REDIS_DB" >&2
-bench_database "$DB"
-bench_mariadb "$DB" <stacks/food-delivery/schema.sql
-redis-cli -h "$RFAAS_TEST_REDIS_HOST" -p "$RFAAS_TEST_REDIS_PORT" -n "$REDIS_DB" flushdb >/dev/null
+bench_food_data
 
 # --- two copies of every function: today's templates (bundled) and BASELINE's -------------------
 # prepare VARIANT: $WORK/<variant> holds the food stack and the two starters, with function names
