@@ -36,7 +36,7 @@ use futures_util::{Stream, StreamExt};
 use crate::docker::engine_reason;
 use crate::gateway::image_user;
 
-pub use answer::ANSWER_PREFIX;
+pub use answer::{ANSWER_PREFIX, LogSeen};
 
 /// The image label that says the template's server reloads its handler on `SIGHUP`.
 pub const HOT_RELOAD_LABEL: &str = "com.rfaas.hot-reload";
@@ -100,7 +100,7 @@ pub enum ReloadError {
     #[error("cannot copy the handler files into container {container}: {message}")]
     Upload { container: String, message: String },
     #[error("the runtime in container {container} did not answer the reload within {}; {seen}", humantime::format_duration(*.timeout))]
-    NoAnswer { container: String, timeout: Duration, seen: answer::LogSeen },
+    NoAnswer { container: String, timeout: Duration, seen: LogSeen },
     #[error("container {container} stopped before its runtime answered the reload")]
     Stopped { container: String },
     #[error("the engine failed to {action} container {container}: {message}")]
@@ -141,7 +141,7 @@ pub async fn reload(docker: &Docker, req: &ReloadRequest<'_>, timeout: Duration)
         }
         other => other,
     })?;
-    let mut seen = answer::LogSeen::default();
+    let mut seen = LogSeen::default();
     match tokio::time::timeout(timeout, answer::find(logs, &id, &mut seen)).await {
         Ok(Some(found)) => found.map_err(|message| ReloadError::Engine {
             container: container.to_string(),
