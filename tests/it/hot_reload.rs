@@ -15,6 +15,7 @@ use bollard::query_parameters::CreateContainerOptions;
 use rfaas::devloop::reload::{self, ReloadError, ReloadOutcome, ReloadRequest};
 
 use crate::build_run::scaffold;
+use crate::client_commands::eventually;
 use crate::engine::{self, Container};
 
 /// What differs between the two runtimes in these tests.
@@ -204,7 +205,7 @@ async fn a_runtime_that_answers_another_reload_is_reported_with_what_its_log_sho
     let id = docker.create_container(Some(opts), body).await.unwrap().id;
     let _remove = RemoveOnDrop(id.clone());
     docker.start_container(&id, None).await.unwrap();
-    wait_for_log_line(&id, "ready").await;
+    assert!(eventually(Duration::from_secs(10), || logged(&id, "ready")), "container {id} never logged ready");
     let handler = tempfile::tempdir().unwrap();
     std::fs::write(handler.path().join("handler.py"), "def handle(event, context):\n    return 'x'\n").unwrap();
     let ignore = |_: &Path| false;
@@ -218,17 +219,10 @@ async fn a_runtime_that_answers_another_reload_is_reported_with_what_its_log_sho
     assert!(message.contains("with answers to other reloads only (stale)"), "{message}");
 }
 
-/// Waits (at most 10 s) until container `id`'s log has the line `line`.
-async fn wait_for_log_line(id: &str, line: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let out = std::process::Command::new("docker").args(["logs", id]).output().unwrap();
-        if String::from_utf8_lossy(&out.stdout).lines().any(|l| l == line) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "container {id} never logged {line:?}: {out:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// Whether container `id`'s log has the line `line`.
+fn logged(id: &str, line: &str) -> bool {
+    let out = std::process::Command::new("docker").args(["logs", id]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().any(|l| l == line)
 }
 
 /// Removes a container when dropped.
