@@ -6,7 +6,8 @@ calls function/handler.py's handle(event, context) and writes the response itsel
 between threads on the way. The watchdog behaviour is built in: the private /_/health and
 /_/ready endpoints, exec_timeout (504, sent by one timer thread while the handler is left to
 finish on its own), max_inflight (429), X-Duration-Seconds, one access log line per request and
-graceful shutdown on SIGTERM.
+graceful shutdown on SIGTERM. At most handler_concurrency handlers run at once (32 unless set);
+more requests wait their turn in arrival order.
 
 The event and the response are those of the OpenFaaS python3-http template (Flask): event.body
 is bytes, event.headers a case-insensitive werkzeug Headers, event.query a werkzeug MultiDict,
@@ -137,6 +138,13 @@ class Config:
         self.write_timeout = env_duration("write_timeout", 10.0)
         self.exec_timeout = env_duration("exec_timeout", 10.0)
         self.max_inflight = env_int("max_inflight", 0)
+        # How many handler calls may run at once (0: up to 32, or max_inflight + 8).
+        self.handler_concurrency = env_int("handler_concurrency", 0)
+
+    def handler_slots(self):
+        if self.handler_concurrency > 0:
+            return self.handler_concurrency
+        return self.max_inflight + 8 if self.max_inflight > 0 else 32
 
 
 # Bounds on what a client may send (waitress's defaults, which this server replaces).
@@ -619,17 +627,30 @@ class Connection:
 
 
 class Slot:
-    """One of the server's handler slots, held from its acquisition to its first release."""
+    """A request's claim on one of the server's handler slots: waiting, then held from take()
+    to its first release(). A release while it still waits (the call timed out in the queue)
+    gives up the claim: the slot it gets later goes straight back."""
+
+    __slots__ = ("slots", "lock", "state")
 
     def __init__(self, slots):
-        slots.acquire()
         self.slots = slots
         self.lock = threading.Lock()
-        self.held = True
+        self.state = "waiting"
+
+    def take(self):
+        """Waits for a slot, in arrival order; False when the claim was given up meanwhile."""
+        self.slots.acquire()
+        with self.lock:
+            if self.state == "waiting":
+                self.state = "held"
+                return True
+        self.slots.release()
+        return False
 
     def release(self):
         with self.lock:
-            held, self.held = self.held, False
+            held, self.state = self.state == "held", "released"
         if held:
             self.slots.release()
 
@@ -693,9 +714,9 @@ class Server:
         self.connections = set()
         self.busy = 0
         self.timer = Timer(self) if cfg.exec_timeout > 0 else None
-        # At most this many handlers run at once (waitress's thread count before): more
-        # requests wait for a slot, in order, before their time starts.
-        self.slots = threading.Semaphore(cfg.max_inflight + 8 if cfg.max_inflight > 0 else 32)
+        # At most this many handlers run at once: more requests (each counted against
+        # max_inflight, its exec_timeout running) wait for a slot in arrival order.
+        self.slots = threading.Semaphore(cfg.handler_slots())
         self.listener = None
 
     # connection bookkeeping --------------------------------------------------
@@ -763,6 +784,8 @@ class Server:
         if self.timer is not None:
             call = Call(conn, started + self.cfg.exec_timeout, method, target, started, slot)
             self.timer.add(call)
+        if not slot.take():  # exec_timeout passed in the queue: the timer has answered 504
+            return False
         try:
             event = Event(body, event_headers(req.headers), method,
                           MultiDict(parse_qsl(query, keep_blank_values=True, errors="replace")), path)
@@ -916,7 +939,7 @@ def main():
         f"python3-http listening on {cfg.bind_address}:{cfg.port} "
         f"(read_timeout={fmt_duration(cfg.read_timeout)} write_timeout={fmt_duration(cfg.write_timeout)} "
         f"exec_timeout={fmt_duration(cfg.exec_timeout) if cfg.exec_timeout > 0 else 'off'} "
-        f"max_inflight={cfg.max_inflight or 'unlimited'})",
+        f"max_inflight={cfg.max_inflight or 'unlimited'} handler_concurrency={cfg.handler_slots()})",
         flush=True,
     )
     server.serve_forever()

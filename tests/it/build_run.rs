@@ -243,3 +243,86 @@ async fn node18_function_keeps_express_conventions() {
 
     container.remove(&docker).await;
 }
+
+/// `GET /sleep?s=<secs>` on `container`, with the seconds the client waited.
+async fn timed_sleep(client: &reqwest::Client, container: &Container, secs: &str) -> (reqwest::Response, Duration) {
+    let started = Instant::now();
+    let reply = client.get(container.url(&format!("/sleep?s={secs}"))).send().await.unwrap();
+    (reply, started.elapsed())
+}
+
+/// Waits until `/_/ready` answers 429: `max_inflight` requests are in flight (running or queued).
+async fn until_at_limit(client: &reqwest::Client, container: &Container) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client.get(container.url("/_/ready")).send().await.unwrap().status() != 429 {
+        assert!(Instant::now() < deadline, "the requests never showed as in flight on /_/ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `handler_concurrency=1`: a second call waits for the first in the queue, and that wait counts
+/// as the request's time (X-Duration-Seconds, exec_timeout) and against max_inflight; a drain
+/// on SIGTERM still answers the queued call.
+#[tokio::test]
+async fn python3_http_handler_concurrency_queues_calls_and_counts_their_wait() {
+    let docker = engine::docker().await;
+    let (rfaas, image) = scaffold("python3-http");
+    let _cleanup = engine::Images(vec![image.clone()]);
+    rfaas.file("fn/handler.py", HANDLER).file("fn/handler_test.py", HANDLER_TEST);
+    rfaas.run(&["build"]).success().stderr_has("fn built");
+    let env = [("handler_concurrency", "1"), ("exec_timeout", "1500ms"), ("max_inflight", "2")];
+    let container = Container::start(&docker, &image, &env).await;
+    let client = reqwest::Client::new();
+
+    // Two 0.6 s calls, one slot: they run one after the other, and the one that waited reports
+    // its wait in X-Duration-Seconds.
+    let started = Instant::now();
+    let (first, second) =
+        tokio::join!(timed_sleep(&client, &container, "0.6"), timed_sleep(&client, &container, "0.6"));
+    assert!(started.elapsed() >= Duration::from_millis(1200), "the calls overlapped: {:?}", started.elapsed());
+    let mut durations = Vec::new();
+    for (reply, _) in [first, second] {
+        assert_eq!(reply.status(), 200);
+        durations.push(reply.headers()["x-duration-seconds"].to_str().unwrap().parse::<f64>().unwrap());
+    }
+    let longest = durations.iter().cloned().fold(0.0, f64::max);
+    assert!(longest >= 1.1, "X-Duration-Seconds counts the wait for the slot: {durations:?}");
+
+    // Queued calls count against max_inflight: one running, one waiting, the third is a 429.
+    let running = tokio::spawn(client.get(container.url("/sleep?s=0.5")).send());
+    let queued = tokio::spawn(client.get(container.url("/sleep?s=0.5")).send());
+    until_at_limit(&client, &container).await;
+    let rejected = client.get(container.url("/")).send().await.unwrap();
+    assert_eq!(rejected.status(), 429, "max_inflight=2 with one call running and one queued");
+    assert_eq!(running.await.unwrap().unwrap().status(), 200);
+    assert_eq!(queued.await.unwrap().unwrap().status(), 200);
+
+    // exec_timeout runs from arrival: 0.9 s queued behind a 0.9 s call, then 0.9 s of its own.
+    let first = timed_sleep(&client, &container, "0.9");
+    let second = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        timed_sleep(&client, &container, "0.9").await
+    };
+    let ((first, _), (second, waited)) = tokio::join!(first, second);
+    assert_eq!(first.status(), 200);
+    assert_eq!(second.status(), 504, "1.5 s from arrival passed while it ran ({waited:?})");
+
+    // SIGTERM with one call running and one queued: both are answered before the server exits.
+    let running = tokio::spawn(client.get(container.url("/sleep?s=0.5")).send());
+    let queued = tokio::spawn(client.get(container.url("/sleep?s=0.5")).send());
+    until_at_limit(&client, &container).await;
+    let term = bollard::query_parameters::KillContainerOptions { signal: "SIGTERM".into() };
+    docker.kill_container(&container.id, Some(term)).await.unwrap();
+    assert_eq!(running.await.unwrap().unwrap().status(), 200, "the running call finishes the drain");
+    assert_eq!(queued.await.unwrap().unwrap().status(), 200, "the queued call is served in the drain");
+    container.remove(&docker).await;
+
+    // A value that is no count is reported, and the default serves.
+    let container = Container::start(&docker, &image, &[("handler_concurrency", "lots\u{1b}[2J")]).await;
+    assert_eq!(client.get(container.url("/teapot")).send().await.unwrap().status(), 418);
+    let logs = std::process::Command::new("docker").args(["logs", &container.id]).output().unwrap();
+    let logs = String::from_utf8_lossy(&logs.stdout);
+    assert!(logs.contains(r"Invalid integer handler_concurrency='lots\x1b[2J', using 0"), "{logs}");
+    assert!(logs.contains("handler_concurrency=32)"), "{logs}");
+    container.remove(&docker).await;
+}

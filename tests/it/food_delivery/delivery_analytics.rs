@@ -30,6 +30,8 @@ async fn delivery_analytics_scores_deliveries_and_serves_statistics() {
 
     let health = stack.get(FN, "/health").await;
     assert_eq!(health.ok()["redis"], "up");
+    let logs = stack.logs(FN);
+    assert!(logs.contains("handler_concurrency=2)"), "the stack's handler_concurrency reaches the runtime: {logs}");
 
     scores_the_readme_payloads(&mut stack, &redis);
     rejects_bad_deliveries(&stack).await;
