@@ -7,7 +7,7 @@ between threads on the way. The watchdog behaviour is built in: the private /_/h
 /_/ready endpoints, exec_timeout (504, sent by one timer thread while the handler is left to
 finish on its own), max_inflight (429), X-Duration-Seconds, one access log line per request and
 graceful shutdown on SIGTERM. At most handler_concurrency handlers run at once (32 unless set);
-more requests wait their turn in arrival order.
+more requests wait their turn.
 
 The event and the response are those of the OpenFaaS python3-http template (Flask): event.body
 is bytes, event.headers a case-insensitive werkzeug Headers, event.query a werkzeug MultiDict,
@@ -639,7 +639,8 @@ class Slot:
         self.state = "waiting"
 
     def take(self):
-        """Waits for a slot, in arrival order; False when the claim was given up meanwhile."""
+        """Waits for a slot (waiters wake in arrival order); False when the claim was given up
+        meanwhile."""
         self.slots.acquire()
         with self.lock:
             if self.state == "waiting":
@@ -715,7 +716,7 @@ class Server:
         self.busy = 0
         self.timer = Timer(self) if cfg.exec_timeout > 0 else None
         # At most this many handlers run at once: more requests (each counted against
-        # max_inflight, its exec_timeout running) wait for a slot in arrival order.
+        # max_inflight, its exec_timeout running) wait for a slot.
         self.slots = threading.Semaphore(cfg.handler_slots())
         self.listener = None
 
