@@ -84,13 +84,19 @@ def test_teapot():
     assert handle(event, None)["statusCode"] == 418
 "#;
 
-#[tokio::test]
-async fn python3_http_function_handles_requests_timeouts_and_concurrency() {
+/// The python3-http starter with [`HANDLER`], built: the engine, the image and its removal.
+async fn built_python3_http() -> (bollard::Docker, String, engine::Images) {
     let docker = engine::docker().await;
     let (rfaas, image) = scaffold("python3-http");
-    let _cleanup = engine::Images(vec![image.clone()]);
+    let cleanup = engine::Images(vec![image.clone()]);
     rfaas.file("fn/handler.py", HANDLER).file("fn/handler_test.py", HANDLER_TEST);
     rfaas.run(&["build"]).success().stderr_has("fn built");
+    (docker, image, cleanup)
+}
+
+#[tokio::test]
+async fn python3_http_function_handles_requests_timeouts_and_concurrency() {
+    let (docker, image, _cleanup) = built_python3_http().await;
     let env = [("exec_timeout", "1s"), ("max_inflight", "1")];
     let container = Container::start(&docker, &image, &env).await;
     let client = reqwest::Client::new();
@@ -265,11 +271,7 @@ async fn until_at_limit(client: &reqwest::Client, container: &Container) {
 /// on SIGTERM still answers the queued call.
 #[tokio::test]
 async fn python3_http_handler_concurrency_queues_calls_and_counts_their_wait() {
-    let docker = engine::docker().await;
-    let (rfaas, image) = scaffold("python3-http");
-    let _cleanup = engine::Images(vec![image.clone()]);
-    rfaas.file("fn/handler.py", HANDLER).file("fn/handler_test.py", HANDLER_TEST);
-    rfaas.run(&["build"]).success().stderr_has("fn built");
+    let (docker, image, _cleanup) = built_python3_http().await;
     let env = [("handler_concurrency", "1"), ("exec_timeout", "1500ms"), ("max_inflight", "2")];
     let container = Container::start(&docker, &image, &env).await;
     let client = reqwest::Client::new();

@@ -1,7 +1,8 @@
 //! Hot reload inside the python3-http and node18 runtimes, through `rfaas::devloop::reload`
 //! against real containers built by `rfaas build`: an edit is served as soon as the reload
 //! returns, a request in flight finishes on the old code, a handler that fails to load answers
-//! with its file and line and leaves the old one serving, and a slow load fails no request.
+//! with its file and line and leaves the old one serving, a slow load fails no request, and a
+//! reload does not wait for calls queued behind `handler_concurrency`.
 //! The reload latency (reload call → first response from the new code) is printed, p50 of 10.
 
 use std::path::Path;
@@ -83,6 +84,35 @@ async fn python3_http_reloads_its_handler_in_place() {
 #[tokio::test]
 async fn node18_reloads_its_handler_in_place() {
     edit_fail_and_slow_load(&NODE).await;
+}
+
+/// With `handler_concurrency=1` and the one place taken by a slow call, a reload does not wait
+/// for it: the running call finishes on the old code and the call queued behind it runs the new.
+#[tokio::test]
+async fn a_capped_python3_http_reloads_while_calls_wait_for_its_place() {
+    let docker = engine::docker().await;
+    let (rfaas, image) = scaffold(PYTHON.lang);
+    let _cleanup = engine::Images(vec![image.clone()]);
+    rfaas.file("fn/handler.py", &(PYTHON.handler)("v1"));
+    rfaas.file(&format!("fn/{}", PYTHON.unit_test.0), PYTHON.unit_test.1);
+    rfaas.run(&["build"]).success().stderr_has("fn built");
+    let container = Container::start(&docker, &image, &[("handler_concurrency", "1")]).await;
+    let fn_dir = rfaas.path().join("fn");
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+
+    let running = tokio::spawn(client.get(container.url("/slow")).send());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let queued = tokio::spawn(client.get(container.url("/")).send());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    std::fs::write(fn_dir.join("handler.py"), (PYTHON.handler)("v2")).unwrap();
+    let outcome = reload_now(&docker, &container, &fn_dir).await;
+    assert!(matches!(outcome, ReloadOutcome::Loaded { .. }), "{outcome:?}");
+    assert!(!queued.is_finished(), "the queued call waited for the slow one, which the reload did not");
+    let old = running.await.unwrap().unwrap();
+    assert_eq!((old.status().as_u16(), old.text().await.unwrap()), (200, "v1".to_string()), "the running call");
+    let new = queued.await.unwrap().unwrap();
+    assert_eq!((new.status().as_u16(), new.text().await.unwrap()), (200, "v2".to_string()), "the queued call");
+    container.remove(&docker).await;
 }
 
 async fn edit_fail_and_slow_load(rt: &Runtime) {
