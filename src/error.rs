@@ -26,12 +26,6 @@ pub enum Exit {
     Usage = 2,
 }
 
-impl From<Exit> for std::process::ExitCode {
-    fn from(e: Exit) -> Self {
-        std::process::ExitCode::from(e as u8)
-    }
-}
-
 /// An error with advice for the user, shown as a `hint:` line.
 #[derive(Debug)]
 pub struct Hinted {

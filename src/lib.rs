@@ -34,7 +34,6 @@ pub mod stack;
 pub mod template;
 
 use std::ffi::OsString;
-use std::process::ExitCode;
 
 use clap::Parser;
 
@@ -47,7 +46,7 @@ use output::{Printer, Terminal};
 pub const USER_AGENT: &str = concat!("rfaas/", env!("CARGO_PKG_VERSION"));
 
 /// Parses `args`, runs the command and returns the process exit code.
-pub fn run<I, T>(args: I) -> ExitCode
+pub fn run<I, T>(args: I) -> u8
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -62,16 +61,16 @@ where
         Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             // Like faas-cli: no arguments prints the help on stdout and succeeds.
             let _ = <Cli as clap::CommandFactory>::command().print_help();
-            return Exit::Success.into();
+            return Exit::Success as u8;
         }
         Err(e) if !e.use_stderr() && !terminal.stdout_is_tty => {
             // `--help`, `--version` into a pipe: one write instead of one per line.
             output::Printer::plain().raw(e.render().to_string().as_bytes());
-            return Exit::Success.into();
+            return Exit::Success as u8;
         }
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { Exit::Usage.into() } else { Exit::Success.into() };
+            return if e.use_stderr() { Exit::Usage as u8 } else { Exit::Success as u8 };
         }
     };
     // The one printer, from the command's output flags and the terminal, detected once.
@@ -80,7 +79,7 @@ where
         Ok(cwd) => cwd,
         Err(e) => {
             printer.error(&format!("error: cannot read the current directory: {e}"));
-            return Exit::Failure.into();
+            return Exit::Failure as u8;
         }
     };
     let ctx = Context::new(printer, cwd, cli.global.clone(), settings::Environment::from_process());
@@ -88,14 +87,14 @@ where
         Ok(rt) => rt,
         Err(e) => {
             ctx.printer.error(&format!("error: cannot start the async runtime: {e}"));
-            return Exit::Failure.into();
+            return Exit::Failure as u8;
         }
     };
     match runtime.block_on(dispatch(cli.command, &ctx)) {
-        Ok(()) => Exit::Success.into(),
+        Ok(()) => Exit::Success as u8,
         Err(e) => {
             ctx.printer.error(&error::render_with(&e, &ctx.error_hints(&e)));
-            Exit::Failure.into()
+            Exit::Failure as u8
         }
     }
 }
@@ -115,7 +114,7 @@ fn runtime_for(command: &Command) -> std::io::Result<tokio::runtime::Runtime> {
 
 /// Runs `~/.openfaas/plugins/NAME` when the first argument names no built-in command but a
 /// plugin ([`plugins`]); `None` when it is not a plugin call.
-fn run_plugin(args: &[OsString]) -> Option<ExitCode> {
+fn run_plugin(args: &[OsString]) -> Option<u8> {
     let name = args.get(1)?.to_str()?;
     if !plugins::is_plugin_name(name) || name == "help" {
         return None;
@@ -131,7 +130,7 @@ fn run_plugin(args: &[OsString]) -> Option<ExitCode> {
     }
     let err = plugins::exec(&plugin, &args[2..]);
     Printer::plain().error(&format!("error: cannot run the plugin {}: {err}", plugin.display()));
-    Some(ExitCode::from(plugins::EXEC_FAILED))
+    Some(plugins::EXEC_FAILED)
 }
 
 async fn dispatch(command: Command, ctx: &Context) -> anyhow::Result<()> {

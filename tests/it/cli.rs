@@ -119,3 +119,18 @@ fn output_json_is_the_same_as_json() {
     assert_eq!(a["cli"], b["cli"]);
     rfaas.run(&["version", "--output", "yaml"]).failure(2).stderr_has("invalid value 'yaml'");
 }
+
+/// A reader that has gone gives rfaas a write error (EPIPE), not death by SIGPIPE (exit 141):
+/// std's start-up ignored SIGPIPE, and rfaas's own `main` (src/main.rs) now does.
+#[test]
+fn a_reader_gone_before_the_output_is_no_death_by_sigpipe() {
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            r#"(sleep 0.3; "$0" --help; echo "rc=$?" >&2) | (exec <&-; sleep 0.05)"#,
+            env!("CARGO_BIN_EXE_rfaas"),
+        ])
+        .output()
+        .expect("run sh");
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "rc=0", "the reader closed the pipe before the help");
+}

@@ -129,3 +129,22 @@ fn plugin_get_refuses_traversal_and_corrupt_or_missing_images() {
         .failure(1)
         .stderr_has("pulling 127.0.0.1:9/x/x:latest");
 }
+
+/// Started with stdout closed, rfaas opens `/dev/null` there before anything else (src/main.rs,
+/// as std's start-up did), so the descriptor is not left closed, or taken by the next file rfaas
+/// opens, when a plugin inherits it.
+#[test]
+fn a_plugin_started_with_stdout_closed_finds_dev_null_there() {
+    let r = Rfaas::new();
+    // Python, not sh: sh's own `>&2` would move its descriptor 1 while the command runs.
+    let script = "#!/usr/bin/env python3\nimport os, sys\nsys.stderr.write(os.readlink('/proc/self/fd/1'))\n";
+    plugin(&r, "fd-one", script);
+    let out = std::process::Command::new("sh")
+        .args(["-c", r#"exec "$0" fd-one >&-"#, env!("CARGO_BIN_EXE_rfaas")])
+        .current_dir(r.path())
+        .env("HOME", r.home())
+        .output()
+        .expect("run sh");
+    assert_eq!(String::from_utf8_lossy(&out.stderr).trim(), "/dev/null");
+    assert_eq!(out.status.code(), Some(0));
+}
