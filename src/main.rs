@@ -9,21 +9,34 @@
 //! by the guard page, as a SIGSEGV without std's message.
 #![no_main]
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{CStr, OsStr, OsString, c_char, c_int};
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 
 /// The exit code of a process whose main function panicked, as std's start-up gives it.
 const PANICKED: c_int = 101;
 
 #[unsafe(no_mangle)]
-extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     open_missing_standard_fds();
     // SAFETY: no other thread exists yet, and SIG_IGN installs no handler code.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
-    // The arguments: std reads argc and argv on glibc itself, from its own .init_array entry.
-    let code = std::panic::catch_unwind(|| rfaas::run(std::env::args_os()));
+    // From argv itself: std::env::args is filled without std's start-up only on glibc.
+    // SAFETY: the C runtime passes `argc` NUL-terminated strings in `argv`.
+    let args: Vec<OsString> = (0..usize::try_from(argc).unwrap_or(0)).map(|i| unsafe { arg(argv, i) }).collect();
+    let code = std::panic::catch_unwind(|| rfaas::run(args));
     let _ = std::io::stdout().flush();
     code.map_or(PANICKED, c_int::from)
+}
+
+/// Argument `i` of `argv`, byte for byte.
+///
+/// # Safety
+/// `argv` must hold at least `i + 1` pointers to NUL-terminated strings.
+unsafe fn arg(argv: *const *const c_char, i: usize) -> OsString {
+    // SAFETY: as the caller promises.
+    let bytes = unsafe { CStr::from_ptr(*argv.add(i)) }.to_bytes();
+    OsStr::from_bytes(bytes).to_os_string()
 }
 
 /// Opens `/dev/null` on each of descriptors 0, 1 and 2 that is not open.
