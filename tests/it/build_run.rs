@@ -94,6 +94,15 @@ async fn built_python3_http() -> (bollard::Docker, String, engine::Images) {
     (docker, image, cleanup)
 }
 
+/// Waits until `/_/ready` answers 429: `max_inflight` requests are in flight (running or queued).
+async fn until_at_limit(client: &reqwest::Client, container: &Container) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client.get(container.url("/_/ready")).send().await.unwrap().status() != 429 {
+        assert!(Instant::now() < deadline, "the requests never showed as in flight on /_/ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn python3_http_function_handles_requests_timeouts_and_concurrency() {
     let (docker, image, _cleanup) = built_python3_http().await;
@@ -132,11 +141,7 @@ async fn python3_http_function_handles_requests_timeouts_and_concurrency() {
     // In flight once the readiness endpoint says the function is at its limit (polled every
     // 20 ms, well within the 0.8 s it stays there; a fixed 300 ms pause was too short when the
     // machine was busy).
-    let at_limit = Instant::now() + Duration::from_secs(5);
-    while client.get(container.url("/_/ready")).send().await.unwrap().status() != 429 {
-        assert!(Instant::now() < at_limit, "the 0.8 s request never showed as in flight on /_/ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_at_limit(&client, &container).await;
     let rejected = client.get(container.url("/")).send().await.unwrap();
     assert_eq!(rejected.status(), 429, "max_inflight=1 with one request in flight");
     assert_eq!(busy.await.unwrap().unwrap().status(), 200);
@@ -257,15 +262,6 @@ async fn timed_sleep(client: &reqwest::Client, container: &Container, secs: &str
     (reply, started.elapsed())
 }
 
-/// Waits until `/_/ready` answers 429: `max_inflight` requests are in flight (running or queued).
-async fn until_at_limit(client: &reqwest::Client, container: &Container) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while client.get(container.url("/_/ready")).send().await.unwrap().status() != 429 {
-        assert!(Instant::now() < deadline, "the requests never showed as in flight on /_/ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// `handler_concurrency=1`: a second call waits for the first in the queue, and that wait counts
 /// as the request's time (X-Duration-Seconds, exec_timeout) and against max_inflight; a drain
 /// on SIGTERM still answers the queued call.
@@ -322,8 +318,7 @@ async fn python3_http_handler_concurrency_queues_calls_and_counts_their_wait() {
     // A value that is no count is reported, and the default serves.
     let container = Container::start(&docker, &image, &[("handler_concurrency", "lots\u{1b}[2J")]).await;
     assert_eq!(client.get(container.url("/teapot")).send().await.unwrap().status(), 418);
-    let logs = std::process::Command::new("docker").args(["logs", &container.id]).output().unwrap();
-    let logs = String::from_utf8_lossy(&logs.stdout);
+    let logs = engine::logs(&container.id);
     assert!(logs.contains(r"Invalid integer handler_concurrency='lots\x1b[2J', using 0"), "{logs}");
     assert!(logs.contains("handler_concurrency=32)"), "{logs}");
     container.remove(&docker).await;

@@ -31,6 +31,12 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// What container `id` has written to stdout so far (`docker logs`).
+pub fn logs(id: &str) -> String {
+    let out = std::process::Command::new("docker").args(["logs", id]).output().expect("run docker logs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Removes the named images (tag only, keeping the layer cache) when dropped, so a failing test
 /// leaves nothing behind either.
 pub struct Images(pub Vec<String>);

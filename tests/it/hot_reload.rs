@@ -18,6 +18,7 @@ use rfaas::devloop::reload::{self, ReloadError, ReloadOutcome, ReloadRequest};
 use crate::build_run::scaffold;
 use crate::client_commands::eventually;
 use crate::engine::{self, Container};
+use crate::support::Rfaas;
 
 /// What differs between the two runtimes in these tests.
 struct Runtime {
@@ -90,12 +91,7 @@ async fn node18_reloads_its_handler_in_place() {
 /// for it: the running call finishes on the old code and the call queued behind it runs the new.
 #[tokio::test]
 async fn a_capped_python3_http_reloads_while_calls_wait_for_its_place() {
-    let docker = engine::docker().await;
-    let (rfaas, image) = scaffold(PYTHON.lang);
-    let _cleanup = engine::Images(vec![image.clone()]);
-    rfaas.file("fn/handler.py", &(PYTHON.handler)("v1"));
-    rfaas.file(&format!("fn/{}", PYTHON.unit_test.0), PYTHON.unit_test.1);
-    rfaas.run(&["build"]).success().stderr_has("fn built");
+    let (docker, rfaas, image, _cleanup) = built(&PYTHON).await;
     let container = Container::start(&docker, &image, &[("handler_concurrency", "1")]).await;
     let fn_dir = rfaas.path().join("fn");
     let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
@@ -115,13 +111,20 @@ async fn a_capped_python3_http_reloads_while_calls_wait_for_its_place() {
     container.remove(&docker).await;
 }
 
-async fn edit_fail_and_slow_load(rt: &Runtime) {
+/// `rt`'s starter with its handler answering `v1`, built: the engine, the project, the image and
+/// its removal.
+async fn built(rt: &Runtime) -> (Docker, Rfaas, String, engine::Images) {
     let docker = engine::docker().await;
     let (rfaas, image) = scaffold(rt.lang);
-    let _cleanup = engine::Images(vec![image.clone()]);
+    let cleanup = engine::Images(vec![image.clone()]);
     rfaas.file(&format!("fn/{}", rt.handler_file), &(rt.handler)("v1"));
     rfaas.file(&format!("fn/{}", rt.unit_test.0), rt.unit_test.1);
     rfaas.run(&["build"]).success().stderr_has("fn built");
+    (docker, rfaas, image, cleanup)
+}
+
+async fn edit_fail_and_slow_load(rt: &Runtime) {
+    let (docker, rfaas, image, _cleanup) = built(rt).await;
     let labels = docker.inspect_image(&image).await.unwrap().config.and_then(|c| c.labels).unwrap_or_default();
     assert!(reload::supports_hot_reload(&labels), "{image} lacks the hot-reload label: {labels:?}");
     let container = Container::start(&docker, &image, &[]).await;
@@ -251,8 +254,7 @@ async fn a_runtime_that_answers_another_reload_is_reported_with_what_its_log_sho
 
 /// Whether container `id`'s log has the line `line`.
 fn logged(id: &str, line: &str) -> bool {
-    let out = std::process::Command::new("docker").args(["logs", id]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).lines().any(|l| l == line)
+    engine::logs(id).lines().any(|l| l == line)
 }
 
 /// Removes a container when dropped.
