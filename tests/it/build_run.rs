@@ -264,7 +264,7 @@ async fn timed_sleep(client: &reqwest::Client, container: &Container, secs: &str
 
 /// `handler_concurrency=1`: a second call waits for the first in the queue, and that wait counts
 /// as the request's time (X-Duration-Seconds, exec_timeout) and against max_inflight; a drain
-/// on SIGTERM still answers the queued call.
+/// on SIGTERM still answers the queued call; a malformed value is reported and a huge one taken.
 #[tokio::test]
 async fn python3_http_handler_concurrency_queues_calls_and_counts_their_wait() {
     let (docker, image, _cleanup) = built_python3_http().await;
@@ -321,5 +321,12 @@ async fn python3_http_handler_concurrency_queues_calls_and_counts_their_wait() {
     let logs = engine::logs(&container.id);
     assert!(logs.contains(r"Invalid integer handler_concurrency='lots\x1b[2J', using 0"), "{logs}");
     assert!(logs.contains("handler_concurrency=32)"), "{logs}");
+    container.remove(&docker).await;
+
+    // A huge count is taken as it is: no overflow, the function serves.
+    let huge = "1".repeat(40);
+    let container = Container::start(&docker, &image, &[("handler_concurrency", huge.as_str())]).await;
+    assert_eq!(client.get(container.url("/teapot")).send().await.unwrap().status(), 418);
+    assert!(engine::logs(&container.id).contains(&format!("handler_concurrency={huge})")));
     container.remove(&docker).await;
 }
