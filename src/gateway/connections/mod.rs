@@ -340,16 +340,14 @@ async fn drive(
     let stop = stopped.changed();
     tokio::pin!(stop);
     loop {
-        // An evicted connection that took a request meanwhile closes after that response.
-        if conn.is_evicted() && conn.phase().0 != Phase::Busy {
-            break;
-        }
         let next_check = Instant::now() + check_every;
         let at = conn.deadline(&limits).map_or(next_check, |d| d.min(next_check));
         if at != timer.deadline() {
             timer.as_mut().reset(at);
         }
+        // `served` first: what the client has sent is read before an eviction is acted on.
         tokio::select! {
+            biased;
             _ = served.as_mut() => return,
             () = timer.as_mut() => {
                 if conn.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
@@ -361,6 +359,13 @@ async fn drive(
                 stopping = true;
                 served.as_mut().graceful_shutdown();
             }
+        }
+        // An evicted connection that took a request meanwhile closes after that response. Its
+        // socket was read first: one evicted before its task ever ran (a flood filled the bound
+        // while this thread was still accepting) may hold a whole request its client sent at
+        // once, which the phases could not show yet.
+        if conn.is_evicted() && conn.phase().0 != Phase::Busy {
+            break;
         }
     }
     // An idle connection may still be flushing its last response: hyper closes it cleanly.

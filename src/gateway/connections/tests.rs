@@ -220,3 +220,26 @@ async fn a_panicking_task_is_caught_and_the_runtime_goes_on() {
     assert!(panicked.is_err_and(|e| e.is_panic()));
     assert_eq!(tokio::spawn(async { 7 }).await.unwrap(), 7);
 }
+
+/// A connection told to close before its task first ran (a flood of new connections fills the
+/// bound while the accept loop is still accepting) may have its whole request waiting in the
+/// socket: that request is read and answered, and only then is the connection closed.
+#[tokio::test]
+async fn a_connection_evicted_before_its_first_read_answers_the_request_already_sent() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    client.write_all(b"GET /ok HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
+    let (stream, remote) = listener.accept().await.unwrap();
+    let tracker = Tracker::new();
+    let conn = tracker.register();
+    assert_eq!(tracker.admit(1), Admission::Accept);
+    assert!(conn.is_evicted(), "the only idle connection was told to close");
+    let (_stop, stopped) = signal::channel(false);
+    let app = Router::new().route("/ok", get(|| async { "ok" }));
+    let served =
+        tokio::spawn(async move { drive(stream, remote, app, &conn, limits(5_000, 60_000, 1), stopped).await });
+    let answer = read_response(&mut client).await;
+    assert!(answer.ends_with("\r\n\r\nok"), "the request sent before the eviction: {answer:?}");
+    assert!(closed_after(&mut client, Duration::from_secs(5)).await.is_some(), "then the connection closes");
+    tokio::time::timeout(Duration::from_secs(5), served).await.expect("drive returns").unwrap();
+}
