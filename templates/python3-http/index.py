@@ -51,6 +51,23 @@ from werkzeug.datastructures import Headers, MultiDict
 from function import handler  # replaced by a successful hot reload (Reloader)
 
 # ---------------------------------------------------------------------------
+# logging
+
+_LOG_LOCK = threading.RLock()  # reentrant: a signal handler may log while its thread logs
+
+
+def log(line, stream=None):
+    """Writes `line` and its newline in one call, flushed. print() writes the text and the
+    newline separately, and with PYTHONUNBUFFERED each is its own write(2), between which another
+    thread's line can land: lines ran into each other under concurrent requests, and a reload's
+    answer could be lost in one."""
+    stream = stream or sys.stdout
+    with _LOG_LOCK:
+        stream.write(line + "\n")
+        stream.flush()
+
+
+# ---------------------------------------------------------------------------
 # configuration
 
 
@@ -101,7 +118,7 @@ def env_duration(name, default):
         return default
     value = parse_duration(raw)
     if value is None or value < 0:
-        print(f"Invalid duration {name}={raw!r}, using {fmt_duration(default)}", flush=True)
+        log(f"Invalid duration {name}={raw!r}, using {fmt_duration(default)}")
         return default
     return value
 
@@ -113,7 +130,7 @@ def env_int(name, default):
     try:
         value = int(raw)
     except ValueError:
-        print(f"Invalid integer {name}={raw!r}, using {default}", flush=True)
+        log(f"Invalid integer {name}={raw!r}, using {default}")
         return default
     return max(value, 0)
 
@@ -361,7 +378,7 @@ class Reloader:
             handler = module
             answer = {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 3)}
         answer = {"id": reload_id, **answer}
-        print("rfaas-reload " + json.dumps(answer, separators=(",", ":")), flush=True)
+        log("rfaas-reload " + json.dumps(answer, separators=(",", ":")))
 
 
 # ---------------------------------------------------------------------------
@@ -792,15 +809,14 @@ class Server:
                           MultiDict(parse_qsl(query, keep_blank_values=True, errors="replace")), path)
             status, headers, content = call_handler(event)
         except BaseException:  # the handler must never take the server down
-            traceback.print_exc()
-            sys.stderr.flush()
+            log(traceback.format_exc().rstrip("\n"), sys.stderr)
             status, headers, content = _plain(500, "Internal Server Error\n")
         if call is not None:
             with conn.lock:
                 late = conn.closed
                 call.done = True
             if late:  # the timer answered 504 and closed the connection
-                print(f"{method} {target}: response after exec_timeout discarded", file=sys.stderr, flush=True)
+                log(f"{method} {target}: response after exec_timeout discarded", sys.stderr)
                 return False
         self.release()
         elapsed = time.monotonic() - started
@@ -863,7 +879,7 @@ class Server:
     @staticmethod
     def log(method, uri, status, length, started):
         elapsed = time.monotonic() - started
-        print(f"{method} {uri} - {status} - ContentLength: {length} ({elapsed:.4f}s)", flush=True)
+        log(f"{method} {uri} - {status} - ContentLength: {length} ({elapsed:.4f}s)")
 
     # listening and shutdown --------------------------------------------------
 
@@ -914,11 +930,10 @@ def main():
         deadline = time.monotonic() + limit if limit > 0 else None
         while not server.idle():
             if deadline is not None and time.monotonic() >= deadline:
-                print(f"write_timeout ({fmt_duration(limit)}) reached with requests in flight, exiting",
-                      flush=True)
+                log(f"write_timeout ({fmt_duration(limit)}) reached with requests in flight, exiting")
                 break
             time.sleep(0.02)
-        print("Server stopped", flush=True)
+        log("Server stopped")
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
@@ -927,8 +942,8 @@ def main():
         if server.draining:
             return
         server.draining = True
-        print(f"Received {signal.Signals(signum).name}, draining in-flight requests "
-              f"(up to write_timeout={fmt_duration(cfg.write_timeout)})", flush=True)
+        log(f"Received {signal.Signals(signum).name}, draining in-flight requests "
+            f"(up to write_timeout={fmt_duration(cfg.write_timeout)})")
         threading.Thread(target=drain, name="drain", daemon=True).start()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -936,12 +951,11 @@ def main():
     reloader = Reloader()
     signal.signal(signal.SIGHUP, lambda _signum, _frame: reloader.request())
 
-    print(
+    log(
         f"python3-http listening on {cfg.bind_address}:{cfg.port} "
         f"(read_timeout={fmt_duration(cfg.read_timeout)} write_timeout={fmt_duration(cfg.write_timeout)} "
         f"exec_timeout={fmt_duration(cfg.exec_timeout) if cfg.exec_timeout > 0 else 'off'} "
-        f"max_inflight={cfg.max_inflight or 'unlimited'} handler_concurrency={cfg.handler_slots()})",
-        flush=True,
+        f"max_inflight={cfg.max_inflight or 'unlimited'} handler_concurrency={cfg.handler_slots()})"
     )
     server.serve_forever()
 

@@ -2,7 +2,8 @@
 //! against real containers built by `rfaas build`: an edit is served as soon as the reload
 //! returns, a request in flight finishes on the old code, a handler that fails to load answers
 //! with its file and line and leaves the old one serving, a slow load fails no request, and a
-//! reload does not wait for calls queued behind `handler_concurrency`.
+//! reload does not wait for calls queued behind `handler_concurrency`, and reloads among many
+//! concurrent requests are answered with every log line whole.
 //! The reload latency (reload call → first response from the new code) is printed, p50 of 10.
 
 use std::path::Path;
@@ -109,6 +110,63 @@ async fn a_capped_python3_http_reloads_while_calls_wait_for_its_place() {
     let new = queued.await.unwrap().unwrap();
     assert_eq!((new.status().as_u16(), new.text().await.unwrap()), (200, "v2".to_string()), "the queued call");
     container.remove(&docker).await;
+}
+
+/// Sixteen clients at once, each request logged by its own thread, while the handler is
+/// reloaded five times: every reload's answer is found in the log, and every log line is whole
+/// (one access line per request, none run into another).
+#[tokio::test]
+async fn python3_http_log_lines_stay_whole_and_reloads_are_answered_under_concurrent_requests() {
+    let (docker, rfaas, image, _cleanup) = built(&PYTHON).await;
+    let container = Container::start(&docker, &image, &[]).await;
+    let fn_dir = rfaas.path().join("fn");
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..16).map(|_| tokio::spawn(served_until(container.url("/"), stop.clone()))).collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for n in 2..7 {
+        std::fs::write(fn_dir.join("handler.py"), (PYTHON.handler)(&format!("v{n}"))).unwrap();
+        let outcome = reload_now(&docker, &container, &fn_dir).await;
+        assert!(matches!(outcome, ReloadOutcome::Loaded { .. }), "reload {n}: {outcome:?}");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut served = 0;
+    for client in clients {
+        served += client.await.unwrap();
+    }
+    let log = engine::logs(&container.id);
+    let broken: Vec<&str> = log.lines().filter(|l| !whole_python3_http_line(l)).take(5).collect();
+    assert!(broken.is_empty(), "log lines run into each other (first 5): {broken:?}");
+    let access = log.lines().filter(|l| l.starts_with("GET / - 200 ")).count();
+    assert_eq!(access, served, "one access line per request answered");
+    eprintln!("{served} requests from 16 clients during 5 reloads, every log line whole");
+    container.remove(&docker).await;
+}
+
+/// One line the python3-http runtime writes for this test: its start-up line, a reload's answer
+/// or the access line of `GET /`.
+fn whole_python3_http_line(line: &str) -> bool {
+    if line.starts_with("python3-http listening on ") {
+        return true;
+    }
+    if let Some(answer) = line.strip_prefix(reload::ANSWER_PREFIX) {
+        return serde_json::from_str::<serde_json::Value>(answer).is_ok();
+    }
+    line.strip_prefix("GET / - 200 - ContentLength: 2 (")
+        .and_then(|rest| rest.strip_suffix("s)"))
+        .is_some_and(|secs| secs.parse::<f64>().is_ok())
+}
+
+/// GETs `url` one request after another, as fast as answered, until `stop`; how many got 200.
+async fn served_until(url: String, stop: Arc<AtomicBool>) -> usize {
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let mut served = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let reply = client.get(&url).send().await.unwrap();
+        assert_eq!(reply.status(), 200);
+        reply.bytes().await.unwrap();
+        served += 1;
+    }
+    served
 }
 
 /// `rt`'s starter with its handler answering `v1`, built: the engine, the project, the image and

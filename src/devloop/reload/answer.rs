@@ -29,10 +29,12 @@ struct Answer {
     detail: Option<String>,
 }
 
-/// The answer (to any reload) a log line holds.
+/// The answer (to any reload) a log line holds. The runtime writes it as a whole line, but the
+/// handler's own output may run into its start: Python's `print()` writes the text and the
+/// newline separately, so a handler thread's text can land just before the answer.
 fn answer_in(line: &str) -> Option<Answer> {
-    let json = line.trim_end_matches(['\r', '\n']).strip_prefix(ANSWER_PREFIX)?;
-    serde_json::from_str(json).ok()
+    let line = line.trim_end_matches(['\r', '\n']);
+    line.match_indices(ANSWER_PREFIX).find_map(|(at, prefix)| serde_json::from_str(&line[at + prefix.len()..]).ok())
 }
 
 impl Answer {
@@ -154,6 +156,14 @@ mod tests {
         let line = r#"rfaas-reload {"id":"a","ok":false,"error":"Error: boom","detail":""}"#;
         let Some(ReloadOutcome::Failed { file, line, .. }) = parse_line(line, "a") else { panic!("not a failure") };
         assert_eq!((file, line), (None, None));
+    }
+
+    #[test]
+    fn an_answer_after_the_handler_s_unfinished_line_is_found() {
+        let line = r#"working...rfaas-reload {"id":"a","ok":true,"ms":2}"#;
+        assert_eq!(parse_line(line, "a"), Some(ReloadOutcome::Loaded { elapsed: Duration::from_millis(2) }));
+        let quoted = r#"log: "rfaas-reload x" then rfaas-reload {"id":"a","ok":true,"ms":3}"#;
+        assert_eq!(parse_line(quoted, "a"), Some(ReloadOutcome::Loaded { elapsed: Duration::from_millis(3) }));
     }
 
     #[test]
