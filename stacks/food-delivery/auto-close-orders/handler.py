@@ -38,7 +38,10 @@ def _error(code, message, **extra):
 
 
 def _log(message):
-    print(f"auto-close-orders: {message}", file=sys.stderr, flush=True)
+    # One write per line (print() writes the newline separately): lines of concurrent requests
+    # do not run into each other.
+    sys.stderr.write(f"auto-close-orders: {message}\n")
+    sys.stderr.flush()
 
 
 def open_repository():

@@ -35,7 +35,10 @@ def _error(status, message):
 
 
 def _log(message):
-    print(f"delivery-analytics: {message}", file=sys.stderr, flush=True)
+    # One write per line (print() writes the newline separately): lines of concurrent requests
+    # do not run into each other.
+    sys.stderr.write(f"delivery-analytics: {message}\n")
+    sys.stderr.flush()
 
 
 @functools.cache
