@@ -786,7 +786,7 @@ class Server:
             status, headers, content = _plain(405, "Method Not Allowed\n",
                                               [("Allow", ", ".join(sorted(METHODS)))] + extra)
             conn.send(_wire(status, headers, content, send_body))
-            self.log(method, target, status, len(content), started)
+            self.log_access(method, target, status, len(content), started)
             return True
 
         if not self.acquire():
@@ -795,7 +795,7 @@ class Server:
                 429, f"Concurrent request limit exceeded. Max concurrent requests: {n}\n",
                 [("X-OpenFaaS-Internal", "faas-middleware")] + extra)
             conn.send(_wire(status, headers, content, send_body))
-            self.log(method, target, status, len(content), started)
+            self.log_access(method, target, status, len(content), started)
             return True
 
         call = None
@@ -824,7 +824,7 @@ class Server:
         headers.append(("X-Duration-Seconds", f"{elapsed:f}"))
         headers.extend(extra)
         conn.send(_wire(status, headers, content, send_body))
-        self.log(method, target, status, len(content), started)
+        self.log_access(method, target, status, len(content), started)
         return not extra
 
     def timed_out(self, call):
@@ -851,7 +851,7 @@ class Server:
                 pass
             conn.sock.close()
         self.note_busy(conn, False)
-        self.log(call.method, call.uri, status, len(content), call.started)
+        self.log_access(call.method, call.uri, status, len(content), call.started)
 
     def private(self, method, path):
         if method not in ("GET", "HEAD"):
@@ -877,7 +877,7 @@ class Server:
             self.inflight -= 1
 
     @staticmethod
-    def log(method, uri, status, length, started):
+    def log_access(method, uri, status, length, started):
         elapsed = time.monotonic() - started
         log(f"{method} {uri} - {status} - ContentLength: {length} ({elapsed:.4f}s)")
 
@@ -934,7 +934,6 @@ def main():
                 break
             time.sleep(0.02)
         log("Server stopped")
-        sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
 
