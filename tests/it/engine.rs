@@ -39,14 +39,49 @@ pub fn logs(id: &str) -> String {
 
 /// Removes the named images (tag only, keeping the layer cache) when dropped, so a failing test
 /// leaves nothing behind either.
+///
+/// On Podman the tags are only untagged (`podman untag`): its Docker-compatible image delete
+/// ignores `noprune` and removes the untagged parent images too, which are the layer cache that
+/// a concurrent build of the same template may be using at that moment (that build then fails
+/// with `image not known`).
 pub struct Images(pub Vec<String>);
 
 impl Drop for Images {
     fn drop(&mut self) {
+        let podman = on_podman();
         for image in &self.0 {
-            let _ = std::process::Command::new("docker").args(["image", "rm", "--no-prune", image]).output();
+            let mut command = if podman {
+                let mut untag = std::process::Command::new("podman");
+                let name = podman_name(image);
+                untag.args(["untag", &name, &name]);
+                untag
+            } else {
+                let mut remove = std::process::Command::new("docker");
+                remove.args(["image", "rm", "--no-prune", image]);
+                remove
+            };
+            let _ = command.output();
         }
     }
+}
+
+/// `image` as Podman stores it: `podman untag` reads a name without a registry as one on
+/// `localhost/`, while images built or pulled through the Docker-compatible API are on `docker.io/`
+/// (as Docker reads them).
+fn podman_name(image: &str) -> String {
+    match image.split_once('/') {
+        Some((first, _)) if first.contains('.') || first.contains(':') || first == "localhost" => image.to_string(),
+        Some(_) => format!("docker.io/{image}"),
+        None => format!("docker.io/library/{image}"),
+    }
+}
+
+/// Whether the tests run against tests/env/setup.sh's Podman service (`DOCKER_HOST` is its socket).
+fn on_podman() -> bool {
+    let state = std::env::var("RFAAS_TEST_STATE").unwrap_or_else(|_| "/var/lib/rfaas-test".into());
+    let Ok(env) = std::fs::read_to_string(format!("{state}/env")) else { return false };
+    let podman_host = env.lines().find_map(|line| line.strip_prefix("RFAAS_TEST_PODMAN_HOST="));
+    podman_host.is_some() && std::env::var("DOCKER_HOST").ok().as_deref() == podman_host
 }
 
 /// A running container on the host network; removed by [`Container::remove`] or on drop.
