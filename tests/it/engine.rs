@@ -50,17 +50,12 @@ impl Drop for Images {
     fn drop(&mut self) {
         let podman = on_podman();
         for image in &self.0 {
-            let mut command = if podman {
-                let mut untag = std::process::Command::new("podman");
+            let _ = if podman {
                 let name = podman_name(image);
-                untag.args(["untag", &name, &name]);
-                untag
+                std::process::Command::new("podman").args(["untag", &name, &name]).output()
             } else {
-                let mut remove = std::process::Command::new("docker");
-                remove.args(["image", "rm", "--no-prune", image]);
-                remove
+                std::process::Command::new("docker").args(["image", "rm", "--no-prune", image]).output()
             };
-            let _ = command.output();
         }
     }
 }
@@ -77,11 +72,11 @@ fn podman_name(image: &str) -> String {
 }
 
 /// Whether the tests run against tests/env/setup.sh's Podman service (`DOCKER_HOST` is its socket).
+/// Never panics: it runs in `Drop`, also while a failed test unwinds.
 fn on_podman() -> bool {
-    let state = std::env::var("RFAAS_TEST_STATE").unwrap_or_else(|_| "/var/lib/rfaas-test".into());
-    let Ok(env) = std::fs::read_to_string(format!("{state}/env")) else { return false };
-    let podman_host = env.lines().find_map(|line| line.strip_prefix("RFAAS_TEST_PODMAN_HOST="));
-    podman_host.is_some() && std::env::var("DOCKER_HOST").ok().as_deref() == podman_host
+    let Ok(env) = crate::environment::read_test_env() else { return false };
+    let podman_host = env.get("RFAAS_TEST_PODMAN_HOST");
+    podman_host.is_some() && std::env::var("DOCKER_HOST").ok().as_ref() == podman_host
 }
 
 /// A running container on the host network; removed by [`Container::remove`] or on drop.

@@ -6,12 +6,16 @@ use std::io::{Read, Write};
 
 /// KEY=VALUE pairs written by tests/env/setup.sh.
 pub fn test_env() -> BTreeMap<String, String> {
+    read_test_env()
+        .unwrap_or_else(|e| panic!("{e}: run `sudo bash tests/env/setup.sh` to install and start the test services"))
+}
+
+/// KEY=VALUE pairs written by tests/env/setup.sh, or why its file cannot be read.
+pub fn read_test_env() -> Result<BTreeMap<String, String>, String> {
     let state = std::env::var("RFAAS_TEST_STATE").unwrap_or_else(|_| "/var/lib/rfaas-test".into());
     let path = format!("{state}/env");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("cannot read {path} ({e}): run `sudo bash tests/env/setup.sh` to install and start the test services")
-    });
-    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path} ({e})"))?;
+    Ok(text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect())
 }
 
 #[tokio::test]
